@@ -1,0 +1,63 @@
+package walker
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Sentinel errors to test with errors.Is.
+var (
+	ErrNotFound        = errors.New("not found")
+	ErrAlreadyComplete = errors.New("already complete")
+)
+
+// NotFoundError says which record is missing. Its message is the one the
+// original app answered with, e.g. "no walk with ID 5 found".
+type NotFoundError struct {
+	Entity string // "walk", "walker" or "dog"
+	ID     int64
+}
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("no %s with ID %d found", e.Entity, e.ID)
+}
+
+// Is makes errors.Is(err, ErrNotFound) hold.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// AlreadyCompleteError is returned when completing a completed walk.
+type AlreadyCompleteError struct{ ID int64 }
+
+func (e *AlreadyCompleteError) Error() string {
+	return fmt.Sprintf("walk %d is already complete", e.ID)
+}
+
+// Is makes errors.Is(err, ErrAlreadyComplete) hold.
+func (e *AlreadyCompleteError) Is(target error) bool { return target == ErrAlreadyComplete }
+
+// FieldErrors maps a field name to what is wrong with it: invalid input
+// that changed nothing.
+type FieldErrors map[string]string
+
+func (e FieldErrors) Error() string {
+	keys := make([]string, 0, len(e))
+	for k := range e {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + ": " + e[k]
+	}
+	return "invalid input: " + strings.Join(parts, "; ")
+}
+
+// OrNil returns nil for no errors, so validators can `return errs.OrNil()`.
+func (e FieldErrors) OrNil() error {
+	if len(e) == 0 {
+		return nil
+	}
+	return e
+}

@@ -1,0 +1,3 @@
+module github.com/walkerhq/walker
+
+go 1.26
