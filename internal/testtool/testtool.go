@@ -1,0 +1,66 @@
+// Package testtool finds the external tools that tests run (nginx, helm,
+// promtool, PostgreSQL, Chromium...). A missing tool skips the test on a
+// developer's machine with a message naming the install command, and fails
+// it under CI=true, where hack/tools must have installed everything.
+package testtool
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// CI reports whether the tests run in CI (CI=true), where nothing may skip.
+func CI() bool { return os.Getenv("CI") == "true" }
+
+// BinDir is the folder hack/tools installs Go-built tools into.
+func BinDir() string {
+	if d := os.Getenv("WALKER_TOOLS_CACHE"); d != "" {
+		return filepath.Join(d, "bin")
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(cache, "walker-tools", "bin")
+}
+
+// Find returns the path of tool: from PATH, then hack/tools' folder, then
+// the extra folders given. It returns "" when the tool is nowhere.
+func Find(tool string, extraDirs ...string) string {
+	if p, err := exec.LookPath(tool); err == nil {
+		return p
+	}
+	for _, dir := range append([]string{BinDir()}, extraDirs...) {
+		if dir == "" {
+			continue
+		}
+		p := filepath.Join(dir, tool)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	return ""
+}
+
+// Require returns the path of tool or stops the test: Fatal under CI=true,
+// Skip elsewhere. Use it at the top of a test or in TestMain's helpers.
+func Require(t testing.TB, tool string, extraDirs ...string) string {
+	t.Helper()
+	if p := Find(tool, extraDirs...); p != "" {
+		return p
+	}
+	Missing(t, tool+" not found (install it with hack/tools)")
+	return ""
+}
+
+// Missing reports an unavailable dependency: Fatal under CI=true, Skip
+// elsewhere.
+func Missing(t testing.TB, why string) {
+	t.Helper()
+	if CI() {
+		t.Fatalf("required for CI: %s", why)
+	}
+	t.Skipf("skipping: %s", why)
+}
