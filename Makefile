@@ -1,0 +1,76 @@
+# walker: the targets a contributor needs. `make help` lists them.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+# Tools built by hack/tools live outside the clone, keyed by version.
+TOOLS_BIN := $(shell hack/tools --bin-dir)
+export PATH := $(TOOLS_BIN):$(PATH)
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+BINARY  ?= bin/walker
+IMAGE   ?= walker:$(VERSION)
+RUN_DIR ?= .tmp/run
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+# The Dockerfile runs exactly this target; hack/packaging_test.go runs the
+# Dockerfile's command too, so the image build is exercised without Docker.
+.PHONY: build
+build: ## build the static walker binary into bin/ (as the Dockerfile does)
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)" -o $(BINARY) ./app/cmd/walker
+
+.PHONY: run
+run: build ## run the app on an embedded SQLite database with demo data
+	@mkdir -p $(RUN_DIR)
+	@export WALKER_SQLITE_PATH=$(RUN_DIR)/walker.db; \
+	  $(BINARY) migrate >/dev/null && $(BINARY) demo >/dev/null; \
+	  echo "walker: open http://localhost:8000/  (metrics: http://127.0.0.1:9000/metrics; Ctrl-C stops)"; \
+	  exec $(BINARY) serve
+
+.PHONY: up
+up: tools ## the pod's topology on loopback: PostgreSQL, app, nginx, Prometheus
+	hack/up
+
+.PHONY: tools
+tools: ## install the pinned tools (helm, prometheus, promtool, kube, nginx, chromium...)
+	hack/tools
+
+.PHONY: test
+test: ## everything CI runs: lint, unit, integration, chart, rules, e2e
+	$(MAKE) lint
+	go run ./hack/gotest ./...
+	$(MAKE) e2e
+
+.PHONY: test-short
+test-short: ## unit tests only (no external tools)
+	go test -short -count=1 ./...
+
+.PHONY: lint
+lint: ## gofmt, go vet, shellcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	go vet ./...
+	shellcheck -x $$(git ls-files 'hack/*' '.ci/*' | xargs grep -lE '^#!/usr/bin/env (ba)?sh' )
+
+.PHONY: chart-lint
+chart-lint: ## helm lint --strict and helm template over the values matrix
+	go run ./hack/gotest -run 'Lint|Template' ./charts/...
+
+.PHONY: e2e
+e2e: ## end-to-end on a real Kubernetes control plane (needs root)
+	go run ./hack/e2e
+
+.PHONY: bench
+bench: build ## walk lifecycle load test behind nginx on PostgreSQL
+	hack/up --bench
+
+.PHONY: image
+image: ## build the container image (needs a Docker engine)
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE) .
+
+.PHONY: clean
+clean: ## remove build output and local state
+	rm -rf bin .tmp

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Brings walker up on a local kind cluster, the way hack/e2e does on a bare
+# control plane: build the image, load it, `helm upgrade --install` with the
+# bundled Prometheus, wait, print the port-forward commands.
+# Needs: docker, kind, kubectl, helm. Cannot run on machines without Docker.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CLUSTER=${CLUSTER:-walker}
+RELEASE=${RELEASE:-walker}
+NAMESPACE=${NAMESPACE:-walker}
+TAG=${TAG:-dev}
+
+for tool in docker kind kubectl helm; do
+	command -v "$tool" >/dev/null || { echo "kind-up: $tool is required" >&2; exit 1; }
+done
+
+kind get clusters | grep -qx "$CLUSTER" || kind create cluster --name "$CLUSTER"
+make image IMAGE="walker:$TAG"
+kind load docker-image "walker:$TAG" --name "$CLUSTER"
+
+helm upgrade --install "$RELEASE" charts/walker \
+	--namespace "$NAMESPACE" --create-namespace \
+	--dependency-update \
+	--set image.repository=walker --set image.tag="$TAG" --set image.pullPolicy=Never \
+	--wait --timeout 5m
+
+kubectl --namespace "$NAMESPACE" rollout status deployment --timeout 2m
+helm test "$RELEASE" --namespace "$NAMESPACE"
+
+cat <<MSG
+
+walker is up. In two terminals:
+  kubectl --namespace $NAMESPACE port-forward service/$RELEASE 8080:80
+      then open http://localhost:8080/walks/start/
+  kubectl --namespace $NAMESPACE port-forward service/$RELEASE-prometheus-server 9090:80
+      then open http://localhost:9090/targets
+MSG
