@@ -1,0 +1,209 @@
+// Package hack_test checks the packaging: the Dockerfile's build command,
+// run here exactly as the image build runs it (no Docker engine needed),
+// gives a static binary that starts and answers.
+package hack_test
+
+import (
+	"bufio"
+	"context"
+	"debug/elf"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/walkerhq/walker/internal/testtool"
+)
+
+// dockerfile returns the Dockerfile's lines with continuation lines joined.
+func dockerfile(t *testing.T) []string {
+	t.Helper()
+	f, err := os.Open("../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var lines []string
+	var cur strings.Builder
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		l := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(l, "#") {
+			continue
+		}
+		if strings.HasSuffix(l, "\\") {
+			cur.WriteString(strings.TrimSuffix(l, "\\") + " ")
+			continue
+		}
+		cur.WriteString(l)
+		if s := strings.TrimSpace(cur.String()); s != "" {
+			lines = append(lines, s)
+		}
+		cur.Reset()
+	}
+	return lines
+}
+
+// buildCommand finds the build stage's `RUN make build ...` and expands its
+// ${ARG}s with the given values.
+func buildCommand(t *testing.T, args map[string]string) []string {
+	t.Helper()
+	for _, l := range dockerfile(t) {
+		if !strings.HasPrefix(l, "RUN make build") {
+			continue
+		}
+		cmd := os.Expand(strings.TrimPrefix(l, "RUN "), func(k string) string {
+			v, ok := args[k]
+			if !ok {
+				t.Fatalf("Dockerfile build command uses ${%s}, which the test does not set", k)
+			}
+			return v
+		})
+		return strings.Fields(cmd)
+	}
+	t.Fatal("no `RUN make build` line in the Dockerfile")
+	return nil
+}
+
+func TestDockerfileFinalStage(t *testing.T) {
+	lines := dockerfile(t)
+	want := []*regexp.Regexp{
+		regexp.MustCompile(`^FROM gcr\.io/distroless/static-debian12:nonroot$`),
+		regexp.MustCompile(`^USER nonroot`),
+		regexp.MustCompile(`^EXPOSE 8000 9000$`),
+		regexp.MustCompile(`^CMD \["serve"\]$`),
+		regexp.MustCompile(`^COPY --from=build /out/walker /walker$`),
+	}
+	for _, re := range want {
+		found := false
+		for _, l := range lines {
+			found = found || re.MatchString(l)
+		}
+		if !found {
+			t.Errorf("Dockerfile has no line matching %s", re)
+		}
+	}
+}
+
+func TestDockerfileBuildGivesStaticBinaryThatServes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary; not a unit test")
+	}
+	testtool.Require(t, "make")
+	out := filepath.Join(t.TempDir(), "out")
+	argv := buildCommand(t, map[string]string{"VERSION": "v9.9.9-test", "COMMIT": "abc1234"})
+	for i, a := range argv { // BINARY=/out/walker -> a temp path
+		if strings.HasPrefix(a, "BINARY=") {
+			argv[i] = "BINARY=" + filepath.Join(out, "walker")
+		}
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = ".."
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %v\n%s", argv, err, b)
+	}
+	bin := filepath.Join(out, "walker")
+
+	t.Run("static", func(t *testing.T) {
+		f, err := elf.Open(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_INTERP {
+				t.Error("binary has an ELF interpreter: it is dynamically linked")
+			}
+		}
+		if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
+			t.Errorf("binary needs shared libraries %v", libs)
+		}
+	})
+
+	t.Run("version stamped", func(t *testing.T) {
+		b, err := exec.Command(bin, "version").CombinedOutput()
+		if err != nil {
+			t.Fatalf("walker version: %v\n%s", err, b)
+		}
+		for _, want := range []string{"v9.9.9-test", "abc1234"} {
+			if !strings.Contains(string(b), want) {
+				t.Errorf("walker version printed %q, want it to contain %q", b, want)
+			}
+		}
+	})
+
+	t.Run("serves", func(t *testing.T) {
+		addr, metricsAddr := freeAddr(t), freeAddr(t)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		srv := exec.CommandContext(ctx, bin, "serve")
+		srv.Env = append(os.Environ(),
+			"WALKER_ADDR="+addr, "WALKER_METRICS_ADDR="+metricsAddr,
+			"WALKER_SQLITE_PATH="+filepath.Join(t.TempDir(), "walker.db"),
+			"DATABASE_URL=", "DB_NAME=", "DB_HOST=")
+		logs := &strings.Builder{}
+		srv.Stdout, srv.Stderr = logs, logs
+		if err := srv.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- srv.Wait() }()
+
+		status := func(url string) int {
+			resp, err := http.Get(url)
+			if err != nil {
+				return 0
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for status("http://"+addr+"/readyz") != http.StatusOK {
+			if time.Now().After(deadline) {
+				t.Fatalf("walker serve did not become ready; logs:\n%s", logs)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		for _, c := range []struct {
+			url  string
+			want int
+		}{
+			{"http://" + addr + "/livez", 200},
+			{"http://" + addr + "/walks/start/", 200},
+			{"http://" + addr + "/metrics", 404},
+			{"http://" + metricsAddr + "/metrics", 200},
+		} {
+			if got := status(c.url); got != c.want {
+				t.Errorf("GET %s = %d, want %d", c.url, got, c.want)
+			}
+		}
+		srv.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("walker serve exited with %v after SIGTERM; logs:\n%s", err, logs)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("walker serve did not stop after SIGTERM; logs:\n%s", logs)
+		}
+	})
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return fmt.Sprint(l.Addr())
+}
