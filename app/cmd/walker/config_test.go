@@ -1,0 +1,91 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		cmd     string
+		env     map[string]string
+		args    []string
+		check   func(t *testing.T, c config)
+		wantErr string
+	}{
+		{
+			name: "defaults keep metrics on localhost and use SQLite",
+			cmd:  "serve",
+			check: func(t *testing.T, c config) {
+				if c.Addr != ":8000" || c.MetricsAddr != "127.0.0.1:9000" {
+					t.Errorf("addresses = %q, %q", c.Addr, c.MetricsAddr)
+				}
+				if c.DatabaseURL != "" || c.SQLitePath != "walker.db" || !c.Migrate || !c.HTTPMetrics {
+					t.Errorf("unexpected defaults: %+v", c)
+				}
+				if c.DBTimeout != 5*time.Second || c.ShutdownTimeout != 20*time.Second || c.LogLevel != slog.LevelInfo {
+					t.Errorf("unexpected defaults: %+v", c)
+				}
+			},
+		},
+		{
+			name: "Django-style DB_* settings build an escaped URL",
+			cmd:  "migrate",
+			env:  map[string]string{"DB_NAME": "walks", "DB_USER": "app", "DB_PASSWORD": "p@ss/w:rd", "DB_HOST": "db.internal", "DB_PORT": "6543"},
+			check: func(t *testing.T, c config) {
+				for _, want := range []string{"postgres://", "app:p%40ss%2Fw%3Ard@db.internal:6543/walks", "sslmode=prefer"} {
+					if !strings.Contains(c.DatabaseURL, want) {
+						t.Errorf("DatabaseURL %q lacks %q", c.DatabaseURL, want)
+					}
+				}
+			},
+		},
+		{
+			name: "DATABASE_URL wins over DB_*",
+			cmd:  "serve",
+			env:  map[string]string{"DATABASE_URL": "postgres://u@h/d", "DB_NAME": "other"},
+			check: func(t *testing.T, c config) {
+				if c.DatabaseURL != "postgres://u@h/d" {
+					t.Errorf("DatabaseURL = %q", c.DatabaseURL)
+				}
+			},
+		},
+		{
+			name: "flags override the environment",
+			cmd:  "serve",
+			env:  map[string]string{"WALKER_ADDR": ":1", "WALKER_MIGRATE": "true"},
+			args: []string{"--addr", "127.0.0.1:8080", "--migrate=false", "--log-level", "debug", "--shutdown-timeout", "3s"},
+			check: func(t *testing.T, c config) {
+				if c.Addr != "127.0.0.1:8080" || c.Migrate || c.LogLevel != slog.LevelDebug || c.ShutdownTimeout != 3*time.Second {
+					t.Errorf("flags not applied: %+v", c)
+				}
+			},
+		},
+		{name: "malformed boolean is an error, not the default", cmd: "serve", env: map[string]string{"WALKER_MIGRATE": "yes please"}, wantErr: "WALKER_MIGRATE"},
+		{name: "malformed duration", cmd: "serve", env: map[string]string{"WALKER_DB_TIMEOUT": "5"}, wantErr: "WALKER_DB_TIMEOUT"},
+		{name: "negative timeout", cmd: "serve", args: []string{"--db-timeout", "-1s"}, wantErr: "positive"},
+		{name: "unknown log level", cmd: "serve", args: []string{"--log-level", "loud"}, wantErr: "log level"},
+		{name: "serve-only flag on migrate", cmd: "migrate", args: []string{"--addr", ":1"}, wantErr: "flag provided but not defined"},
+		{name: "stray argument", cmd: "demo", args: []string{"extra"}, wantErr: "unexpected argument"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			getenv := func(k string) string { return tt.env[k] }
+			c, err := loadConfig(tt.cmd, tt.args, getenv, io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want it to mention %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, c)
+		})
+	}
+}

@@ -1,0 +1,235 @@
+// Command walker is the walker service: one binary with the subcommands the
+// chart and developers need (serve, migrate, demo, version). It only wires
+// the packages together; the behaviour lives in app/web, app/store and
+// app/metrics.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/walkerhq/walker/app/metrics"
+	"github.com/walkerhq/walker/app/store"
+	"github.com/walkerhq/walker/app/web"
+)
+
+// Set at build time with -ldflags "-X main.version=... -X main.commit=...".
+var (
+	version = "dev"
+	commit  = "unknown"
+)
+
+const usage = `walker: the dog-walking service with Prometheus metrics.
+
+Usage:
+  walker serve    [flags]  serve the app and, on a separate listener, /metrics
+  walker migrate  [flags]  apply the embedded database migrations and exit
+  walker demo     [flags]  load demo walkers and dogs (idempotent) and exit
+  walker version           print the version and commit
+
+Run "walker <command> -h" for the flags; every flag has an environment variable.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process globals, so tests can drive it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	name, args := args[0], args[1:]
+	switch name {
+	case "version", "--version", "-version":
+		fmt.Fprintf(stdout, "walker %s (commit %s)\n", version, commit)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "serve", "migrate", "demo":
+	default:
+		fmt.Fprintf(stderr, "walker: unknown command %q\n\n%s", name, usage)
+		return 2
+	}
+
+	cfg, err := loadConfig(name, args, getenv, stderr)
+	if errors.Is(err, flagHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "walker %s: %v\n", name, err)
+		return 2
+	}
+	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	logger = logger.With("version", version)
+
+	switch name {
+	case "serve":
+		err = serve(ctx, cfg, logger)
+	case "migrate":
+		err = migrate(ctx, cfg, logger)
+	case "demo":
+		err = demo(ctx, cfg, logger)
+	}
+	if err != nil {
+		logger.Error(name+" failed", "error", err.Error())
+		return 1
+	}
+	return 0
+}
+
+func migrate(ctx context.Context, cfg config, logger *slog.Logger) error {
+	reg := metrics.NewRegistry()
+	st, err := store.Open(ctx, withLogger(cfg.storeConfig(), logger), reg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	logger.Info("migrations applied", "vendor", st.Vendor())
+	return nil
+}
+
+func demo(ctx context.Context, cfg config, logger *slog.Logger) error {
+	reg := metrics.NewRegistry()
+	st, err := store.Open(ctx, withLogger(cfg.storeConfig(), logger), reg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	n, err := st.LoadDemo(ctx)
+	if err != nil {
+		return err
+	}
+	logger.Info("demo data loaded", "created", n)
+	return nil
+}
+
+func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
+	reg := metrics.NewRegistry()
+	st, err := store.Open(ctx, withLogger(cfg.storeConfig(), logger), reg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if cfg.Migrate {
+		if err := st.Migrate(ctx); err != nil {
+			return err
+		}
+	}
+
+	secret := []byte(cfg.SecretKey)
+	if len(secret) == 0 {
+		// Fine for one process; several replicas need a shared key or their
+		// CSRF and flash cookies will not verify on each other.
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return err
+		}
+		logger.Warn("WALKER_SECRET_KEY is not set; using a random key for this process")
+	}
+
+	var shuttingDown atomic.Bool
+	wc := web.Config{
+		Store:        st,
+		Walks:        metrics.NewWalks(reg),
+		Logger:       logger,
+		SecretKey:    secret,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Ready: func(ctx context.Context) error {
+			if shuttingDown.Load() {
+				return errors.New("shutting down")
+			}
+			return st.Ping(ctx)
+		},
+	}
+	if cfg.HTTPMetrics {
+		wc.HTTP = metrics.NewHTTP(reg)
+	}
+
+	public := newServer(web.New(wc), logger)
+	metricsMux := http.NewServeMux()
+	metricsMux.Handle("GET /metrics", metrics.Handler(reg, logger))
+	private := newServer(metricsMux, logger)
+
+	publicLn, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	metricsLn, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		publicLn.Close()
+		return err
+	}
+	logger.Info("serving", "addr", publicLn.Addr().String(), "metrics_addr", metricsLn.Addr().String(),
+		"database", st.Vendor(), "commit", commit)
+
+	errc := make(chan error, 2)
+	go func() { errc <- public.Serve(publicLn) }()
+	go func() { errc <- private.Serve(metricsLn) }()
+
+	select {
+	case err := <-errc:
+		// A listener died on its own: stop the other one and report.
+		shutdown(logger, cfg.ShutdownTimeout, public, private)
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	shuttingDown.Store(true)
+	return shutdown(logger, cfg.ShutdownTimeout, public, private)
+}
+
+// shutdown lets in-flight requests finish, public first so that the last
+// scrape can still see their effect.
+func shutdown(logger *slog.Logger, timeout time.Duration, public, private *http.Server) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err := public.Shutdown(ctx)
+	if perr := private.Shutdown(ctx); err == nil {
+		err = perr
+	}
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func newServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+func withLogger(c store.Config, logger *slog.Logger) store.Config {
+	c.Logger = logger
+	return c
+}

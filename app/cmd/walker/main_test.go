@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// freeAddr returns a loopback address nobody listens on right now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// syncBuffer lets the test read the logs while the server writes them.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type server struct {
+	public, metrics string
+	cancel          context.CancelFunc
+	done            chan int
+	logs            *syncBuffer
+}
+
+func startServe(t *testing.T, env map[string]string) *server {
+	t.Helper()
+	s := &server{public: freeAddr(t), metrics: freeAddr(t), done: make(chan int, 1), logs: &syncBuffer{}}
+	full := map[string]string{
+		"WALKER_ADDR":         s.public,
+		"WALKER_METRICS_ADDR": s.metrics,
+		"WALKER_SQLITE_PATH":  filepath.Join(t.TempDir(), "walker.db"),
+		"WALKER_SECRET_KEY":   "test-secret-key-test-secret-key!",
+	}
+	for k, v := range env {
+		full[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go func() {
+		s.done <- run(ctx, []string{"serve"}, func(k string) string { return full[k] }, s.logs, s.logs)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-s.done:
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not stop")
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + s.public + "/livez")
+		if err == nil {
+			resp.Body.Close()
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not come up: %v\nlogs:\n%s", err, s.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestServeKeepsMetricsOffThePublicListener(t *testing.T) {
+	s := startServe(t, nil)
+	tests := []struct {
+		url      string
+		status   int
+		contains string
+	}{
+		{"http://" + s.public + "/metrics", http.StatusNotFound, ""},
+		{"http://" + s.public + "/readyz", http.StatusOK, ""},
+		{"http://" + s.public + "/ht/", http.StatusOK, ""},
+		{"http://" + s.public + "/walks/start/", http.StatusOK, "Start a walk"},
+		{"http://" + s.metrics + "/metrics", http.StatusOK, "walks_started_total 0"},
+		{"http://" + s.metrics + "/metrics", http.StatusOK, `model_inserts_total{model="walk"} 0`},
+		{"http://" + s.metrics + "/metrics", http.StatusOK, "go_sql_open_connections"},
+		{"http://" + s.metrics + "/metrics", http.StatusOK, "process_resident_memory_bytes"},
+		{"http://" + s.metrics + "/", http.StatusNotFound, ""},
+	}
+	for _, tt := range tests {
+		status, body := get(t, tt.url)
+		if status != tt.status || !strings.Contains(body, tt.contains) {
+			t.Errorf("GET %s = %d, want %d with %q; body:\n%.300s", tt.url, status, tt.status, tt.contains, body)
+		}
+	}
+	// The public requests above are counted by route template.
+	_, body := get(t, "http://"+s.metrics+"/metrics")
+	if !strings.Contains(body, `http_requests_total{method="GET",route="/walks/start/",status="200"} 1`) {
+		t.Errorf("public request not counted by route:\n%s", grepLines(body, "http_requests_total"))
+	}
+}
+
+func TestServeLetsInFlightRequestsFinishOnShutdown(t *testing.T) {
+	s := startServe(t, nil)
+	// A request whose body is still arriving when the shutdown starts.
+	conn, err := net.Dial("tcp", s.public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := `{"name":"Late Walker","email":"late@example.com"}`
+	fmt.Fprintf(conn, "POST /api/walkers HTTP/1.1\r\nHost: walker\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:10])
+	time.Sleep(100 * time.Millisecond) // let the server start reading it
+
+	s.cancel()
+	time.Sleep(200 * time.Millisecond) // the shutdown is now waiting for us
+	if _, err := conn.Write([]byte(body[10:])); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("in-flight request cut off: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Errorf("in-flight POST = %d, want 201", resp.StatusCode)
+	}
+	select {
+	case code := <-s.done:
+		s.done <- code // for the cleanup
+		if code != 0 {
+			t.Errorf("serve exited %d after SIGTERM-like shutdown; logs:\n%s", code, s.logs)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop after the in-flight request finished")
+	}
+	if _, err := http.Get("http://" + s.public + "/livez"); err == nil {
+		t.Error("public listener still answers after shutdown")
+	}
+}
+
+func TestRunSubcommands(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "walker.db")
+	env := func(k string) string {
+		if k == "WALKER_SQLITE_PATH" {
+			return dbPath
+		}
+		return ""
+	}
+	tests := []struct {
+		args     []string
+		code     int
+		contains string
+	}{
+		{[]string{"version"}, 0, "walker dev (commit unknown)"},
+		{nil, 2, "Usage:"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"migrate"}, 0, "migrations applied"},
+		{[]string{"migrate"}, 0, "migrations applied"}, // idempotent
+		{[]string{"demo"}, 0, "demo data loaded"},
+		{[]string{"demo"}, 0, `"created":0`}, // idempotent
+		{[]string{"serve", "--log-level", "loud"}, 2, "log level"},
+	}
+	for _, tt := range tests {
+		var out bytes.Buffer
+		code := run(context.Background(), tt.args, env, &out, &out)
+		if code != tt.code || !strings.Contains(out.String(), tt.contains) {
+			t.Errorf("walker %v = %d, want %d with %q; output:\n%s", tt.args, code, tt.code, tt.contains, out.String())
+		}
+	}
+}
+
+func grepLines(text, substr string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

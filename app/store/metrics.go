@@ -1,0 +1,241 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus"
+	"gorm.io/gorm"
+)
+
+// Models as the original's ExportModelOperationsMixin named them.
+var models = map[string]string{"walkers": "walker", "dogs": "dog", "walks": "walk"}
+
+// Error types of db_errors_total: a fixed set, so the label stays bounded.
+var errorTypes = []string{"unique_violation", "foreign_key_violation", "check_violation", "timeout", "connection", "busy", "other"}
+
+// Operations of db_statements_total: gorm's processors.
+var operations = []string{"create", "query", "update", "delete", "row", "raw"}
+
+// dbMetrics are the database and model metrics (django_db_*, django_model_*).
+type dbMetrics struct {
+	vendor              string
+	newConnections      prometheus.Counter
+	newConnectionErrors prometheus.Counter
+	statements          *prometheus.CounterVec
+	errors              *prometheus.CounterVec
+	duration            *prometheus.HistogramVec
+	inserts             *prometheus.CounterVec
+	updates             *prometheus.CounterVec
+	deletes             *prometheus.CounterVec
+}
+
+func newDBMetrics(vendor string) *dbMetrics {
+	labels := prometheus.Labels{"alias": alias, "vendor": vendor}
+	m := &dbMetrics{
+		vendor: vendor,
+		newConnections: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "db_new_connections_total", Help: "Connections opened to the database.", ConstLabels: labels}),
+		newConnectionErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "db_new_connection_errors_total", Help: "Failed attempts to open a database connection.", ConstLabels: labels}),
+		statements: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "db_statements_total", Help: "Statements executed, by gorm operation.", ConstLabels: labels}, []string{"operation"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "db_errors_total", Help: "Statements that failed, by error type.", ConstLabels: labels}, []string{"type"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "db_query_duration_seconds", Help: "Time of each statement, by gorm operation.", ConstLabels: labels,
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"operation"}),
+		inserts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "model_inserts_total", Help: "Rows inserted, by model."}, []string{"model"}),
+		updates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "model_updates_total", Help: "Rows updated, by model."}, []string{"model"}),
+		deletes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "model_deletes_total", Help: "Rows deleted, by model (cascaded walks are not counted).",
+		}, []string{"model"}),
+	}
+	// Pre-create every series at zero so rate() works from the first scrape.
+	for _, model := range models {
+		m.inserts.WithLabelValues(model)
+		m.updates.WithLabelValues(model)
+		m.deletes.WithLabelValues(model)
+	}
+	for _, op := range operations {
+		m.statements.WithLabelValues(op)
+		m.duration.WithLabelValues(op)
+	}
+	for _, t := range errorTypes {
+		m.errors.WithLabelValues(t)
+	}
+	return m
+}
+
+func (m *dbMetrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range m.collectors() {
+		c.Describe(ch)
+	}
+}
+
+func (m *dbMetrics) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range m.collectors() {
+		c.Collect(ch)
+	}
+}
+
+func (m *dbMetrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.newConnections, m.newConnectionErrors, m.statements, m.errors, m.duration, m.inserts, m.updates, m.deletes}
+}
+
+const startKey = "walker:start"
+
+// slowStatement is logged at warn level.
+const slowStatement = 250 * time.Millisecond
+
+// instrument hooks gorm's processors: each statement is counted and timed,
+// its error classified, and rows written are counted per model.
+func (m *dbMetrics) instrument(db *gorm.DB, logger *slog.Logger) error {
+	before := func(db *gorm.DB) { db.InstanceSet(startKey, time.Now()) }
+	after := func(op string) func(*gorm.DB) {
+		statements, duration := m.statements.WithLabelValues(op), m.duration.WithLabelValues(op)
+		return func(db *gorm.DB) {
+			v, ok := db.InstanceGet(startKey)
+			if !ok {
+				return
+			}
+			took := time.Since(v.(time.Time))
+			statements.Inc()
+			duration.Observe(took.Seconds())
+			if took > slowStatement {
+				logger.Warn("slow statement", "operation", op, "table", db.Statement.Table, "duration", took.String())
+			}
+			if err := db.Error; err != nil {
+				if !errors.Is(err, gorm.ErrRecordNotFound) {
+					m.errors.WithLabelValues(classify(err)).Inc()
+				}
+				return
+			}
+			model, ok := models[db.Statement.Table]
+			if !ok || db.RowsAffected <= 0 {
+				return
+			}
+			switch op {
+			case "create":
+				m.inserts.WithLabelValues(model).Add(float64(db.RowsAffected))
+			case "update":
+				m.updates.WithLabelValues(model).Add(float64(db.RowsAffected))
+			case "delete":
+				m.deletes.WithLabelValues(model).Add(float64(db.RowsAffected))
+			}
+		}
+	}
+	cb := db.Callback()
+	regs := []struct {
+		op                string
+		beforeFn, afterFn func(name string, fn func(*gorm.DB)) error
+	}{
+		{"create", cb.Create().Before("gorm:create").Register, cb.Create().After("gorm:create").Register},
+		{"query", cb.Query().Before("gorm:query").Register, cb.Query().After("gorm:query").Register},
+		{"update", cb.Update().Before("gorm:update").Register, cb.Update().After("gorm:update").Register},
+		{"delete", cb.Delete().Before("gorm:delete").Register, cb.Delete().After("gorm:delete").Register},
+		{"row", cb.Row().Before("gorm:row").Register, cb.Row().After("gorm:row").Register},
+		{"raw", cb.Raw().Before("gorm:raw").Register, cb.Raw().After("gorm:raw").Register},
+	}
+	for _, r := range regs {
+		if err := r.beforeFn("walker:before_"+r.op, before); err != nil {
+			return err
+		}
+		if err := r.afterFn("walker:after_"+r.op, after(r.op)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// countError counts an error of a statement that did not go through gorm
+// (migrations, the scrape-time state query).
+func (m *dbMetrics) countError(err error) { m.errors.WithLabelValues(classify(err)).Inc() }
+
+// classify maps a driver error onto the bounded error types.
+func classify(err error) string {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		switch {
+		case pg.Code == "23505":
+			return "unique_violation"
+		case pg.Code == "23503":
+			return "foreign_key_violation"
+		case pg.Code == "23514":
+			return "check_violation"
+		case pg.Code == "57014": // query_canceled: statement_timeout
+			return "timeout"
+		case strings.HasPrefix(pg.Code, "08"), strings.HasPrefix(pg.Code, "57P"):
+			return "connection"
+		}
+		return "other"
+	}
+	var netErr net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone), errors.As(err, &netErr), pgconn.SafeToRetry(err):
+		return "connection"
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "UNIQUE constraint failed"):
+		return "unique_violation"
+	case strings.Contains(msg, "FOREIGN KEY constraint failed"):
+		return "foreign_key_violation"
+	case strings.Contains(msg, "CHECK constraint failed"):
+		return "check_violation"
+	case strings.Contains(msg, "database is locked"), strings.Contains(msg, "SQLITE_BUSY"):
+		return "busy"
+	case strings.Contains(msg, "failed to connect"), strings.Contains(msg, "connection refused"):
+		return "connection"
+	}
+	return "other"
+}
+
+// stateCollector reads, at scrape time, what only the database knows: walks
+// in progress (for the "walk stuck" alert) and the migrations applied. Two
+// cheap queries (the in-progress one reads the partial index).
+type stateCollector struct{ store *Store }
+
+var (
+	inProgressDesc = prometheus.NewDesc("walks_in_progress", "Walks started and not completed.", nil, nil)
+	oldestDesc     = prometheus.NewDesc("walks_oldest_in_progress_start_timestamp_seconds",
+		"Start time of the oldest walk in progress, in Unix seconds; 0 when none is in progress.", nil, nil)
+	appliedDesc   = prometheus.NewDesc("db_migrations_applied", "Migrations applied to the database.", nil, prometheus.Labels{"alias": alias})
+	unappliedDesc = prometheus.NewDesc("db_migrations_unapplied", "Embedded migrations not yet applied to the database.", nil, prometheus.Labels{"alias": alias})
+)
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- inProgressDesc
+	ch <- oldestDesc
+	ch <- appliedDesc
+	ch <- unappliedDesc
+}
+
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if n, oldest, err := c.store.inProgress(ctx); err != nil {
+		c.store.logger.Warn("metrics: reading walks in progress", "error", err.Error())
+	} else {
+		ch <- prometheus.MustNewConstMetric(inProgressDesc, prometheus.GaugeValue, float64(n))
+		ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, oldest)
+	}
+	if applied, pending, err := c.store.migrationStatus(ctx); err != nil {
+		c.store.logger.Warn("metrics: reading migrations", "error", err.Error())
+	} else {
+		ch <- prometheus.MustNewConstMetric(appliedDesc, prometheus.GaugeValue, float64(applied))
+		ch <- prometheus.MustNewConstMetric(unappliedDesc, prometheus.GaugeValue, float64(pending))
+	}
+}

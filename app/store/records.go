@@ -1,0 +1,386 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	walker "github.com/walkerhq/walker/app"
+)
+
+// Rows as stored. The domain types stay free of gorm tags.
+type walkerRow struct {
+	ID    int64
+	Name  string
+	Email string
+}
+
+func (walkerRow) TableName() string { return "walkers" }
+
+type dogRow struct {
+	ID   int64
+	Name string
+	Age  int
+	Size string
+}
+
+func (dogRow) TableName() string { return "dogs" }
+
+type walkRow struct {
+	ID        int64
+	DogID     int64
+	WalkerID  int64
+	Distance  int
+	StartTime *time.Time
+	EndTime   *time.Time
+}
+
+func (walkRow) TableName() string { return "walks" }
+
+// walkWithNames is a walk joined with its dog's and walker's names, for the
+// pages that show a walk.
+type walkWithNames struct {
+	walkRow
+	DogName    string
+	WalkerName string
+}
+
+func (r walkerRow) domain() walker.Walker { return walker.Walker{ID: r.ID, Name: r.Name, Email: r.Email} }
+func (r dogRow) domain() walker.Dog {
+	return walker.Dog{ID: r.ID, Name: r.Name, Age: r.Age, Size: walker.Size(r.Size)}
+}
+
+func (r walkRow) domain() walker.Walk {
+	return walker.Walk{ID: r.ID, DogID: r.DogID, WalkerID: r.WalkerID, Distance: r.Distance,
+		StartTime: utc(r.StartTime), EndTime: utc(r.EndTime)}
+}
+
+func (r walkWithNames) domain() walker.Walk {
+	w := r.walkRow.domain()
+	w.Dog = &walker.Dog{ID: r.DogID, Name: r.DogName}
+	w.Walker = &walker.Walker{ID: r.WalkerID, Name: r.WalkerName}
+	return w
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// The list pages are for people; a cap keeps a runaway table from taking
+// the process down with it.
+const listLimit = 1000
+
+func (s *Store) ListWalkers(ctx context.Context) ([]walker.Walker, error) {
+	db, cancel := s.ctx(ctx)
+	defer cancel()
+	var rows []walkerRow
+	if err := db.Order("name, id").Limit(listLimit).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]walker.Walker, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
+func (s *Store) GetWalker(ctx context.Context, id int64) (walker.Walker, error) {
+	db, cancel := s.ctx(ctx)
+	defer cancel()
+	var r walkerRow
+	if err := db.Take(&r, id).Error; err != nil {
+		return walker.Walker{}, notFound(err, "walker", id)
+	}
+	return r.domain(), nil
+}
+
+func (s *Store) CreateWalker(ctx context.Context, w *walker.Walker) error {
+	w.Normalize()
+	if err := w.Validate(); err != nil {
+		return err
+	}
+	db, cancel := s.ctx(ctx)
+	defer cancel()
+	r := walkerRow{Name: w.Name, Email: w.Email}
+	if err := db.Create(&r).Error; err != nil {
+		return err
+	}
+	w.ID = r.ID
+	return nil
+}
+
+func (s *Store) UpdateWalker(ctx context.Context, w walker.Walker) error {
+	w.Normalize()
+	if err := w.Validate(); err != nil {
+		return err
+	}
+	db, cancel := s.ctx(ctx)
+	defer cancel()
+	res := db.Model(&walkerRow{}).Where("id = ?", w.ID).Updates(map[string]any{"name": w.Name, "email": w.Email})
+	return rowsOrNotFound(res, "walker", w.ID)
+}
+
+func (s *Store) DeleteWalker(ctx context.Context, id int64) error {
+	db, cancel := s.ctx(ctx)
+	defer cancel()
+	return rowsOrNotFound(db.Delete(&walkerRow{}, id), "walker", id)
+}
+
+func (s *Store) ListDogs(ctx context.Context) ([]walker.Dog, error) {
+	db, cancel := s.ctx(ctx)
+	defer cancel()
+	var rows []dogRow
+	if err := db.Order("name, id").Limit(listLimit).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]walker.Dog, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
+func (s *Store) GetDog(ctx context.Context, id int64) (walker.Dog, error) {
+	db, cancel := s.ctx(ctx)
+	defer cancel()
+	var r dogRow
+	if err := db.Take(&r, id).Error; err != nil {
+		return walker.Dog{}, notFound(err, "dog", id)
+	}
+	return r.domain(), nil
+}
+
+func (s *Store) CreateDog(ctx context.Context, d *walker.Dog) error {
+	d.Normalize()
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	db, cancel := s.ctx(ctx)
+	defer cancel()
+	r := dogRow{Name: d.Name, Age: d.Age, Size: string(d.Size)}
+	if err := db.Create(&r).Error; err != nil {
+		return err
+	}
+	d.ID = r.ID
+	return nil
+}
+
+func (s *Store) UpdateDog(ctx context.Context, d walker.Dog) error {
+	d.Normalize()
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	db, cancel := s.ctx(ctx)
+	defer cancel()
+	res := db.Model(&dogRow{}).Where("id = ?", d.ID).Updates(map[string]any{"name": d.Name, "age": d.Age, "size": string(d.Size)})
+	return rowsOrNotFound(res, "dog", d.ID)
+}
+
+func (s *Store) DeleteDog(ctx context.Context, id int64) error {
+	db, cancel := s.ctx(ctx)
+	defer cancel()
+	return rowsOrNotFound(db.Delete(&dogRow{}, id), "dog", id)
+}
+
+// StartWalk inserts the walk. The foreign keys check that the dog and the
+// walker exist; only when they fail do we look which one is missing.
+func (s *Store) StartWalk(ctx context.Context, dogID, walkerID int64, at time.Time) (walker.Walk, error) {
+	if dogID <= 0 {
+		return walker.Walk{}, &walker.NotFoundError{Entity: "dog", ID: dogID}
+	}
+	if walkerID <= 0 {
+		return walker.Walk{}, &walker.NotFoundError{Entity: "walker", ID: walkerID}
+	}
+	db, cancel := s.ctx(ctx)
+	defer cancel()
+	start := at.UTC()
+	r := walkRow{DogID: dogID, WalkerID: walkerID, StartTime: &start}
+	if err := db.Create(&r).Error; err != nil {
+		if classify(err) == "foreign_key_violation" {
+			return walker.Walk{}, s.missingParent(ctx, dogID, walkerID, err)
+		}
+		return walker.Walk{}, err
+	}
+	return r.domain(), nil
+}
+
+func (s *Store) missingParent(ctx context.Context, dogID, walkerID int64, cause error) error {
+	if _, err := s.GetDog(ctx, dogID); errors.Is(err, walker.ErrNotFound) {
+		return err
+	}
+	if _, err := s.GetWalker(ctx, walkerID); errors.Is(err, walker.ErrNotFound) {
+		return err
+	}
+	return cause
+}
+
+// CompleteWalk is one conditional update: only a walk without an end time
+// changes, so of two concurrent completions exactly one succeeds.
+func (s *Store) CompleteWalk(ctx context.Context, id int64, distance int, at time.Time) (walker.Walk, error) {
+	if err := walker.ValidateDistance(distance); err != nil {
+		return walker.Walk{}, err
+	}
+	if id <= 0 {
+		return walker.Walk{}, &walker.NotFoundError{Entity: "walk", ID: id}
+	}
+	db, cancel := s.ctx(ctx)
+	defer cancel()
+	end := at.UTC()
+	var rows []walkRow
+	res := db.Model(&rows).Clauses(clause.Returning{}).
+		Where("id = ? AND end_time IS NULL", id).
+		Updates(map[string]any{"end_time": end, "distance": distance})
+	if res.Error != nil {
+		return walker.Walk{}, res.Error
+	}
+	if res.RowsAffected == 1 && len(rows) == 1 {
+		return rows[0].domain(), nil
+	}
+	// Nothing changed: the walk is missing or already complete.
+	complete, err := s.WalkComplete(ctx, id)
+	if err != nil {
+		return walker.Walk{}, err
+	}
+	if complete {
+		return walker.Walk{}, &walker.AlreadyCompleteError{ID: id}
+	}
+	// Not complete and not updated: it must have vanished in between.
+	return walker.Walk{}, &walker.NotFoundError{Entity: "walk", ID: id}
+}
+
+func (s *Store) GetWalk(ctx context.Context, id int64) (walker.Walk, error) {
+	db, cancel := s.ctx(ctx)
+	defer cancel()
+	var r walkWithNames
+	err := db.Table("walks").
+		Select("walks.*, dogs.name AS dog_name, walkers.name AS walker_name").
+		Joins("JOIN dogs ON dogs.id = walks.dog_id").
+		Joins("JOIN walkers ON walkers.id = walks.walker_id").
+		Where("walks.id = ?", id).Take(&r).Error
+	if err != nil {
+		return walker.Walk{}, notFound(err, "walk", id)
+	}
+	return r.domain(), nil
+}
+
+// WalkComplete is the status endpoint's one indexed lookup.
+func (s *Store) WalkComplete(ctx context.Context, id int64) (bool, error) {
+	db, cancel := s.ctx(ctx)
+	defer cancel()
+	var r struct{ EndTime *time.Time }
+	if err := db.Table("walks").Select("end_time").Where("id = ?", id).Take(&r).Error; err != nil {
+		return false, notFound(err, "walk", id)
+	}
+	return r.EndTime != nil, nil
+}
+
+func (s *Store) ListWalksInProgress(ctx context.Context) ([]walker.Walk, error) {
+	db, cancel := s.ctx(ctx)
+	defer cancel()
+	var rows []walkWithNames
+	err := db.Table("walks").
+		Select("walks.*, dogs.name AS dog_name, walkers.name AS walker_name").
+		Joins("JOIN dogs ON dogs.id = walks.dog_id").
+		Joins("JOIN walkers ON walkers.id = walks.walker_id").
+		Where("walks.end_time IS NULL AND walks.start_time IS NOT NULL").
+		Order("walks.start_time, walks.id").Limit(listLimit).Find(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make([]walker.Walk, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
+// inProgress is the scrape-time query behind walks_in_progress.
+func (s *Store) inProgress(ctx context.Context) (int64, float64, error) {
+	var r struct {
+		N      int64
+		Oldest *time.Time
+	}
+	// MIN over the partial index; a NULL when no walk is in progress.
+	err := s.db.WithContext(ctx).Table("walks").
+		Select("COUNT(*) AS n, MIN(start_time) AS oldest").
+		Where("end_time IS NULL AND start_time IS NOT NULL").Take(&r).Error
+	if err != nil {
+		return 0, 0, err
+	}
+	if r.Oldest == nil {
+		return r.N, 0, nil
+	}
+	return r.N, float64(r.Oldest.UnixNano()) / 1e9, nil
+}
+
+func notFound(err error, entity string, id int64) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return &walker.NotFoundError{Entity: entity, ID: id}
+	}
+	return err
+}
+
+func rowsOrNotFound(res *gorm.DB, entity string, id int64) error {
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return &walker.NotFoundError{Entity: entity, ID: id}
+	}
+	return nil
+}
+
+// LoadDemo adds a few walkers and dogs, skipping names already there, and
+// returns how many it created.
+func (s *Store) LoadDemo(ctx context.Context) (int, error) {
+	walkers := []walker.Walker{
+		{Name: "Alice Smith", Email: "alice@example.com"},
+		{Name: "Bob Jones", Email: "bob@example.com"},
+		{Name: "Carmen Diaz", Email: "carmen@example.com"},
+	}
+	dogs := []walker.Dog{
+		{Name: "Rex", Age: 4, Size: walker.SizeLG},
+		{Name: "Bella", Age: 2, Size: walker.SizeSM},
+		{Name: "Max", Age: 7, Size: walker.SizeMD},
+		{Name: "Tiny", Age: 1, Size: walker.SizeXS},
+	}
+	created := 0
+	for _, w := range walkers {
+		var n int64
+		db, cancel := s.ctx(ctx)
+		err := db.Model(&walkerRow{}).Where("name = ?", w.Name).Count(&n).Error
+		cancel()
+		if err != nil {
+			return created, err
+		}
+		if n == 0 {
+			if err := s.CreateWalker(ctx, &w); err != nil {
+				return created, err
+			}
+			created++
+		}
+	}
+	for _, d := range dogs {
+		var n int64
+		db, cancel := s.ctx(ctx)
+		err := db.Model(&dogRow{}).Where("name = ?", d.Name).Count(&n).Error
+		cancel()
+		if err != nil {
+			return created, err
+		}
+		if n == 0 {
+			if err := s.CreateDog(ctx, &d); err != nil {
+				return created, err
+			}
+			created++
+		}
+	}
+	return created, nil
+}

@@ -1,0 +1,484 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	walker "github.com/walkerhq/walker/app"
+)
+
+var funcs = template.FuncMap{
+	"when": func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+	},
+	"sizes": func() []walker.Size { return walker.Sizes },
+}
+
+// parsePages parses each page together with the layout.
+func parsePages() map[string]*template.Template {
+	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html"))
+	names, err := fs.Glob(templateFiles, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	pages := map[string]*template.Template{}
+	for _, n := range names {
+		name := path.Base(n)
+		if name == "layout.html" {
+			continue
+		}
+		pages[name] = template.Must(template.Must(layout.Clone()).ParseFS(templateFiles, n))
+	}
+	return pages
+}
+
+// page is what every template gets.
+type page struct {
+	Title  string
+	Flash  string
+	CSRF   string
+	Errors walker.FieldErrors
+	Data   any
+}
+
+// render writes a page; rendering into a buffer first means a template error
+// becomes a clean 500, not half a page.
+func (s *server) render(c *gin.Context, status int, name, title string, errs walker.FieldErrors, data any) {
+	t, ok := s.pages[name]
+	if !ok {
+		panic("web: no template " + name)
+	}
+	p := page{Title: title, Flash: s.takeFlash(c), CSRF: c.GetString(csrfCookie), Errors: errs, Data: data}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
+		panic(fmt.Errorf("render %s: %w", name, err))
+	}
+	if s.HTTP != nil {
+		s.HTTP.Rendered(name)
+	}
+	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+}
+
+// errorPage answers a browser with the message in a page (and the message
+// as the body's text, for scripts and tests that grep it).
+func (s *server) errorPage(c *gin.Context, status int, msg string) {
+	if strings.HasPrefix(c.Request.URL.Path, "/api/") || strings.HasSuffix(c.Request.URL.Path, "/status/") {
+		c.AbortWithStatusJSON(status, apiError{Error: msg})
+		return
+	}
+	s.render(c, status, "error.html", http.StatusText(status), nil, msg)
+	c.Abort()
+}
+
+// fail is errorPage for the middleware, where no route may have matched.
+func (s *server) fail(c *gin.Context, status int, msg string) { s.errorPage(c, status, msg) }
+
+// pathID reads a positive integer id from the URL; anything else is a 404
+// (the URL names nothing).
+func pathID(c *gin.Context) (int64, bool) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	return id, err == nil && id > 0
+}
+
+func (s *server) notFoundID(c *gin.Context, entity string) {
+	s.errorPage(c, http.StatusNotFound, fmt.Sprintf("no %s with ID %s found", entity, c.Param("id")))
+}
+
+// storeError answers the errors the store returns.
+func (s *server) storeError(c *gin.Context, err error) {
+	var nf *walker.NotFoundError
+	var done *walker.AlreadyCompleteError
+	switch {
+	case errors.As(err, &nf):
+		s.errorPage(c, http.StatusNotFound, nf.Error())
+	case errors.As(err, &done):
+		s.errorPage(c, http.StatusBadRequest, done.Error())
+	default:
+		s.Logger.Error("store", "error", err.Error(), "request_id", c.GetString(requestIDKey), "route", c.FullPath())
+		s.errorPage(c, http.StatusServiceUnavailable, "the database is unavailable, please retry")
+	}
+}
+
+type startData struct {
+	Dogs    []walker.Dog
+	Walkers []walker.Walker
+	Dog     string
+	Walker  string
+	Walk    *walker.Walk
+}
+
+func (s *server) startForm(c *gin.Context) {
+	d := startData{}
+	if w := c.Query("walk"); w != "" {
+		id, err := strconv.ParseInt(w, 10, 64)
+		if err != nil || id <= 0 {
+			s.errorPage(c, http.StatusNotFound, fmt.Sprintf("no walk with ID %s found", w))
+			return
+		}
+		walk, err := s.Store.GetWalk(c, id)
+		if err != nil {
+			s.storeError(c, err)
+			return
+		}
+		d.Walk = &walk
+	}
+	if !s.loadChoices(c, &d) {
+		return
+	}
+	s.render(c, http.StatusOK, "start.html", "Start a walk", nil, d)
+}
+
+func (s *server) loadChoices(c *gin.Context, d *startData) bool {
+	var err error
+	if d.Dogs, err = s.Store.ListDogs(c); err == nil {
+		d.Walkers, err = s.Store.ListWalkers(c)
+	}
+	if err != nil {
+		s.storeError(c, err)
+		return false
+	}
+	return true
+}
+
+func (s *server) startWalk(c *gin.Context) {
+	d := startData{Dog: c.PostForm("dog"), Walker: c.PostForm("walker")}
+	errs := walker.FieldErrors{}
+	dogID := formID(errs, "dog", d.Dog)
+	walkerID := formID(errs, "walker", d.Walker)
+	var walk walker.Walk
+	if len(errs) == 0 {
+		var err error
+		walk, err = s.Store.StartWalk(c, dogID, walkerID, s.Now())
+		var nf *walker.NotFoundError
+		switch {
+		case errors.As(err, &nf):
+			errs[nf.Entity] = "Select a valid choice. That choice is not one of the available choices."
+		case err != nil:
+			s.storeError(c, err)
+			return
+		}
+	}
+	if len(errs) > 0 {
+		s.Walks.Invalid()
+		if !s.loadChoices(c, &d) {
+			return
+		}
+		s.render(c, http.StatusBadRequest, "start.html", "Start a walk", errs, d)
+		return
+	}
+	s.Walks.Started()
+	s.flash(c, fmt.Sprintf("Walk %d started.", walk.ID))
+	c.Redirect(http.StatusFound, "/walks/start/?walk="+strconv.FormatInt(walk.ID, 10))
+}
+
+// formID reads a required positive id from a form field.
+func formID(errs walker.FieldErrors, field, v string) int64 {
+	if strings.TrimSpace(v) == "" {
+		errs[field] = "This field is required."
+		return 0
+	}
+	id, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || id <= 0 {
+		errs[field] = "Select a valid choice. That choice is not one of the available choices."
+		return 0
+	}
+	return id
+}
+
+type completeData struct {
+	Walk     walker.Walk
+	Distance string
+}
+
+func (s *server) completeForm(c *gin.Context) {
+	id, ok := pathID(c)
+	if !ok {
+		s.notFoundID(c, "walk")
+		return
+	}
+	walk, err := s.Store.GetWalk(c, id)
+	if err != nil {
+		s.storeError(c, err)
+		return
+	}
+	if walk.Complete() {
+		s.errorPage(c, http.StatusBadRequest, (&walker.AlreadyCompleteError{ID: id}).Error())
+		return
+	}
+	s.render(c, http.StatusOK, "complete.html", fmt.Sprintf("Complete walk %d", id), nil, completeData{Walk: walk})
+}
+
+// completeWalk is one conditional update on the happy path; the walk is
+// read only to redisplay the form after invalid input.
+func (s *server) completeWalk(c *gin.Context) {
+	id, ok := pathID(c)
+	if !ok {
+		s.notFoundID(c, "walk")
+		return
+	}
+	raw := c.PostForm("distance")
+	distance, errs := parseDistance(raw)
+	if errs == nil {
+		walk, err := s.Store.CompleteWalk(c, id, distance, s.Now())
+		if err != nil {
+			s.storeError(c, err)
+			return
+		}
+		s.Walks.Completed(walk.Distance)
+		s.flash(c, fmt.Sprintf("Walk %d completed: %d m.", id, walk.Distance))
+		c.Redirect(http.StatusFound, "/walks/start/?walk="+strconv.FormatInt(id, 10))
+		return
+	}
+	walk, err := s.Store.GetWalk(c, id)
+	if err != nil {
+		s.storeError(c, err)
+		return
+	}
+	if walk.Complete() {
+		s.errorPage(c, http.StatusBadRequest, (&walker.AlreadyCompleteError{ID: id}).Error())
+		return
+	}
+	s.render(c, http.StatusBadRequest, "complete.html", fmt.Sprintf("Complete walk %d", id), errs, completeData{Walk: walk, Distance: raw})
+}
+
+func parseDistance(raw string) (int, walker.FieldErrors) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return 0, walker.FieldErrors{"distance": "This field is required."}
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil {
+		return 0, walker.FieldErrors{"distance": "Enter a whole number."}
+	}
+	if err := walker.ValidateDistance(n); err != nil {
+		return 0, err.(walker.FieldErrors)
+	}
+	return n, nil
+}
+
+func (s *server) walkStatus(c *gin.Context) {
+	id, ok := pathID(c)
+	if !ok {
+		c.JSON(http.StatusNotFound, apiError{Error: fmt.Sprintf("no walk with ID %s found", c.Param("id"))})
+		return
+	}
+	complete, err := s.Store.WalkComplete(c, id)
+	if err != nil {
+		s.storeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"complete": complete})
+}
+
+func (s *server) walksInProgress(c *gin.Context) {
+	walks, err := s.Store.ListWalksInProgress(c)
+	if err != nil {
+		s.storeError(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "walks.html", "Walks in progress", nil, walks)
+}
+
+// Walkers
+
+type walkerForm struct {
+	Walker walker.Walker
+	Action string
+}
+
+func (s *server) listWalkers(c *gin.Context) {
+	ws, err := s.Store.ListWalkers(c)
+	if err != nil {
+		s.storeError(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "walkers.html", "Walkers", nil, ws)
+}
+
+func (s *server) newWalkerForm(c *gin.Context) {
+	s.render(c, http.StatusOK, "walker_form.html", "New walker", nil, walkerForm{Action: "/walkers/new/"})
+}
+
+func (s *server) createWalker(c *gin.Context) {
+	w := walker.Walker{Name: c.PostForm("name"), Email: c.PostForm("email")}
+	if err := s.Store.CreateWalker(c, &w); err != nil {
+		s.walkerFormError(c, err, walkerForm{Walker: w, Action: "/walkers/new/"}, "New walker")
+		return
+	}
+	s.flash(c, fmt.Sprintf("Walker %s added.", w.Name))
+	c.Redirect(http.StatusFound, "/walkers/")
+}
+
+func (s *server) editWalkerForm(c *gin.Context) {
+	id, ok := pathID(c)
+	if !ok {
+		s.notFoundID(c, "walker")
+		return
+	}
+	w, err := s.Store.GetWalker(c, id)
+	if err != nil {
+		s.storeError(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "walker_form.html", "Edit walker", nil, walkerForm{Walker: w, Action: c.Request.URL.Path})
+}
+
+func (s *server) updateWalker(c *gin.Context) {
+	id, ok := pathID(c)
+	if !ok {
+		s.notFoundID(c, "walker")
+		return
+	}
+	w := walker.Walker{ID: id, Name: c.PostForm("name"), Email: c.PostForm("email")}
+	if err := s.Store.UpdateWalker(c, w); err != nil {
+		s.walkerFormError(c, err, walkerForm{Walker: w, Action: c.Request.URL.Path}, "Edit walker")
+		return
+	}
+	s.flash(c, fmt.Sprintf("Walker %s saved.", strings.TrimSpace(w.Name)))
+	c.Redirect(http.StatusFound, "/walkers/")
+}
+
+func (s *server) walkerFormError(c *gin.Context, err error, f walkerForm, title string) {
+	var fe walker.FieldErrors
+	if errors.As(err, &fe) {
+		s.render(c, http.StatusBadRequest, "walker_form.html", title, fe, f)
+		return
+	}
+	s.storeError(c, err)
+}
+
+func (s *server) deleteWalker(c *gin.Context) {
+	id, ok := pathID(c)
+	if !ok {
+		s.notFoundID(c, "walker")
+		return
+	}
+	if err := s.Store.DeleteWalker(c, id); err != nil {
+		s.storeError(c, err)
+		return
+	}
+	s.flash(c, "Walker deleted, with their walks.")
+	c.Redirect(http.StatusFound, "/walkers/")
+}
+
+// Dogs
+
+type dogForm struct {
+	Dog    walker.Dog
+	Age    string
+	Action string
+}
+
+func (s *server) listDogs(c *gin.Context) {
+	ds, err := s.Store.ListDogs(c)
+	if err != nil {
+		s.storeError(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "dogs.html", "Dogs", nil, ds)
+}
+
+func (s *server) newDogForm(c *gin.Context) {
+	s.render(c, http.StatusOK, "dog_form.html", "New dog", nil, dogForm{Dog: walker.Dog{Size: walker.DefaultSize}, Action: "/dogs/new/"})
+}
+
+// dogFromForm reads the form; a non-numeric age is a field error.
+func dogFromForm(c *gin.Context, id int64) (walker.Dog, string, walker.FieldErrors) {
+	age := strings.TrimSpace(c.PostForm("age"))
+	d := walker.Dog{ID: id, Name: c.PostForm("name"), Size: walker.Size(c.PostForm("size"))}
+	if age == "" {
+		return d, age, walker.FieldErrors{"age": "This field is required."}
+	}
+	n, err := strconv.Atoi(age)
+	if err != nil {
+		return d, age, walker.FieldErrors{"age": "Enter a whole number."}
+	}
+	d.Age = n
+	return d, age, nil
+}
+
+func (s *server) createDog(c *gin.Context) {
+	d, age, errs := dogFromForm(c, 0)
+	f := dogForm{Dog: d, Age: age, Action: "/dogs/new/"}
+	if errs != nil {
+		s.render(c, http.StatusBadRequest, "dog_form.html", "New dog", errs, f)
+		return
+	}
+	if err := s.Store.CreateDog(c, &d); err != nil {
+		s.dogFormError(c, err, f, "New dog")
+		return
+	}
+	s.flash(c, fmt.Sprintf("Dog %s added.", d.Name))
+	c.Redirect(http.StatusFound, "/dogs/")
+}
+
+func (s *server) editDogForm(c *gin.Context) {
+	id, ok := pathID(c)
+	if !ok {
+		s.notFoundID(c, "dog")
+		return
+	}
+	d, err := s.Store.GetDog(c, id)
+	if err != nil {
+		s.storeError(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "dog_form.html", "Edit dog", nil, dogForm{Dog: d, Age: strconv.Itoa(d.Age), Action: c.Request.URL.Path})
+}
+
+func (s *server) updateDog(c *gin.Context) {
+	id, ok := pathID(c)
+	if !ok {
+		s.notFoundID(c, "dog")
+		return
+	}
+	d, age, errs := dogFromForm(c, id)
+	f := dogForm{Dog: d, Age: age, Action: c.Request.URL.Path}
+	if errs != nil {
+		s.render(c, http.StatusBadRequest, "dog_form.html", "Edit dog", errs, f)
+		return
+	}
+	if err := s.Store.UpdateDog(c, d); err != nil {
+		s.dogFormError(c, err, f, "Edit dog")
+		return
+	}
+	s.flash(c, fmt.Sprintf("Dog %s saved.", strings.TrimSpace(d.Name)))
+	c.Redirect(http.StatusFound, "/dogs/")
+}
+
+func (s *server) dogFormError(c *gin.Context, err error, f dogForm, title string) {
+	var fe walker.FieldErrors
+	if errors.As(err, &fe) {
+		s.render(c, http.StatusBadRequest, "dog_form.html", title, fe, f)
+		return
+	}
+	s.storeError(c, err)
+}
+
+func (s *server) deleteDog(c *gin.Context) {
+	id, ok := pathID(c)
+	if !ok {
+		s.notFoundID(c, "dog")
+		return
+	}
+	if err := s.Store.DeleteDog(c, id); err != nil {
+		s.storeError(c, err)
+		return
+	}
+	s.flash(c, "Dog deleted, with its walks.")
+	c.Redirect(http.StatusFound, "/dogs/")
+}
+

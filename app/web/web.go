@@ -1,0 +1,139 @@
+// Package web is walker's HTTP surface: the browser pages and forms (with
+// CSRF protection and flash messages), the JSON API and the health checks,
+// on a gin engine built with explicit middleware.
+package web
+
+import (
+	"context"
+	"embed"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	walker "github.com/walkerhq/walker/app"
+	"github.com/walkerhq/walker/app/metrics"
+)
+
+// Config is what the HTTP layer needs; main builds it.
+type Config struct {
+	Store walker.Store
+	// Walks counts the walk events (required).
+	Walks *metrics.Walks
+	// HTTP instruments every request; nil turns the instrumentation off.
+	HTTP   *metrics.HTTP
+	Logger *slog.Logger
+	// SecretKey signs the CSRF and flash cookies (at least 16 bytes).
+	SecretKey []byte
+	// Ready reports whether the app can serve (the database answers).
+	Ready func(context.Context) error
+	// MaxBodyBytes bounds request bodies (default 64 KiB).
+	MaxBodyBytes int64
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+type server struct {
+	Config
+	pages map[string]*template.Template
+	csrf  *signer
+}
+
+// New builds the handler. It panics only on a programming error (templates
+// that do not parse, a short key), which the tests catch.
+func New(cfg Config) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 64 << 10
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Ready == nil {
+		cfg.Ready = cfg.Store.Ping
+	}
+	if len(cfg.SecretKey) < 16 {
+		panic("web: SecretKey must be at least 16 bytes")
+	}
+	s := &server{Config: cfg, pages: parsePages(), csrf: newSigner(cfg.SecretKey)}
+
+	// gin keeps its mode in a package variable; release mode only silences
+	// its debug route listing.
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.Use(s.routeLabel, s.requestID, s.accessLog, s.recoverPanic, securityHeaders, s.limitBody)
+	r.NoRoute(func(c *gin.Context) { s.errorPage(c, http.StatusNotFound, "page not found") })
+	r.NoMethod(func(c *gin.Context) { s.errorPage(c, http.StatusMethodNotAllowed, "method not allowed") })
+
+	r.GET("/livez", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
+	r.GET("/readyz", s.ready)
+	r.GET("/ht/", s.ready) // the Django original's health check path
+
+	static, _ := fs.Sub(staticFiles, "static")
+	r.StaticFS("/static", http.FS(static))
+
+	pages := r.Group("/", s.csrfProtect)
+	pages.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/walks/start/") })
+	pages.GET("/walks/start/", s.startForm)
+	pages.POST("/walks/start/", s.startWalk)
+	pages.GET("/walks/", s.walksInProgress)
+	pages.GET("/walks/:id/complete/", s.completeForm)
+	pages.POST("/walks/:id/complete/", s.completeWalk)
+	pages.GET("/walks/:id/status/", s.walkStatus)
+	pages.GET("/walkers/", s.listWalkers)
+	pages.GET("/walkers/new/", s.newWalkerForm)
+	pages.POST("/walkers/new/", s.createWalker)
+	pages.GET("/walkers/:id/edit/", s.editWalkerForm)
+	pages.POST("/walkers/:id/edit/", s.updateWalker)
+	pages.POST("/walkers/:id/delete/", s.deleteWalker)
+	pages.GET("/dogs/", s.listDogs)
+	pages.GET("/dogs/new/", s.newDogForm)
+	pages.POST("/dogs/new/", s.createDog)
+	pages.GET("/dogs/:id/edit/", s.editDogForm)
+	pages.POST("/dogs/:id/edit/", s.updateDog)
+	pages.POST("/dogs/:id/delete/", s.deleteDog)
+
+	api := r.Group("/api", requireJSON)
+	api.GET("/walkers", s.apiListWalkers)
+	api.POST("/walkers", s.apiCreateWalker)
+	api.GET("/walkers/:id", s.apiGetWalker)
+	api.PUT("/walkers/:id", s.apiUpdateWalker)
+	api.DELETE("/walkers/:id", s.apiDeleteWalker)
+	api.GET("/dogs", s.apiListDogs)
+	api.POST("/dogs", s.apiCreateDog)
+	api.GET("/dogs/:id", s.apiGetDog)
+	api.PUT("/dogs/:id", s.apiUpdateDog)
+	api.DELETE("/dogs/:id", s.apiDeleteDog)
+	api.POST("/walks", s.apiStartWalk)
+	api.GET("/walks/:id", s.apiGetWalk)
+	api.POST("/walks/:id/complete", s.apiCompleteWalk)
+
+	if cfg.HTTP != nil {
+		return cfg.HTTP.Wrap(r)
+	}
+	return r
+}
+
+func (s *server) ready(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Ready(ctx); err != nil {
+		s.Logger.Warn("not ready", "error", err.Error(), "request_id", c.GetString(requestIDKey))
+		c.String(http.StatusServiceUnavailable, "database unavailable\n")
+		return
+	}
+	c.String(http.StatusOK, "ok\n")
+}
