@@ -200,4 +200,3 @@ func (s *Store) rebind(q string) string {
 	}
 	return b.String()
 }
-

@@ -43,12 +43,14 @@ func (walkRow) TableName() string { return "walks" }
 // walkWithNames is a walk joined with its dog's and walker's names, for the
 // pages that show a walk.
 type walkWithNames struct {
-	walkRow
+	Walk       walkRow `gorm:"embedded"`
 	DogName    string
 	WalkerName string
 }
 
-func (r walkerRow) domain() walker.Walker { return walker.Walker{ID: r.ID, Name: r.Name, Email: r.Email} }
+func (r walkerRow) domain() walker.Walker {
+	return walker.Walker{ID: r.ID, Name: r.Name, Email: r.Email}
+}
 func (r dogRow) domain() walker.Dog {
 	return walker.Dog{ID: r.ID, Name: r.Name, Age: r.Age, Size: walker.Size(r.Size)}
 }
@@ -59,9 +61,9 @@ func (r walkRow) domain() walker.Walk {
 }
 
 func (r walkWithNames) domain() walker.Walk {
-	w := r.walkRow.domain()
-	w.Dog = &walker.Dog{ID: r.DogID, Name: r.DogName}
-	w.Walker = &walker.Walker{ID: r.WalkerID, Name: r.WalkerName}
+	w := r.Walk.domain()
+	w.Dog = &walker.Dog{ID: r.Walk.DogID, Name: r.DogName}
+	w.Walker = &walker.Walker{ID: r.Walk.WalkerID, Name: r.WalkerName}
 	return w
 }
 
@@ -301,23 +303,20 @@ func (s *Store) ListWalksInProgress(ctx context.Context) ([]walker.Walk, error) 
 	return out, nil
 }
 
-// inProgress is the scrape-time query behind walks_in_progress.
+// inProgress is the scrape-time read behind walks_in_progress: a count and
+// the oldest start, both from the partial index of walks in progress.
 func (s *Store) inProgress(ctx context.Context) (int64, float64, error) {
-	var r struct {
-		N      int64
-		Oldest *time.Time
+	db := s.db.WithContext(ctx).Table("walks").Where("end_time IS NULL AND start_time IS NOT NULL")
+	var n int64
+	if err := db.Count(&n).Error; err != nil || n == 0 {
+		return n, 0, err
 	}
-	// MIN over the partial index; a NULL when no walk is in progress.
-	err := s.db.WithContext(ctx).Table("walks").
-		Select("COUNT(*) AS n, MIN(start_time) AS oldest").
-		Where("end_time IS NULL AND start_time IS NOT NULL").Take(&r).Error
-	if err != nil {
+	var oldest struct{ StartTime time.Time }
+	if err := s.db.WithContext(ctx).Table("walks").Select("start_time").
+		Where("end_time IS NULL AND start_time IS NOT NULL").Order("start_time").Take(&oldest).Error; err != nil {
 		return 0, 0, err
 	}
-	if r.Oldest == nil {
-		return r.N, 0, nil
-	}
-	return r.N, float64(r.Oldest.UnixNano()) / 1e9, nil
+	return n, float64(oldest.StartTime.UnixNano()) / 1e9, nil
 }
 
 func notFound(err error, entity string, id int64) error {

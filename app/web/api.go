@@ -41,8 +41,12 @@ type walkJSON struct {
 	Complete  bool       `json:"complete"`
 }
 
-func toWalkerJSON(w walker.Walker) walkerJSON { return walkerJSON{ID: w.ID, Name: w.Name, Email: w.Email} }
-func toDogJSON(d walker.Dog) dogJSON         { return dogJSON{ID: d.ID, Name: d.Name, Age: d.Age, Size: d.Size} }
+func toWalkerJSON(w walker.Walker) walkerJSON {
+	return walkerJSON{ID: w.ID, Name: w.Name, Email: w.Email}
+}
+func toDogJSON(d walker.Dog) dogJSON {
+	return dogJSON{ID: d.ID, Name: d.Name, Age: d.Age, Size: d.Size}
+}
 func toWalkJSON(w walker.Walk) walkJSON {
 	return walkJSON{ID: w.ID, Dog: w.DogID, Walker: w.WalkerID, Distance: w.Distance,
 		StartTime: w.StartTime, EndTime: w.EndTime, Complete: w.Complete()}

@@ -481,4 +481,3 @@ func (s *server) deleteDog(c *gin.Context) {
 	s.flash(c, "Dog deleted, with its walks.")
 	c.Redirect(http.StatusFound, "/dogs/")
 }
-

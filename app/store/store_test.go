@@ -1,0 +1,489 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	walker "github.com/walkerhq/walker/app"
+	"github.com/walkerhq/walker/app/internal/testdb"
+	"github.com/walkerhq/walker/app/store"
+)
+
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
+
+type backend struct {
+	name string
+	cfg  func(t *testing.T) store.Config
+}
+
+// backends: every behavioural test runs on both databases.
+var backends = []backend{
+	{"postgresql", func(t *testing.T) store.Config { return store.Config{DatabaseURL: testdb.PostgresURL(t)} }},
+	{"sqlite", func(t *testing.T) store.Config { return store.Config{SQLitePath: testdb.SQLitePath(t)} }},
+}
+
+// open gives a migrated store on a fresh database and its registry.
+func open(t *testing.T, b backend) (*store.Store, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	s, err := store.Open(context.Background(), b.cfg(t), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s, reg
+}
+
+func forEachBackend(t *testing.T, test func(t *testing.T, s *store.Store, reg *prometheus.Registry)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			s, reg := open(t, b)
+			test(t, s, reg)
+		})
+	}
+}
+
+func seed(t *testing.T, s *store.Store) (walker.Dog, walker.Walker) {
+	t.Helper()
+	ctx := context.Background()
+	d := walker.Dog{Name: "Rex", Age: 3, Size: walker.SizeLG}
+	w := walker.Walker{Name: "Alice", Email: "alice@example.com"}
+	if err := s.CreateDog(ctx, &d); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateWalker(ctx, &w); err != nil {
+		t.Fatal(err)
+	}
+	return d, w
+}
+
+func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metric:
+		for _, m := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				have[lp.GetName()] = lp.GetValue()
+			}
+			for k, v := range labels {
+				if have[k] != v {
+					continue metric
+				}
+			}
+			switch {
+			case m.Counter != nil:
+				return m.Counter.GetValue()
+			case m.Gauge != nil:
+				return m.Gauge.GetValue()
+			case m.Histogram != nil:
+				return float64(m.Histogram.GetSampleCount())
+			}
+		}
+	}
+	t.Fatalf("no %s%v in the registry", name, labels)
+	return 0
+}
+
+func TestWalkersAndDogsValidateAndPersist(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *store.Store, reg *prometheus.Registry) {
+		ctx := context.Background()
+		long := strings.Repeat("x", 128)
+		invalidWalkers := []struct {
+			w     walker.Walker
+			field string
+		}{
+			{walker.Walker{Name: "", Email: "a@example.com"}, "name"},
+			{walker.Walker{Name: long, Email: "a@example.com"}, "name"},
+			{walker.Walker{Name: "A", Email: "not-an-email"}, "email"},
+			{walker.Walker{Name: "A", Email: strings.Repeat("a", 120) + "@example.com"}, "email"},
+		}
+		for _, tt := range invalidWalkers {
+			err := s.CreateWalker(ctx, &tt.w)
+			var fe walker.FieldErrors
+			if !errors.As(err, &fe) || fe[tt.field] == "" {
+				t.Errorf("CreateWalker(%+v) = %v, want an error on %s", tt.w, err, tt.field)
+			}
+		}
+		invalidDogs := []struct {
+			d     walker.Dog
+			field string
+		}{
+			{walker.Dog{Name: "", Age: 1}, "name"},
+			{walker.Dog{Name: "Rex", Age: -1}, "age"},
+			{walker.Dog{Name: "Rex", Age: 1, Size: "huge"}, "size"},
+		}
+		for _, tt := range invalidDogs {
+			err := s.CreateDog(ctx, &tt.d)
+			var fe walker.FieldErrors
+			if !errors.As(err, &fe) || fe[tt.field] == "" {
+				t.Errorf("CreateDog(%+v) = %v, want an error on %s", tt.d, err, tt.field)
+			}
+		}
+		if ws, _ := s.ListWalkers(ctx); len(ws) != 0 {
+			t.Errorf("invalid input stored walkers: %+v", ws)
+		}
+		if got := counter(t, reg, "model_inserts_total", map[string]string{"model": "walker"}); got != 0 {
+			t.Errorf("model_inserts_total{walker} = %g after invalid input", got)
+		}
+
+		d := walker.Dog{Name: "  Bella ", Age: 2}
+		if err := s.CreateDog(ctx, &d); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetDog(ctx, d.ID)
+		if err != nil || got != (walker.Dog{ID: d.ID, Name: "Bella", Age: 2, Size: walker.SizeMD}) {
+			t.Errorf("GetDog = %+v, %v; want the trimmed name and the default size", got, err)
+		}
+		got.Age = 3
+		if err := s.UpdateDog(ctx, got); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UpdateDog(ctx, walker.Dog{ID: got.ID, Name: "Bella", Age: 99}); err == nil {
+			t.Error("UpdateDog with age 99 succeeded")
+		}
+		if again, _ := s.GetDog(ctx, d.ID); again.Age != 3 {
+			t.Errorf("age = %d after a valid then an invalid update, want 3", again.Age)
+		}
+		if err := s.UpdateDog(ctx, walker.Dog{ID: 999, Name: "Ghost", Age: 1, Size: "md"}); !errors.Is(err, walker.ErrNotFound) {
+			t.Errorf("UpdateDog(missing) = %v, want not found", err)
+		}
+		if err := s.DeleteDog(ctx, d.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.GetDog(ctx, d.ID); !errors.Is(err, walker.ErrNotFound) {
+			t.Errorf("GetDog after delete = %v", err)
+		}
+		if err := s.DeleteDog(ctx, d.ID); !errors.Is(err, walker.ErrNotFound) {
+			t.Errorf("second DeleteDog = %v, want not found", err)
+		}
+		for model, want := range map[string][3]float64{"dog": {1, 1, 1}, "walker": {0, 0, 0}, "walk": {0, 0, 0}} {
+			l := map[string]string{"model": model}
+			have := [3]float64{counter(t, reg, "model_inserts_total", l), counter(t, reg, "model_updates_total", l), counter(t, reg, "model_deletes_total", l)}
+			if have != want {
+				t.Errorf("model %s inserts/updates/deletes = %v, want %v", model, have, want)
+			}
+		}
+	})
+}
+
+func TestWalkLifecycle(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *store.Store, reg *prometheus.Registry) {
+		ctx := context.Background()
+		dog, w := seed(t, s)
+		start := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+
+		if _, err := s.StartWalk(ctx, 999, w.ID, start); !isNotFound(err, "dog", 999) {
+			t.Errorf("StartWalk(missing dog) = %v", err)
+		}
+		if _, err := s.StartWalk(ctx, dog.ID, 999, start); !isNotFound(err, "walker", 999) {
+			t.Errorf("StartWalk(missing walker) = %v", err)
+		}
+		if got := counter(t, reg, "db_errors_total", map[string]string{"type": "foreign_key_violation"}); got != 2 {
+			t.Errorf("db_errors_total{foreign_key_violation} = %g, want 2", got)
+		}
+		walk, err := s.StartWalk(ctx, dog.ID, w.ID, start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !walk.InProgress() || !walk.StartTime.Equal(start) {
+			t.Errorf("started walk = %+v", walk)
+		}
+		if got := counter(t, reg, "walks_in_progress", nil); got != 1 {
+			t.Errorf("walks_in_progress = %g", got)
+		}
+		if got := counter(t, reg, "walks_oldest_in_progress_start_timestamp_seconds", nil); got != float64(start.Unix()) {
+			t.Errorf("oldest in progress = %g, want %d", got, start.Unix())
+		}
+		if done, err := s.WalkComplete(ctx, walk.ID); err != nil || done {
+			t.Errorf("WalkComplete = %v, %v", done, err)
+		}
+		full, err := s.GetWalk(ctx, walk.ID)
+		if err != nil || full.Dog.Name != "Rex" || full.Walker.Name != "Alice" {
+			t.Errorf("GetWalk = %+v, %v", full, err)
+		}
+		if ws, err := s.ListWalksInProgress(ctx); err != nil || len(ws) != 1 || ws[0].ID != walk.ID {
+			t.Errorf("ListWalksInProgress = %+v, %v", ws, err)
+		}
+
+		for _, bad := range []int{-1, walker.MaxDistance + 1} {
+			var fe walker.FieldErrors
+			if _, err := s.CompleteWalk(ctx, walk.ID, bad, start); !errors.As(err, &fe) {
+				t.Errorf("CompleteWalk(distance %d) = %v, want a field error", bad, err)
+			}
+		}
+		if done, _ := s.WalkComplete(ctx, walk.ID); done {
+			t.Error("an invalid distance completed the walk")
+		}
+		end := start.Add(30 * time.Minute)
+		done, err := s.CompleteWalk(ctx, walk.ID, 1200, end)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done.Distance != 1200 || done.EndTime == nil || !done.EndTime.Equal(end) || !done.Complete() {
+			t.Errorf("completed walk = %+v", done)
+		}
+		if _, err := s.CompleteWalk(ctx, walk.ID, 10, end); !errors.Is(err, walker.ErrAlreadyComplete) || err.Error() != "walk "+itoa(walk.ID)+" is already complete" {
+			t.Errorf("second CompleteWalk = %v", err)
+		}
+		if _, err := s.CompleteWalk(ctx, 4242, 10, end); !isNotFound(err, "walk", 4242) || err.Error() != "no walk with ID 4242 found" {
+			t.Errorf("CompleteWalk(missing) = %v", err)
+		}
+		if again, _ := s.GetWalk(ctx, walk.ID); again.Distance != 1200 {
+			t.Errorf("distance = %d after a refused second completion", again.Distance)
+		}
+		if got := counter(t, reg, "walks_in_progress", nil); got != 0 {
+			t.Errorf("walks_in_progress = %g after completion", got)
+		}
+		if got := counter(t, reg, "walks_oldest_in_progress_start_timestamp_seconds", nil); got != 0 {
+			t.Errorf("oldest in progress = %g with none in progress", got)
+		}
+		if got := counter(t, reg, "model_updates_total", map[string]string{"model": "walk"}); got != 1 {
+			t.Errorf("model_updates_total{walk} = %g, want 1", got)
+		}
+
+		// Deleting the walker deletes their walks.
+		if err := s.DeleteWalker(ctx, w.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.GetWalk(ctx, walk.ID); !errors.Is(err, walker.ErrNotFound) {
+			t.Errorf("walk survived its walker: %v", err)
+		}
+	})
+}
+
+func TestConcurrentCompletionsSucceedOnce(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *store.Store, reg *prometheus.Registry) {
+		ctx := context.Background()
+		dog, w := seed(t, s)
+		walk, err := s.StartWalk(ctx, dog.ID, w.ID, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 20
+		var wg sync.WaitGroup
+		results := make(chan error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := s.CompleteWalk(ctx, walk.ID, 100+i, time.Now())
+				results <- err
+			}()
+		}
+		wg.Wait()
+		close(results)
+		ok, already := 0, 0
+		for err := range results {
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, walker.ErrAlreadyComplete):
+				already++
+			default:
+				t.Errorf("unexpected error: %v", err)
+			}
+		}
+		if ok != 1 || already != n-1 {
+			t.Errorf("%d succeeded and %d were already complete, want 1 and %d", ok, already, n-1)
+		}
+		if got := counter(t, reg, "model_updates_total", map[string]string{"model": "walk"}); got != 1 {
+			t.Errorf("model_updates_total{walk} = %g, want 1", got)
+		}
+	})
+}
+
+func TestMetricsAreWellFormed(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *store.Store, reg *prometheus.Registry) {
+		seed(t, s)
+		problems, err := testutil.GatherAndLint(reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range problems {
+			t.Errorf("metric %s: %s", p.Metric, p.Text)
+		}
+		vendor := s.Vendor()
+		if got := counter(t, reg, "db_new_connections_total", map[string]string{"alias": "default", "vendor": vendor}); got < 1 {
+			t.Errorf("db_new_connections_total = %g", got)
+		}
+		if got := counter(t, reg, "db_statements_total", map[string]string{"operation": "create"}); got != 2 {
+			t.Errorf("db_statements_total{create} = %g, want 2", got)
+		}
+		if got := counter(t, reg, "db_query_duration_seconds", map[string]string{"operation": "create"}); got != 2 {
+			t.Errorf("db_query_duration_seconds{create} count = %g, want 2", got)
+		}
+		if got := counter(t, reg, "db_migrations_applied", map[string]string{"alias": "default"}); got != 1 {
+			t.Errorf("db_migrations_applied = %g", got)
+		}
+		if got := counter(t, reg, "db_migrations_unapplied", nil); got != 0 {
+			t.Errorf("db_migrations_unapplied = %g", got)
+		}
+		if got := counter(t, reg, "go_sql_open_connections", map[string]string{"db_name": "default"}); got < 1 {
+			t.Errorf("go_sql_open_connections = %g", got)
+		}
+	})
+}
+
+func TestUnmigratedDatabaseReportsPendingMigrations(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			s, err := store.Open(context.Background(), b.cfg(t), reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if got := counter(t, reg, "db_migrations_unapplied", nil); got != 1 {
+				t.Errorf("db_migrations_unapplied = %g before Migrate, want 1", got)
+			}
+			if err := s.Migrate(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Migrate(context.Background()); err != nil {
+				t.Fatalf("second Migrate: %v", err)
+			}
+			if got := counter(t, reg, "db_migrations_unapplied", nil); got != 0 {
+				t.Errorf("db_migrations_unapplied = %g after Migrate", got)
+			}
+		})
+	}
+}
+
+func TestConcurrentMigrationsOnPostgreSQL(t *testing.T) {
+	url := testdb.PostgresURL(t)
+	const replicas = 5
+	var wg sync.WaitGroup
+	errs := make(chan error, replicas)
+	for range replicas {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := store.Open(context.Background(), store.Config{DatabaseURL: url}, nil)
+			if err == nil {
+				err = s.Migrate(context.Background())
+				s.Close()
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent Migrate: %v", err)
+		}
+	}
+	reg := prometheus.NewRegistry()
+	s, err := store.Open(context.Background(), store.Config{DatabaseURL: url}, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := counter(t, reg, "db_migrations_applied", nil); got != 1 {
+		t.Errorf("db_migrations_applied = %g after concurrent migrations", got)
+	}
+}
+
+func TestPostgreSQLOutage(t *testing.T) {
+	testdb.Server(t) // skip or fail early without PostgreSQL
+	ctx := context.Background()
+	c, err := localpgStart(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	reg := prometheus.NewRegistry()
+	s, err := store.Open(ctx, store.Config{DatabaseURL: c.URL("postgres"), StatementTimeout: 2 * time.Second}, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dog, w := seed(t, s)
+	walk, err := s.StartWalk(ctx, dog.ID, w.ID, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if err := c.Pause(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); err == nil {
+		t.Error("Ping succeeded with the database down")
+	}
+	if _, err := s.CompleteWalk(ctx, walk.ID, 500, time.Now()); err == nil || errors.Is(err, walker.ErrNotFound) || errors.Is(err, walker.ErrAlreadyComplete) {
+		t.Errorf("CompleteWalk during the outage = %v, want a database error", err)
+	}
+	if got := counter(t, reg, "db_new_connection_errors_total", nil); got < 1 {
+		t.Errorf("db_new_connection_errors_total = %g during the outage", got)
+	}
+
+	if err := c.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping after the outage: %v", err)
+	}
+	// The failed completion changed nothing; it can be done now.
+	done, err := s.CompleteWalk(ctx, walk.ID, 500, time.Now())
+	if err != nil || done.Distance != 500 {
+		t.Errorf("CompleteWalk after the outage = %+v, %v", done, err)
+	}
+}
+
+func TestPostgresURLEscapesCredentials(t *testing.T) {
+	tests := []struct {
+		name, user, pass, host, port, ssl, want string
+	}{
+		{"walker", "app", "s3cret", "db", "5432", "require", "postgres://app:s3cret@db:5432/walker?sslmode=require"},
+		{"walker", "app", "p@ss/w:rd?", "db", "5432", "", "postgres://app:p%40ss%2Fw%3Ard%3F@db:5432/walker"},
+		{"walker", "app", "", "::1", "5433", "disable", "postgres://app@[::1]:5433/walker?sslmode=disable"},
+	}
+	for _, tt := range tests {
+		if got := store.PostgresURL(tt.name, tt.user, tt.pass, tt.host, tt.port, tt.ssl); got != tt.want {
+			t.Errorf("PostgresURL = %q, want %q", got, tt.want)
+		}
+	}
+}
+
+func TestLoadDemoIsIdempotent(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *store.Store, _ *prometheus.Registry) {
+		ctx := context.Background()
+		first, err := s.LoadDemo(ctx)
+		if err != nil || first == 0 {
+			t.Fatalf("LoadDemo = %d, %v", first, err)
+		}
+		second, err := s.LoadDemo(ctx)
+		if err != nil || second != 0 {
+			t.Errorf("second LoadDemo = %d, %v; want 0 created", second, err)
+		}
+	})
+}
+
+func isNotFound(err error, entity string, id int64) bool {
+	var nf *walker.NotFoundError
+	return errors.As(err, &nf) && nf.Entity == entity && nf.ID == id
+}
+
+func itoa(n int64) string { return strconvFormat(n) }
