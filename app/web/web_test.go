@@ -1,0 +1,654 @@
+package web_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	walker "github.com/walkerhq/walker/app"
+	"github.com/walkerhq/walker/app/internal/testdb"
+	"github.com/walkerhq/walker/app/metrics"
+	"github.com/walkerhq/walker/app/store"
+	"github.com/walkerhq/walker/app/web"
+)
+
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
+
+// app is a walker HTTP surface on a real store, as main wires it.
+type app struct {
+	t     *testing.T
+	srv   *httptest.Server
+	store *store.Store
+	reg   *prometheus.Registry
+}
+
+type backend struct {
+	name string
+	cfg  func(t *testing.T) store.Config
+}
+
+var backends = []backend{
+	{"postgresql", func(t *testing.T) store.Config { return store.Config{DatabaseURL: testdb.PostgresURL(t)} }},
+	{"sqlite", func(t *testing.T) store.Config { return store.Config{SQLitePath: testdb.SQLitePath(t)} }},
+}
+
+func newApp(t *testing.T, b backend, mutate ...func(*web.Config)) *app {
+	t.Helper()
+	reg := metrics.NewRegistry()
+	st, err := store.Open(context.Background(), b.cfg(t), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cfg := web.Config{
+		Store:     st,
+		Walks:     metrics.NewWalks(reg),
+		HTTP:      metrics.NewHTTP(reg),
+		SecretKey: []byte("0123456789abcdef0123456789abcdef"),
+	}
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	srv := httptest.NewServer(web.New(cfg))
+	t.Cleanup(srv.Close)
+	return &app{t: t, srv: srv, store: st, reg: reg}
+}
+
+func forEachBackend(t *testing.T, test func(t *testing.T, a *app)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { test(t, newApp(t, b)) })
+	}
+}
+
+// browser keeps cookies like a browser and does not follow redirects, so
+// the tests see the 302s.
+type browser struct {
+	t      *testing.T
+	base   string
+	client *http.Client
+}
+
+func (a *app) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: a.t, base: a.srv.URL, client: &http.Client{
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+type response struct {
+	status   int
+	body     string
+	location string
+	header   http.Header
+}
+
+func (b *browser) do(req *http.Request) response {
+	b.t.Helper()
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, body: string(body), location: resp.Header.Get("Location"), header: resp.Header}
+}
+
+func (b *browser) get(path string) response {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, b.base+path, nil)
+	return b.do(req)
+}
+
+var tokenField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// submit GETs the form page for its CSRF token, then POSTs the fields.
+func (b *browser) submit(formPath, action string, fields url.Values) response {
+	b.t.Helper()
+	page := b.get(formPath)
+	m := tokenField.FindStringSubmatch(page.body)
+	if m == nil {
+		b.t.Fatalf("no csrf_token in %s (%d):\n%.500s", formPath, page.status, page.body)
+	}
+	fields = cloneValues(fields)
+	fields.Set("csrf_token", m[1])
+	return b.post(action, fields)
+}
+
+func (b *browser) post(path string, fields url.Values) response {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, b.base+path, strings.NewReader(fields.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+func (b *browser) json(method, path, body string) response {
+	b.t.Helper()
+	req, _ := http.NewRequest(method, b.base+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	return b.do(req)
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// metric returns a counter or gauge value, or a histogram's count, of the
+// series with exactly these labels (0 when absent).
+func (a *app) metric(name string, labels map[string]string) float64 {
+	a.t.Helper()
+	m := a.find(name, labels)
+	switch {
+	case m == nil:
+		return 0
+	case m.Counter != nil:
+		return m.Counter.GetValue()
+	case m.Gauge != nil:
+		return m.Gauge.GetValue()
+	case m.Histogram != nil:
+		return float64(m.Histogram.GetSampleCount())
+	}
+	return 0
+}
+
+func (a *app) find(name string, labels map[string]string) *dto.Metric {
+	a.t.Helper()
+	mfs, err := a.reg.Gather()
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			if len(m.GetLabel()) != len(labels) {
+				continue
+			}
+			for _, lp := range m.GetLabel() {
+				if labels[lp.GetName()] != lp.GetValue() {
+					continue next
+				}
+			}
+			return m
+		}
+	}
+	return nil
+}
+
+func (a *app) seed() (dog, walker int64) {
+	a.t.Helper()
+	d := walkerDog()
+	w := walkerWalker()
+	ctx := context.Background()
+	if err := a.store.CreateDog(ctx, &d); err != nil {
+		a.t.Fatal(err)
+	}
+	if err := a.store.CreateWalker(ctx, &w); err != nil {
+		a.t.Fatal(err)
+	}
+	return d.ID, w.ID
+}
+
+func walkerDog() walker.Dog       { return walker.Dog{Name: "Rex", Age: 3, Size: walker.SizeLG} }
+func walkerWalker() walker.Walker { return walker.Walker{Name: "Alice", Email: "alice@example.com"} }
+
+func (a *app) startWalk(b *browser, dog, w int64) int64 {
+	a.t.Helper()
+	r := b.submit("/walks/start/", "/walks/start/", url.Values{"dog": {fmt.Sprint(dog)}, "walker": {fmt.Sprint(w)}})
+	var id int64
+	if r.status != http.StatusFound {
+		a.t.Fatalf("start = %d: %.300s", r.status, r.body)
+	}
+	if _, err := fmt.Sscanf(r.location, "/walks/start/?walk=%d", &id); err != nil {
+		a.t.Fatalf("start redirected to %q", r.location)
+	}
+	return id
+}
+
+func TestWalkForms(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, a *app) {
+		dog, w := a.seed()
+		b := a.browser()
+
+		// The form lists the choices.
+		page := b.get("/walks/start/")
+		if page.status != 200 || !strings.Contains(page.body, "Rex (large)") || !strings.Contains(page.body, "Alice") {
+			t.Fatalf("start form = %d:\n%s", page.status, page.body)
+		}
+
+		invalid := []struct {
+			name   string
+			fields url.Values
+			errMsg string
+		}{
+			{"missing dog", url.Values{"walker": {fmt.Sprint(w)}}, "This field is required."},
+			{"non-numeric dog", url.Values{"dog": {"rex"}, "walker": {fmt.Sprint(w)}}, "Select a valid choice."},
+			{"negative walker", url.Values{"dog": {fmt.Sprint(dog)}, "walker": {"-3"}}, "Select a valid choice."},
+			{"unknown dog", url.Values{"dog": {"999"}, "walker": {fmt.Sprint(w)}}, "Select a valid choice."},
+		}
+		for i, tt := range invalid {
+			r := b.submit("/walks/start/", "/walks/start/", tt.fields)
+			if r.status != http.StatusBadRequest || !strings.Contains(r.body, tt.errMsg) {
+				t.Errorf("%s: %d, want 400 with %q", tt.name, r.status, tt.errMsg)
+			}
+			if got := a.metric("invalid_walks_total", nil); got != float64(i+1) {
+				t.Errorf("%s: invalid_walks_total = %g, want %d", tt.name, got, i+1)
+			}
+		}
+		if got := a.metric("walks_started_total", nil); got != 0 {
+			t.Fatalf("walks_started_total = %g after invalid starts", got)
+		}
+
+		id := a.startWalk(b, dog, w)
+		if got := a.metric("walks_started_total", nil); got != 1 {
+			t.Errorf("walks_started_total = %g, want 1", got)
+		}
+		shown := b.get(fmt.Sprintf("/walks/start/?walk=%d", id))
+		if !strings.Contains(shown.body, fmt.Sprintf("Walk %d started.", id)) || !strings.Contains(shown.body, fmt.Sprintf(`href="/walks/%d/complete/"`, id)) {
+			t.Errorf("the page after the start shows no flash or complete link:\n%s", shown.body)
+		}
+		if r := b.get(fmt.Sprintf("/walks/%d/status/", id)); r.status != 200 || strings.TrimSpace(r.body) != `{"complete":false}` {
+			t.Errorf("status = %d %s", r.status, r.body)
+		}
+		if r := b.get("/walks/"); !strings.Contains(r.body, fmt.Sprintf("/walks/%d/complete/", id)) {
+			t.Errorf("walks in progress does not list walk %d", id)
+		}
+
+		completePath := fmt.Sprintf("/walks/%d/complete/", id)
+		for _, bad := range []string{"", "-5", "12.5", "abc", "100001"} {
+			r := b.submit(completePath, completePath, url.Values{"distance": {bad}})
+			if r.status != http.StatusBadRequest {
+				t.Errorf("distance %q: %d, want 400", bad, r.status)
+			}
+		}
+		if got := a.metric("walks_completed_total", nil); got != 0 {
+			t.Errorf("walks_completed_total = %g after invalid distances", got)
+		}
+		r := b.submit(completePath, completePath, url.Values{"distance": {"420"}})
+		if r.status != http.StatusFound || r.location != fmt.Sprintf("/walks/start/?walk=%d", id) {
+			t.Fatalf("complete = %d to %q: %.300s", r.status, r.location, r.body)
+		}
+		if r := b.get(fmt.Sprintf("/walks/%d/status/", id)); strings.TrimSpace(r.body) != `{"complete":true}` {
+			t.Errorf("status after completion = %s", r.body)
+		}
+		if got := a.metric("walks_completed_total", nil); got != 1 {
+			t.Errorf("walks_completed_total = %g", got)
+		}
+		dist := a.find("walk_distance", nil).GetHistogram()
+		if dist.GetSampleCount() != 1 || dist.GetSampleSum() != 420 {
+			t.Errorf("walk_distance count %d sum %g, want 1 and 420", dist.GetSampleCount(), dist.GetSampleSum())
+		}
+		for _, bk := range dist.GetBucket() {
+			want := uint64(0)
+			if bk.GetUpperBound() >= 420 {
+				want = 1
+			}
+			if bk.GetCumulativeCount() != want {
+				t.Errorf("walk_distance bucket le=%g = %d, want %d", bk.GetUpperBound(), bk.GetCumulativeCount(), want)
+			}
+		}
+
+		// Completing again, or a missing walk: the original's codes and texts.
+		tests := []struct {
+			path   string
+			status int
+			text   string
+		}{
+			{completePath, http.StatusBadRequest, fmt.Sprintf("walk %d is already complete", id)},
+			{"/walks/9999/complete/", http.StatusNotFound, "no walk with ID 9999 found"},
+		}
+		for _, tt := range tests {
+			// A token from any page works: the cookie is per browser.
+			page := b.get("/walks/start/")
+			token := tokenField.FindStringSubmatch(page.body)[1]
+			r := b.post(tt.path, url.Values{"distance": {"10"}, "csrf_token": {token}})
+			if r.status != tt.status || !strings.Contains(r.body, tt.text) {
+				t.Errorf("POST %s = %d, want %d with %q", tt.path, r.status, tt.status, tt.text)
+			}
+		}
+		if got := a.metric("walks_completed_total", nil); got != 1 {
+			t.Errorf("walks_completed_total = %g after refused completions", got)
+		}
+		if r := b.get("/walks/9999/status/"); r.status != 404 {
+			t.Errorf("status of a missing walk = %d", r.status)
+		}
+		for _, p := range []string{"/walks/0/status/", "/walks/abc/status/", "/walks/-1/complete/", "/walks/start/?walk=abc"} {
+			if r := b.get(p); r.status != 404 {
+				t.Errorf("GET %s = %d, want 404", p, r.status)
+			}
+		}
+	})
+}
+
+func TestCSRFIsRequired(t *testing.T) {
+	a := newApp(t, backends[1])
+	dog, w := a.seed()
+	b := a.browser()
+	b.get("/walks/start/") // has a cookie now
+	other := a.browser()
+	otherToken := tokenField.FindStringSubmatch(other.get("/walks/start/").body)[1]
+	tests := []struct {
+		name  string
+		token string
+	}{
+		{"no token", ""},
+		{"forged token", "abc.def"},
+		{"another browser's token", otherToken},
+	}
+	for _, tt := range tests {
+		fields := url.Values{"dog": {fmt.Sprint(dog)}, "walker": {fmt.Sprint(w)}}
+		if tt.token != "" {
+			fields.Set("csrf_token", tt.token)
+		}
+		for _, path := range []string{"/walks/start/", "/walkers/new/", "/dogs/1/delete/"} {
+			if r := b.post(path, fields); r.status != http.StatusForbidden {
+				t.Errorf("%s to %s: %d, want 403", tt.name, path, r.status)
+			}
+		}
+	}
+	if got := a.metric("walks_started_total", nil); got != 0 {
+		t.Errorf("a forged request started a walk")
+	}
+	if _, err := a.store.GetDog(context.Background(), dog); err != nil {
+		t.Errorf("a forged request deleted the dog: %v", err)
+	}
+}
+
+func TestConcurrentCompletionsCountOnce(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, a *app) {
+		dog, w := a.seed()
+		b := a.browser()
+		id := a.startWalk(b, dog, w)
+		path := fmt.Sprintf("/walks/%d/complete/", id)
+		token := tokenField.FindStringSubmatch(b.get(path).body)[1]
+		const n = 2
+		statuses := make(chan int, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				statuses <- b.post(path, url.Values{"distance": {fmt.Sprint(100 * (i + 1))}, "csrf_token": {token}}).status
+			}()
+		}
+		wg.Wait()
+		close(statuses)
+		count := map[int]int{}
+		for s := range statuses {
+			count[s]++
+		}
+		if count[http.StatusFound] != 1 || count[http.StatusBadRequest] != 1 {
+			t.Errorf("statuses %v, want one 302 and one 400", count)
+		}
+		if got := a.metric("walks_completed_total", nil); got != 1 {
+			t.Errorf("walks_completed_total = %g, want 1", got)
+		}
+		if got := a.metric("walk_distance", nil); got != 1 {
+			t.Errorf("walk_distance count = %g, want 1", got)
+		}
+	})
+}
+
+func TestWalkerAndDogPages(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, a *app) {
+		b := a.browser()
+		tests := []struct {
+			name     string
+			form     string
+			fields   url.Values
+			status   int
+			location string
+			text     string
+		}{
+			{"walker created", "/walkers/new/", url.Values{"name": {"Bob"}, "email": {"bob@example.com"}}, 302, "/walkers/", ""},
+			{"walker without name", "/walkers/new/", url.Values{"email": {"x@example.com"}}, 400, "", "This field is required."},
+			{"walker with a bad email", "/walkers/new/", url.Values{"name": {"X"}, "email": {"nope"}}, 400, "", "Enter a valid email address."},
+			{"dog created", "/dogs/new/", url.Values{"name": {"Fido"}, "age": {"4"}, "size": {"sm"}}, 302, "/dogs/", ""},
+			{"dog with a negative age", "/dogs/new/", url.Values{"name": {"Fido"}, "age": {"-1"}, "size": {"sm"}}, 400, "", "Enter a whole number from 0 to 40."},
+			{"dog with a text age", "/dogs/new/", url.Values{"name": {"Fido"}, "age": {"old"}, "size": {"sm"}}, 400, "", "Enter a whole number."},
+			{"dog with an unknown size", "/dogs/new/", url.Values{"name": {"Fido"}, "age": {"1"}, "size": {"xxl"}}, 400, "", "Select a valid choice"},
+		}
+		for _, tt := range tests {
+			r := b.submit(tt.form, tt.form, tt.fields)
+			if r.status != tt.status || r.location != tt.location || !strings.Contains(r.body, tt.text) {
+				t.Errorf("%s: %d to %q, want %d to %q with %q", tt.name, r.status, r.location, tt.status, tt.location, tt.text)
+			}
+		}
+		if r := b.get("/walkers/"); !strings.Contains(r.body, "bob@example.com") {
+			t.Errorf("walkers page lacks Bob:\n%s", r.body)
+		}
+		// The flash shows once, on the page after the redirect.
+		b.submit("/walkers/new/", "/walkers/new/", url.Values{"name": {"Cy"}, "email": {"cy@example.com"}})
+		if r := b.get("/walkers/"); !strings.Contains(r.body, "Walker Cy added.") {
+			t.Errorf("no flash after the redirect:\n%s", r.body)
+		}
+		if r := b.get("/walkers/"); strings.Contains(r.body, "Walker Cy added.") {
+			t.Errorf("the flash shows twice")
+		}
+		ws, _ := a.store.ListWalkers(context.Background())
+		ds, _ := a.store.ListDogs(context.Background())
+		if len(ws) != 2 || len(ds) != 1 {
+			t.Fatalf("stored %d walkers and %d dogs, want 2 and 1", len(ws), len(ds))
+		}
+		edit := fmt.Sprintf("/dogs/%d/edit/", ds[0].ID)
+		if r := b.submit(edit, edit, url.Values{"name": {"Fido"}, "age": {"5"}, "size": {"xl"}}); r.status != 302 {
+			t.Errorf("edit dog = %d", r.status)
+		}
+		if d, _ := a.store.GetDog(context.Background(), ds[0].ID); d.Age != 5 || d.Size != walker.SizeXL {
+			t.Errorf("edited dog = %+v", d)
+		}
+		if r := b.get("/dogs/999/edit/"); r.status != 404 {
+			t.Errorf("edit missing dog = %d", r.status)
+		}
+		del := fmt.Sprintf("/walkers/%d/delete/", ws[0].ID)
+		if r := b.submit("/walkers/", del, nil); r.status != 302 {
+			t.Errorf("delete walker = %d", r.status)
+		}
+		if r := b.submit("/walkers/new/", del, nil); r.status != 404 {
+			t.Errorf("delete deleted walker = %d, want 404", r.status)
+		}
+		if got := a.metric("model_deletes_total", map[string]string{"model": "walker"}); got != 1 {
+			t.Errorf("model_deletes_total{walker} = %g", got)
+		}
+	})
+}
+
+func TestJSONAPI(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, a *app) {
+		b := a.browser()
+		steps := []struct {
+			name   string
+			method string
+			path   string
+			body   string
+			status int
+			text   string
+		}{
+			{"create walker", "POST", "/api/walkers", `{"name":"Ann","email":"ann@example.com"}`, 201, `"id":1`},
+			{"invalid walker", "POST", "/api/walkers", `{"name":"","email":"ann@example.com"}`, 400, `"name":"This field is required."`},
+			{"unknown field", "POST", "/api/walkers", `{"name":"A","email":"a@example.com","admin":true}`, 400, "unknown field"},
+			{"two objects", "POST", "/api/walkers", `{"name":"A","email":"a@example.com"}{}`, 400, "single JSON object"},
+			{"broken JSON", "POST", "/api/walkers", `{"name":`, 400, "invalid JSON"},
+			{"create dog", "POST", "/api/dogs", `{"name":"Rex","age":2}`, 201, `"size":"md"`},
+			{"dog without age", "POST", "/api/dogs", `{"name":"Rex"}`, 400, `"age"`},
+			{"start walk", "POST", "/api/walks", `{"dog":1,"walker":1}`, 201, `"complete":false`},
+			{"start with missing dog", "POST", "/api/walks", `{"dog":7,"walker":1}`, 400, "no dog with ID 7 found"},
+			{"start with no ids", "POST", "/api/walks", `{}`, 400, `"dog"`},
+			{"get walk", "GET", "/api/walks/1", "", 200, `"dog":1`},
+			{"complete without distance", "POST", "/api/walks/1/complete", `{}`, 400, `"distance"`},
+			{"complete negative", "POST", "/api/walks/1/complete", `{"distance":-1}`, 400, `"distance"`},
+			{"complete", "POST", "/api/walks/1/complete", `{"distance":150}`, 200, `"complete":true`},
+			{"complete again", "POST", "/api/walks/1/complete", `{"distance":150}`, 400, "walk 1 is already complete"},
+			{"complete missing", "POST", "/api/walks/99/complete", `{"distance":150}`, 404, "no walk with ID 99 found"},
+			{"update walker", "PUT", "/api/walkers/1", `{"name":"Anna","email":"anna@example.com"}`, 200, `"name":"Anna"`},
+			{"update missing walker", "PUT", "/api/walkers/5", `{"name":"Anna","email":"anna@example.com"}`, 404, "no walker with ID 5 found"},
+			{"list walkers", "GET", "/api/walkers", "", 200, `[{"id":1,"name":"Anna"`},
+			{"bad id", "GET", "/api/dogs/x", "", 404, "no dog with ID x found"},
+			{"delete dog", "DELETE", "/api/dogs/1", "", 204, ""},
+			{"walk went with its dog", "GET", "/api/walks/1", "", 404, "no walk with ID 1 found"},
+		}
+		for _, s := range steps {
+			r := b.json(s.method, s.path, s.body)
+			if r.status != s.status || !strings.Contains(r.body, s.text) {
+				t.Errorf("%s: %s %s = %d %s, want %d with %s", s.name, s.method, s.path, r.status, r.body, s.status, s.text)
+			}
+		}
+		if got := a.metric("walks_started_total", nil); got != 1 {
+			t.Errorf("walks_started_total = %g", got)
+		}
+		if got := a.metric("invalid_walks_total", nil); got != 2 {
+			t.Errorf("invalid_walks_total = %g, want 2", got)
+		}
+
+		// Form-encoded posts to the API are refused: no CSRF hole there.
+		r := b.post("/api/walks", url.Values{"dog": {"1"}, "walker": {"1"}})
+		if r.status != http.StatusUnsupportedMediaType {
+			t.Errorf("form post to the API = %d, want 415", r.status)
+		}
+	})
+}
+
+func TestLimitsHealthAndHeaders(t *testing.T) {
+	down := errors.New("database down")
+	var ready error
+	a := newApp(t, backends[1], func(c *web.Config) {
+		c.MaxBodyBytes = 1024
+		c.Ready = func(context.Context) error { return ready } // the seam: an unreachable database
+	})
+	b := a.browser()
+	big := `{"name":"` + strings.Repeat("x", 2000) + `","email":"a@example.com"}`
+	if r := b.json("POST", "/api/walkers", big); r.status != http.StatusRequestEntityTooLarge {
+		t.Errorf("2 KB body = %d, want 413", r.status)
+	}
+	if ws, _ := a.store.ListWalkers(context.Background()); len(ws) != 0 {
+		t.Errorf("an oversized request stored something")
+	}
+	for _, p := range []string{"/livez", "/readyz", "/ht/"} {
+		if r := b.get(p); r.status != 200 {
+			t.Errorf("GET %s = %d", p, r.status)
+		}
+	}
+	ready = down
+	if r := b.get("/readyz"); r.status != 503 {
+		t.Errorf("readyz with the database down = %d", r.status)
+	}
+	if r := b.get("/ht/"); r.status != 503 {
+		t.Errorf("ht with the database down = %d", r.status)
+	}
+	if r := b.get("/livez"); r.status != 200 {
+		t.Errorf("livez must not depend on the database: %d", r.status)
+	}
+	r := b.get("/walks/start/")
+	for h, want := range map[string]string{
+		"Content-Security-Policy": "default-src 'self'",
+		"X-Content-Type-Options":  "nosniff",
+		"X-Frame-Options":         "DENY",
+		"Content-Type":            "text/html; charset=utf-8",
+	} {
+		if !strings.Contains(r.header.Get(h), want) {
+			t.Errorf("header %s = %q, want %q", h, r.header.Get(h), want)
+		}
+	}
+	if len(r.header.Get("X-Request-ID")) != 32 {
+		t.Errorf("no generated request id: %q", r.header.Get("X-Request-ID"))
+	}
+	req, _ := http.NewRequest("GET", b.base+"/livez", nil)
+	req.Header.Set("X-Request-ID", "from-nginx-123")
+	if r := b.do(req); r.header.Get("X-Request-ID") != "from-nginx-123" {
+		t.Errorf("nginx's request id not kept: %q", r.header.Get("X-Request-ID"))
+	}
+	if r := b.get("/metrics"); r.status != 404 {
+		t.Errorf("public /metrics = %d, want 404", r.status)
+	}
+	if r := b.get("/static/style.css"); r.status != 200 || !strings.Contains(r.header.Get("Content-Type"), "text/css") {
+		t.Errorf("style.css = %d %s", r.status, r.header.Get("Content-Type"))
+	}
+}
+
+func TestHTTPMetricsUseRouteTemplates(t *testing.T) {
+	a := newApp(t, backends[1])
+	dog, w := a.seed()
+	b := a.browser()
+	id := a.startWalk(b, dog, w)
+	b.get(fmt.Sprintf("/walks/%d/status/", id))
+	b.get("/walks/424242/status/")
+	b.get("/no/such/page")
+	b.get("/walks/start") // gin redirects to the slash form before any middleware
+	b.json("PROPFIND", "/walks/start/", "")
+
+	tests := []struct {
+		labels map[string]string
+		want   float64
+	}{
+		{map[string]string{"method": "GET", "route": "/walks/start/", "status": "200"}, 1},
+		{map[string]string{"method": "POST", "route": "/walks/start/", "status": "302"}, 1},
+		{map[string]string{"method": "GET", "route": "/walks/:id/status/", "status": "200"}, 1},
+		{map[string]string{"method": "GET", "route": "/walks/:id/status/", "status": "404"}, 1},
+		{map[string]string{"method": "GET", "route": "unmatched", "status": "404"}, 1},
+		{map[string]string{"method": "GET", "route": "unmatched", "status": "301"}, 1},
+		{map[string]string{"method": "OTHER", "route": "unmatched", "status": "405"}, 1},
+	}
+	for _, tt := range tests {
+		if got := a.metric("http_requests_total", tt.labels); got != tt.want {
+			t.Errorf("http_requests_total%v = %g, want %g", tt.labels, got, tt.want)
+		}
+	}
+	if got := a.metric("http_request_duration_seconds", map[string]string{"method": "GET", "route": "/walks/:id/status/"}); got != 2 {
+		t.Errorf("duration count for the status route = %g, want 2", got)
+	}
+	if got := a.metric("http_template_renders_total", map[string]string{"template": "start.html"}); got != 1 {
+		t.Errorf("start.html renders = %g", got)
+	}
+	if got := a.metric("http_requests_in_flight", nil); got != 0 {
+		t.Errorf("in flight = %g at rest", got)
+	}
+	if m := a.find("http_request_size_bytes", map[string]string{"method": "POST", "route": "/walks/start/"}); m.GetHistogram().GetSampleSum() <= 0 {
+		t.Errorf("request size not observed for the form post")
+	}
+	if m := a.find("http_response_size_bytes", map[string]string{"method": "GET", "route": "/walks/start/"}); m.GetHistogram().GetSampleSum() < 500 {
+		t.Errorf("response size not observed for the form page")
+	}
+}
+
+// panicStore is the one seam the real store cannot reach: a handler panic.
+type panicStore struct{ *store.Store }
+
+func (panicStore) WalkComplete(context.Context, int64) (bool, error) { panic("boom") }
+
+func TestPanicsAreRecoveredAndCounted(t *testing.T) {
+	a := newApp(t, backends[1], func(c *web.Config) {
+		c.Store = panicStore{c.Store.(*store.Store)}
+	})
+	r := a.browser().get("/walks/1/status/")
+	if r.status != 500 || strings.Contains(r.body, "boom") || strings.Contains(r.body, "goroutine") {
+		t.Errorf("panic answered %d %q; want a plain 500 without details", r.status, r.body)
+	}
+	if got := a.metric("http_panics_total", map[string]string{"route": "/walks/:id/status/"}); got != 1 {
+		t.Errorf("http_panics_total = %g", got)
+	}
+	if got := a.metric("http_requests_total", map[string]string{"method": "GET", "route": "/walks/:id/status/", "status": "500"}); got != 1 {
+		t.Errorf("the 500 is not counted: %g", got)
+	}
+}
