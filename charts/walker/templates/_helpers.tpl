@@ -1,0 +1,134 @@
+{{/* Names and labels, as `helm create` makes them. */}}
+{{- define "walker.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "walker.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "walker.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "walker.labels" -}}
+helm.sh/chart: {{ include "walker.chart" . }}
+{{ include "walker.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/* The app's pods and Service; the scrape job keeps component=app. */}}
+{{- define "walker.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "walker.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: app
+{{- end }}
+
+{{- define "walker.postgresql.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "walker.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: database
+{{- end }}
+
+{{- define "walker.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "walker.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "walker.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end }}
+
+{{/* Secrets: the chart's own, or the one the user points to. */}}
+{{- define "walker.metricsSecretName" -}}
+{{- default (printf "%s-metrics" (include "walker.fullname" .)) .Values.metrics.auth.existingSecret }}
+{{- end }}
+
+{{- define "walker.appSecretName" -}}
+{{- default (printf "%s-app" (include "walker.fullname" .)) .Values.app.existingSecret }}
+{{- end }}
+
+{{- define "walker.postgresql.fullname" -}}
+{{- printf "%s-postgresql" (include "walker.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "walker.databaseSecretName" -}}
+{{- if .Values.postgresql.enabled }}
+{{- default (printf "%s-database" (include "walker.fullname" .)) .Values.postgresql.existingSecret }}
+{{- else }}
+{{- default (printf "%s-database" (include "walker.fullname" .)) .Values.externalDatabase.existingSecret }}
+{{- end }}
+{{- end }}
+
+{{- define "walker.databaseUsernameKey" -}}
+{{- if and (not .Values.postgresql.enabled) .Values.externalDatabase.existingSecret }}{{ .Values.externalDatabase.existingSecretUsernameKey }}{{ else }}username{{ end }}
+{{- end }}
+
+{{- define "walker.databasePasswordKey" -}}
+{{- if and (not .Values.postgresql.enabled) .Values.externalDatabase.existingSecret }}{{ .Values.externalDatabase.existingSecretPasswordKey }}{{ else }}password{{ end }}
+{{- end }}
+
+{{/*
+A secret value that survives upgrades: the value given, else the one already
+in the cluster's Secret, else a new random one.
+Usage: include "walker.secretValue" (dict "ctx" . "secret" NAME "key" KEY "value" GIVEN)
+*/}}
+{{- define "walker.secretValue" -}}
+{{- $existing := lookup "v1" "Secret" .ctx.Release.Namespace .secret }}
+{{- if .value }}
+{{- .value }}
+{{- else if and $existing $existing.data (hasKey $existing.data .key) }}
+{{- index $existing.data .key | b64dec }}
+{{- else }}
+{{- randAlphaNum 32 }}
+{{- end }}
+{{- end }}
+
+{{/* The app's environment, shared by the migrate init container and the app. */}}
+{{- define "walker.env" -}}
+- name: DB_HOST
+  value: {{ ternary (include "walker.postgresql.fullname" .) .Values.externalDatabase.host .Values.postgresql.enabled | quote }}
+- name: DB_PORT
+  value: {{ ternary "5432" (toString .Values.externalDatabase.port) .Values.postgresql.enabled | quote }}
+- name: DB_NAME
+  value: {{ ternary .Values.postgresql.database .Values.externalDatabase.database .Values.postgresql.enabled | quote }}
+- name: DB_SSLMODE
+  value: {{ ternary "disable" .Values.externalDatabase.sslmode .Values.postgresql.enabled | quote }}
+- name: DB_USER
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "walker.databaseSecretName" . }}
+      key: {{ include "walker.databaseUsernameKey" . }}
+- name: DB_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "walker.databaseSecretName" . }}
+      key: {{ include "walker.databasePasswordKey" . }}
+- name: WALKER_DB_TIMEOUT
+  value: {{ .Values.app.dbTimeout | quote }}
+- name: WALKER_LOG_LEVEL
+  value: {{ .Values.app.logLevel | quote }}
+{{- end }}
+
+{{- define "walker.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}

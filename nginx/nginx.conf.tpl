@@ -1,0 +1,95 @@
+{{- /*
+  The nginx sidecar of the walker pod: the one source of this configuration.
+  The chart renders it with `tpl` (charts/walker/files/nginx.conf.tpl is a
+  symlink to this file), so it may use the chart's values. Every path nginx
+  writes to is under /tmp (an emptyDir): the container's root filesystem is
+  read-only. Keep it compatible with nginx 1.22 (Debian's, used by the tests).
+*/ -}}
+worker_processes {{ .Values.nginx.workerProcesses }};
+pid /tmp/nginx.pid;
+error_log /dev/stderr warn;
+
+events {
+    worker_connections {{ .Values.nginx.workerConnections }};
+}
+
+http {
+    server_tokens off;
+    default_type application/octet-stream;
+    sendfile on;
+    keepalive_timeout 65s;
+
+    client_body_temp_path /tmp/client_body;
+    proxy_temp_path /tmp/proxy;
+    fastcgi_temp_path /tmp/fastcgi;
+    uwsgi_temp_path /tmp/uwsgi;
+    scgi_temp_path /tmp/scgi;
+
+    # One JSON line per request, with the upstream's timings and the request
+    # id that the app logs too.
+    log_format walker escape=json '{"time":"$time_iso8601","request_id":"$request_id",'
+        '"remote_addr":"$remote_addr","method":"$request_method","uri":"$request_uri",'
+        '"status":$status,"bytes_sent":$body_bytes_sent,"request_time":$request_time,'
+        '"upstream_status":"$upstream_status","upstream_connect_time":"$upstream_connect_time",'
+        '"upstream_response_time":"$upstream_response_time","user_agent":"$http_user_agent"}';
+    access_log /dev/stdout walker;
+
+    client_max_body_size {{ .Values.nginx.clientMaxBodySize }};
+    client_body_timeout 15s;
+    client_header_timeout 15s;
+
+    # bcrypt (the htpasswd hash) costs milliseconds of CPU inside nginx's
+    # event loop: requests to /metrics beyond this rate get 429 before the
+    # password is checked, so guessing cannot starve the other requests.
+    limit_req_zone $binary_remote_addr zone=metrics:1m rate={{ .Values.nginx.metricsRateLimit }};
+    limit_req_status 429;
+
+    # Behind an Ingress that terminates TLS, keep the scheme it saw.
+    map $http_x_forwarded_proto $walker_forwarded_proto {
+        default $http_x_forwarded_proto;
+        "" $scheme;
+    }
+
+    upstream walker_app {
+        server 127.0.0.1:{{ .Values.app.port }};
+        keepalive 32;
+    }
+
+    upstream walker_metrics {
+        server 127.0.0.1:{{ .Values.app.metricsPort }};
+        keepalive 2;
+    }
+
+    server {
+        listen {{ .Values.nginx.port }};
+
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $host;
+        proxy_set_header X-Real-IP $remote_addr;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $walker_forwarded_proto;
+        proxy_set_header X-Request-ID $request_id;
+        proxy_connect_timeout 5s;
+        proxy_read_timeout 60s;
+
+        # The app's metrics listener is bound to 127.0.0.1 in the pod; this
+        # is the only way in, and only with the password.
+        location = /metrics {
+            limit_req zone=metrics burst={{ .Values.nginx.metricsRateBurst }} nodelay;
+            auth_basic "walker metrics";
+            auth_basic_user_file /etc/nginx/htpasswd/htpasswd;
+            proxy_pass http://walker_metrics;
+        }
+
+        location = /nginx-health {
+            access_log off;
+            default_type text/plain;
+            return 200 "ok\n";
+        }
+
+        location / {
+            proxy_pass http://walker_app;
+        }
+    }
+}
