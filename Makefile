@@ -32,8 +32,8 @@ run: build ## run the app on an embedded SQLite database with demo data
 	  exec $(BINARY) serve
 
 .PHONY: up
-up: tools ## the pod's topology on loopback: PostgreSQL, app, nginx, Prometheus
-	hack/up
+up: ## the pod's topology on loopback: PostgreSQL, app, nginx, Prometheus (Ctrl-C stops)
+	go run ./hack/up
 
 .PHONY: tools
 tools: ## install the pinned tools (helm, prometheus, promtool, kube, nginx, chromium...)
@@ -64,8 +64,8 @@ e2e: ## end-to-end on a real Kubernetes control plane (needs root)
 	go run ./hack/e2e
 
 .PHONY: bench
-bench: build ## walk lifecycle load test behind nginx on PostgreSQL
-	hack/up --bench
+bench: ## walk lifecycle load test behind nginx on PostgreSQL
+	go run ./hack/up --bench
 
 .PHONY: image
 image: ## build the container image (needs a Docker engine)

@@ -207,3 +207,46 @@ func freeAddr(t *testing.T) string {
 	defer l.Close()
 	return fmt.Sprint(l.Addr())
 }
+
+// TestLocalStackComesUp runs `make up`'s program in its checking mode: the
+// pod's topology on loopback from the chart's rendered configuration, with
+// Prometheus scraping the app through nginx with the generated password.
+func TestLocalStackComesUp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL, nginx and Prometheus")
+	}
+	for _, tool := range []string{"helm", "nginx", "prometheus"} {
+		testtool.Require(t, tool, "/usr/sbin")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "run", "./hack/up", "--check",
+		"--port", fmt.Sprint(freePort(t)), "--prometheus-port", fmt.Sprint(freePort(t)),
+		"--app-port", fmt.Sprint(freePort(t)), "--metrics-port", fmt.Sprint(freePort(t)))
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "PATH="+testtool.BinDir()+":/usr/sbin:"+os.Getenv("PATH"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("hack/up --check: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"metrics without credentials: 401",
+		"metrics with a wrong password: 401",
+		"metrics with the generated password: 200",
+		"Prometheus scraped the new walk through nginx: walks_started_total 0 -> 1",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("hack/up --check did not report %q:\n%s", want, out)
+		}
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}

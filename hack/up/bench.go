@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The lifecycle a browser goes through, one request each.
+var steps = []string{"GET start form", "POST start", "GET complete form", "POST complete", "GET status"}
+
+var csrfField = regexp.MustCompile(`name="csrf_token"\s+value="([^"]+)"`)
+
+// loadResult is what one load run measured.
+type loadResult struct {
+	Duration   time.Duration
+	Lifecycles int
+	Errors     int
+	FirstError error
+	Latencies  map[string][]time.Duration // by step
+}
+
+func (r loadResult) perSecond() float64 { return float64(r.Lifecycles) / r.Duration.Seconds() }
+
+// lifecycleClient is one browser-like client: its own cookie jar (the CSRF
+// cookie) and connection, no redirects followed.
+type lifecycleClient struct {
+	base     string
+	http     *http.Client
+	dog      int
+	walker   int
+	distance int
+}
+
+func newLifecycleClient(base string, dog, walker int) *lifecycleClient {
+	jar, _ := cookiejar.New(nil)
+	return &lifecycleClient{
+		base: base,
+		http: &http.Client{
+			Jar:           jar,
+			Timeout:       10 * time.Second,
+			Transport:     &http.Transport{MaxIdleConnsPerHost: 4},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		dog: dog, walker: walker,
+	}
+}
+
+// do sends one request, times it, and checks the status.
+func (c *lifecycleClient) do(lat []time.Duration, method, path string, form url.Values, want int) ([]time.Duration, *http.Response, []byte, error) {
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, c.base+path, body)
+	if err != nil {
+		return lat, nil, nil, err
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return lat, nil, nil, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	lat = append(lat, time.Since(start))
+	if err != nil {
+		return lat, resp, b, err
+	}
+	if resp.StatusCode != want {
+		return lat, resp, b, fmt.Errorf("%s %s = %d, want %d: %.200s", method, path, resp.StatusCode, want, b)
+	}
+	return lat, resp, b, nil
+}
+
+// lifecycle runs the five requests and appends each latency to lats[step].
+func (c *lifecycleClient) lifecycle(lats [][]time.Duration) error {
+	var err error
+	var resp *http.Response
+	var body []byte
+	lats[0], _, body, err = c.do(lats[0], http.MethodGet, "/walks/start/", nil, http.StatusOK)
+	if err != nil {
+		return err
+	}
+	token, err := csrfToken(body)
+	if err != nil {
+		return err
+	}
+	form := url.Values{"dog": {fmt.Sprint(c.dog)}, "walker": {fmt.Sprint(c.walker)}, "csrf_token": {token}}
+	lats[1], resp, _, err = c.do(lats[1], http.MethodPost, "/walks/start/", form, http.StatusFound)
+	if err != nil {
+		return err
+	}
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || loc.Query().Get("walk") == "" {
+		return fmt.Errorf("start redirected to %q, want /walks/start/?walk=<id>", resp.Header.Get("Location"))
+	}
+	id := loc.Query().Get("walk")
+	lats[2], _, body, err = c.do(lats[2], http.MethodGet, "/walks/"+id+"/complete/", nil, http.StatusOK)
+	if err != nil {
+		return err
+	}
+	if token, err = csrfToken(body); err != nil {
+		return err
+	}
+	c.distance = (c.distance + 137) % 4000
+	form = url.Values{"distance": {fmt.Sprint(c.distance)}, "csrf_token": {token}}
+	lats[3], _, _, err = c.do(lats[3], http.MethodPost, "/walks/"+id+"/complete/", form, http.StatusFound)
+	if err != nil {
+		return err
+	}
+	lats[4], _, body, err = c.do(lats[4], http.MethodGet, "/walks/"+id+"/status/", nil, http.StatusOK)
+	if err != nil {
+		return err
+	}
+	if !bytes.Contains(body, []byte(`"complete":true`)) {
+		return fmt.Errorf("status of completed walk %s: %s", id, body)
+	}
+	return nil
+}
+
+func csrfToken(page []byte) (string, error) {
+	m := csrfField.FindSubmatch(page)
+	if m == nil {
+		return "", errors.New("no csrf_token field in the form")
+	}
+	return string(m[1]), nil
+}
+
+// runLoad runs clients concurrent loops of work for d and merges what they
+// measured. work gets per-step latency slices to append to.
+func runLoad(ctx context.Context, clients int, d time.Duration, newWork func(i int) func(lats [][]time.Duration) error) loadResult {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	res := loadResult{Latencies: map[string][]time.Duration{}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range clients {
+		work := newWork(i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lats := make([][]time.Duration, len(steps))
+			n, errs := 0, 0
+			var first error
+			for ctx.Err() == nil {
+				if err := work(lats); err != nil {
+					errs++
+					if first == nil {
+						first = err
+					}
+					continue
+				}
+				n++
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			res.Lifecycles += n
+			res.Errors += errs
+			if res.FirstError == nil {
+				res.FirstError = first
+			}
+			for s, l := range lats {
+				res.Latencies[steps[s]] = append(res.Latencies[steps[s]], l...)
+			}
+		}()
+	}
+	wg.Wait()
+	res.Duration = time.Since(start)
+	return res
+}
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(float64(len(s))*p))]
+}
+
+func (r loadResult) print(w io.Writer, unit string) {
+	fmt.Fprintf(w, "  %d %s in %s: %.0f/s, %d errors\n", r.Lifecycles, unit, r.Duration.Round(time.Millisecond), r.perSecond(), r.Errors)
+	if r.FirstError != nil {
+		fmt.Fprintf(w, "  first error: %v\n", r.FirstError)
+	}
+	for _, s := range steps {
+		if l := r.Latencies[s]; len(l) > 0 {
+			fmt.Fprintf(w, "  %-18s p50 %7s  p99 %7s  (%d requests)\n", s,
+				percentile(l, 0.50).Round(10*time.Microsecond), percentile(l, 0.99).Round(10*time.Microsecond), len(l))
+		}
+	}
+}
+
+// createViaAPI makes one walker or dog through the JSON API and returns its id.
+func createViaAPI(base, path string, body any) (int, error) {
+	b, _ := json.Marshal(body)
+	resp, err := http.Post(base+path, "application/json", bytes.NewReader(b))
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		ID int `json:"id"`
+	}
+	if resp.StatusCode != http.StatusCreated {
+		msg, _ := io.ReadAll(resp.Body)
+		return 0, fmt.Errorf("POST %s = %d: %s", path, resp.StatusCode, msg)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.ID <= 0 {
+		return 0, fmt.Errorf("POST %s: no id in the answer (%v)", path, err)
+	}
+	return out.ID, nil
+}

@@ -1,0 +1,202 @@
+// Command up runs the walker pod's topology on loopback, from the same
+// configuration the chart renders: a throwaway PostgreSQL, the app (its
+// migrate init step, then serve), the nginx sidecar with the basic-auth
+// /metrics, and a Prometheus that scrapes the app through nginx with the
+// chart's scrape job and the same credentials. It prints the URLs and the
+// generated password; Ctrl-C stops everything and removes its state.
+//
+//	go run ./hack/up            # until Ctrl-C
+//	go run ./hack/up --check    # bring it up, verify the scrape and auth, stop
+//	go run ./hack/up --bench    # bring it up, run the load test, stop
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	chart       string
+	nginxPort   int
+	promPort    int
+	appPort     int
+	metricsPort int
+	check       bool
+	bench       bool
+	benchFor    time.Duration
+	keepState   bool
+	toolsBin    string
+	repoRoot    string
+	release     string
+	namespace   string
+	stateRoot   string
+	out         io.Writer
+	scrapeWait  time.Duration
+}
+
+func main() {
+	o := options{out: os.Stdout, release: "walker", namespace: "local"}
+	flag.StringVar(&o.chart, "chart", "charts/walker", "the chart whose configuration to run")
+	flag.IntVar(&o.nginxPort, "port", 8080, "loopback port for nginx (the pod's port http)")
+	flag.IntVar(&o.promPort, "prometheus-port", 9090, "loopback port for Prometheus")
+	flag.IntVar(&o.appPort, "app-port", 8000, "loopback port of the app's public listener (the chart's app.port)")
+	flag.IntVar(&o.metricsPort, "metrics-port", 9000, "loopback port of the app's metrics listener (the chart's app.metricsPort)")
+	flag.BoolVar(&o.check, "check", false, "verify the stack (auth, scrape) and exit")
+	flag.BoolVar(&o.bench, "bench", false, "run the load test against the stack and exit")
+	flag.DurationVar(&o.benchFor, "bench-duration", 15*time.Second, "length of each load run")
+	flag.BoolVar(&o.keepState, "keep", false, "keep the state folder (logs, data) after stopping")
+	flag.DurationVar(&o.scrapeWait, "scrape-wait", 60*time.Second, "how long to wait for Prometheus to report the target up")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintf(os.Stderr, "hack/up: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	o.repoRoot = root
+	o.toolsBin = toolsBinDir(root)
+	if err := os.MkdirAll(filepath.Join(root, ".tmp"), 0o755); err != nil {
+		return err
+	}
+	state, err := os.MkdirTemp(filepath.Join(root, ".tmp"), "up-")
+	if err != nil {
+		return err
+	}
+	// nginx started as root serves from unprivileged workers, which must be
+	// able to reach the materialised configuration.
+	if err := os.Chmod(state, 0o755); err != nil {
+		return err
+	}
+	st := &stack{opts: o, dir: state}
+	defer func() {
+		st.stop()
+		if o.keepState {
+			fmt.Fprintf(o.out, "state kept in %s\n", state)
+		} else {
+			os.RemoveAll(state)
+		}
+	}()
+	if err := st.start(ctx); err != nil {
+		st.dumpLogs(os.Stderr)
+		return err
+	}
+	st.printSummary()
+	switch {
+	case o.check:
+		return st.verify(ctx)
+	case o.bench:
+		return st.bench(ctx)
+	}
+	fmt.Fprintln(o.out, "Ctrl-C stops everything and removes the temporary state.")
+	<-ctx.Done()
+	fmt.Fprintln(o.out, "\nstopping")
+	return nil
+}
+
+// repoRoot finds the clone's top folder so the command works from anywhere
+// inside it.
+func repoRoot() (string, error) {
+	out, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
+	if err == nil {
+		return strings.TrimSpace(string(out)), nil
+	}
+	wd, _ := os.Getwd()
+	for d := wd; d != "/"; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
+		}
+	}
+	return "", errors.New("run me inside the walker clone")
+}
+
+func toolsBinDir(root string) string {
+	out, err := exec.Command(filepath.Join(root, "hack", "tools"), "--bin-dir").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// tool finds an executable in PATH or in hack/tools' folder.
+func (o options) tool(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	if o.toolsBin != "" {
+		p := filepath.Join(o.toolsBin, name)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	for _, d := range []string{"/usr/sbin", "/usr/bin"} {
+		if _, err := os.Stat(filepath.Join(d, name)); err == nil {
+			return filepath.Join(d, name), nil
+		}
+	}
+	return "", fmt.Errorf("%s not found: run hack/tools (make tools)", name)
+}
+
+func randomToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on Linux
+	}
+	return hex.EncodeToString(b)
+}
+
+// waitHTTP polls url until check accepts the answer or the timeout passes.
+func waitHTTP(ctx context.Context, url string, timeout time.Duration, check func(*http.Response) bool) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last error
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			ok := check(resp)
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if ok {
+				return nil
+			}
+			last = fmt.Errorf("GET %s: %s", url, resp.Status)
+		} else {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %v", url, last)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func portFree(port int) error {
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return fmt.Errorf("port %d is busy (choose another with the flags): %w", port, err)
+	}
+	return ln.Close()
+}

@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/walkerhq/walker/internal/localpg"
+)
+
+// stack is the running topology and where its state lives.
+type stack struct {
+	opts     options
+	dir      string
+	pg       *localpg.Cluster
+	dbURL    string
+	pod      *renderedPod
+	app      *process
+	appEnv   []string
+	binary   string
+	nginx    *process
+	prom     *process
+	password string
+	username string
+}
+
+func (s *stack) appURL() string  { return fmt.Sprintf("http://127.0.0.1:%d", s.opts.nginxPort) }
+func (s *stack) promURL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.opts.promPort) }
+
+func (s *stack) start(ctx context.Context) error {
+	o := s.opts
+	for _, p := range []int{o.nginxPort, o.promPort, o.appPort, o.metricsPort} {
+		if err := portFree(p); err != nil {
+			return err
+		}
+	}
+	step := func(what string) func() {
+		t := time.Now()
+		fmt.Fprintf(o.out, "%-44s", what+" ...")
+		return func() { fmt.Fprintf(o.out, " %s\n", time.Since(t).Round(time.Millisecond)) }
+	}
+
+	done := step("building walker (the Dockerfile's make build)")
+	s.binary = filepath.Join(s.dir, "walker")
+	if err := runOnce(o.repoRoot, "make build", nil, "make", "-s", "build", "BINARY="+s.binary); err != nil {
+		return err
+	}
+	done()
+
+	done = step("rendering the chart (helm template)")
+	s.password = randomToken(12)
+	pod, err := renderChart(ctx, o, s.password)
+	if err != nil {
+		return err
+	}
+	s.pod = pod
+	s.username = pod.metricsUsername
+	done()
+
+	done = step("starting PostgreSQL")
+	if s.pg, err = localpg.Start(ctx, "", 0); err != nil {
+		return err
+	}
+	if s.dbURL, err = s.pg.CreateDatabase(ctx, "walker", "walker", randomToken(12)); err != nil {
+		return err
+	}
+	done()
+
+	done = step("walker migrate (the init container)")
+	s.appEnv = append(pod.appEnv(), "DATABASE_URL="+s.dbURL)
+	if err := runOnce(s.dir, "walker migrate", s.appEnv, s.binary, "migrate"); err != nil {
+		return err
+	}
+	done()
+
+	done = step("starting walker serve")
+	if err := s.startApp(ctx); err != nil {
+		return err
+	}
+	done()
+
+	done = step("starting nginx (the sidecar)")
+	nginxBin, err := o.tool("nginx")
+	if err != nil {
+		return err
+	}
+	nginxArgs, err := pod.materialiseNginx(filepath.Join(s.dir, "nginx"), o.nginxPort)
+	if err != nil {
+		return err
+	}
+	if out, err := runCombined(append([]string{nginxBin, "-t"}, nginxArgs...)...); err != nil {
+		return fmt.Errorf("nginx -t on the rendered configuration: %v\n%s", err, out)
+	}
+	if s.nginx, err = startProcess(s.dir, "nginx", nil, append([]string{nginxBin}, nginxArgs...)...); err != nil {
+		return err
+	}
+	if err := waitHTTP(ctx, s.appURL()+"/livez", 20*time.Second, statusIs(200)); err != nil {
+		return err
+	}
+	done()
+
+	done = step("starting Prometheus (the chart's scrape job)")
+	promBin, err := o.tool("prometheus")
+	if err != nil {
+		return err
+	}
+	promConf, err := pod.prometheusConfig(filepath.Join(s.dir, "prometheus"), o)
+	if err != nil {
+		return err
+	}
+	if s.prom, err = startProcess(s.dir, "prometheus", nil, promBin,
+		"--config.file="+promConf,
+		"--storage.tsdb.path="+filepath.Join(s.dir, "prometheus", "data"),
+		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", o.promPort),
+		"--log.level=warn"); err != nil {
+		return err
+	}
+	if err := waitHTTP(ctx, s.promURL()+"/-/ready", 60*time.Second, statusIs(200)); err != nil {
+		return err
+	}
+	done()
+
+	done = step("waiting for the walker target to be up")
+	if err := s.waitTargetUp(ctx, o.scrapeWait); err != nil {
+		return err
+	}
+	done()
+	return nil
+}
+
+func (s *stack) startApp(ctx context.Context) error {
+	var err error
+	if s.app, err = startProcess(s.dir, "walker", s.appEnv, s.binary, "serve"); err != nil {
+		return err
+	}
+	return waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/readyz", s.opts.appPort), 20*time.Second, statusIs(200))
+}
+
+func statusIs(code int) func(*http.Response) bool {
+	return func(r *http.Response) bool { return r.StatusCode == code }
+}
+
+// waitTargetUp asks Prometheus's API until the walker job's target is up.
+func (s *stack) waitTargetUp(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last string
+	for {
+		targets, err := s.targets(ctx)
+		if err == nil {
+			for _, t := range targets {
+				if t.Labels["job"] == s.pod.jobLabel && t.Health == "up" {
+					return nil
+				}
+				last = fmt.Sprintf("%s is %s (%s)", t.ScrapeURL, t.Health, t.LastError)
+			}
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the walker target did not come up: %s", last)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+type target struct {
+	Labels    map[string]string `json:"labels"`
+	ScrapeURL string            `json:"scrapeUrl"`
+	Health    string            `json:"health"`
+	LastError string            `json:"lastError"`
+}
+
+func (s *stack) targets(ctx context.Context) ([]target, error) {
+	var body struct {
+		Data struct {
+			ActiveTargets []target `json:"activeTargets"`
+		} `json:"data"`
+	}
+	if err := getJSON(ctx, s.promURL()+"/api/v1/targets?state=active", &body); err != nil {
+		return nil, err
+	}
+	return body.Data.ActiveTargets, nil
+}
+
+func getJSON(ctx context.Context, url string, v any) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("GET %s: %s %s", url, resp.Status, b)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+func (s *stack) printSummary() {
+	w := s.opts.out
+	fmt.Fprintf(w, `
+walker is up (state in %s):
+  app (through nginx)      %s/walks/start/
+  metrics (basic auth)     %s/metrics   user %q password %q
+  Prometheus targets       %s/targets
+  Prometheus graph         %s/query?g0.expr=walks_started_total
+  PostgreSQL               %s
+`, s.dir, s.appURL(), s.appURL(), s.username, s.password, s.promURL(), s.promURL(), s.dbURL)
+}
+
+// stop ends the processes in reverse order of their start.
+func (s *stack) stop() {
+	for _, p := range []*process{s.prom, s.nginx, s.app} {
+		if p != nil {
+			p.stop(10 * time.Second)
+		}
+	}
+	if s.pg != nil {
+		if err := s.pg.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "hack/up: %v\n", err)
+		}
+	}
+}
+
+func (s *stack) dumpLogs(w io.Writer) {
+	for _, p := range []*process{s.app, s.nginx, s.prom} {
+		if p != nil {
+			p.tail(w, 4000)
+		}
+	}
+}
+
+func runCombined(argv ...string) (string, error) {
+	out, err := execCombined(argv...)
+	return strings.TrimSpace(out), err
+}

@@ -1,0 +1,188 @@
+// Package chart renders the walker Helm chart with the helm binary and
+// decodes what it renders strictly into Kubernetes API types (an unknown
+// field is an error). The chart tests, the local stack (hack/up) and the
+// end-to-end test all read the chart's output through it, so they run the
+// configuration the chart really produces.
+package chart
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"sort"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// Objects is a rendered release, by kind and name.
+type Objects struct {
+	Deployments     map[string]*appsv1.Deployment
+	StatefulSets    map[string]*appsv1.StatefulSet
+	Services        map[string]*corev1.Service
+	ConfigMaps      map[string]*corev1.ConfigMap
+	Secrets         map[string]*corev1.Secret
+	ServiceAccounts map[string]*corev1.ServiceAccount
+	PVCs            map[string]*corev1.PersistentVolumeClaim
+	Pods            map[string]*corev1.Pod
+	Ingresses       map[string]*networkingv1.Ingress
+	NetworkPolicies map[string]*networkingv1.NetworkPolicy
+	HPAs            map[string]*autoscalingv2.HorizontalPodAutoscaler
+	PDBs            map[string]*policyv1.PodDisruptionBudget
+	ClusterRoles    map[string]*rbacv1.ClusterRole
+	ClusterBindings map[string]*rbacv1.ClusterRoleBinding
+	// Custom resources (ServiceMonitor, PrometheusRule) have no Go types
+	// here; they are kept as generic maps.
+	Custom map[string]map[string]any // "Kind/name"
+	// Kinds counts every object by kind.
+	Kinds map[string]int
+}
+
+// Render runs `helm template` and decodes the output. args are extra helm
+// arguments (--set, -f, --namespace ...).
+func Render(ctx context.Context, helm, chartDir, release string, args ...string) (*Objects, string, error) {
+	cmd := exec.CommandContext(ctx, helm, append([]string{"template", release, chartDir}, args...)...)
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, "", fmt.Errorf("helm template: %v\n%s", err, filterHelmNoise(stderr.String()))
+	}
+	objs, err := Decode(out.Bytes())
+	return objs, out.String(), err
+}
+
+// filterHelmNoise drops helm's note about the symlinked nginx configuration.
+func filterHelmNoise(s string) string {
+	var keep []string
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.Contains(l, "found symbolic link in path") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
+// Decode splits a multi-document manifest and decodes each object strictly.
+func Decode(manifest []byte) (*Objects, error) {
+	o := &Objects{
+		Deployments: map[string]*appsv1.Deployment{}, StatefulSets: map[string]*appsv1.StatefulSet{},
+		Services: map[string]*corev1.Service{}, ConfigMaps: map[string]*corev1.ConfigMap{},
+		Secrets: map[string]*corev1.Secret{}, ServiceAccounts: map[string]*corev1.ServiceAccount{},
+		PVCs: map[string]*corev1.PersistentVolumeClaim{}, Pods: map[string]*corev1.Pod{},
+		Ingresses: map[string]*networkingv1.Ingress{}, NetworkPolicies: map[string]*networkingv1.NetworkPolicy{},
+		HPAs: map[string]*autoscalingv2.HorizontalPodAutoscaler{}, PDBs: map[string]*policyv1.PodDisruptionBudget{},
+		ClusterRoles: map[string]*rbacv1.ClusterRole{}, ClusterBindings: map[string]*rbacv1.ClusterRoleBinding{},
+		Custom: map[string]map[string]any{}, Kinds: map[string]int{},
+	}
+	for _, doc := range splitDocuments(manifest) {
+		var head struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+			Metadata   struct {
+				Name string `json:"name"`
+			} `json:"metadata"`
+		}
+		if err := yaml.Unmarshal(doc, &head); err != nil {
+			return nil, fmt.Errorf("decode: %v\n%s", err, doc)
+		}
+		if head.Kind == "" {
+			continue
+		}
+		o.Kinds[head.Kind]++
+		name := head.Metadata.Name
+		var err error
+		switch head.Kind {
+		case "Deployment":
+			err = strict(doc, o.Deployments, name)
+		case "StatefulSet":
+			err = strict(doc, o.StatefulSets, name)
+		case "Service":
+			err = strict(doc, o.Services, name)
+		case "ConfigMap":
+			err = strict(doc, o.ConfigMaps, name)
+		case "Secret":
+			err = strict(doc, o.Secrets, name)
+		case "ServiceAccount":
+			err = strict(doc, o.ServiceAccounts, name)
+		case "PersistentVolumeClaim":
+			err = strict(doc, o.PVCs, name)
+		case "Pod":
+			err = strict(doc, o.Pods, name)
+		case "Ingress":
+			err = strict(doc, o.Ingresses, name)
+		case "NetworkPolicy":
+			err = strict(doc, o.NetworkPolicies, name)
+		case "HorizontalPodAutoscaler":
+			err = strict(doc, o.HPAs, name)
+		case "PodDisruptionBudget":
+			err = strict(doc, o.PDBs, name)
+		case "ClusterRole":
+			err = strict(doc, o.ClusterRoles, name)
+		case "ClusterRoleBinding":
+			err = strict(doc, o.ClusterBindings, name)
+		default:
+			var m map[string]any
+			err = yaml.Unmarshal(doc, &m)
+			o.Custom[head.Kind+"/"+name] = m
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", head.Kind, name, err)
+		}
+	}
+	return o, nil
+}
+
+// strict decodes doc into a new T, refusing unknown fields.
+func strict[T any](doc []byte, into map[string]*T, name string) error {
+	v := new(T)
+	if err := yaml.UnmarshalStrict(doc, v); err != nil {
+		return err
+	}
+	if _, dup := into[name]; dup {
+		return fmt.Errorf("rendered twice")
+	}
+	into[name] = v
+	return nil
+}
+
+func splitDocuments(manifest []byte) [][]byte {
+	var docs [][]byte
+	for _, part := range bytes.Split(manifest, []byte("\n---")) {
+		if len(bytes.TrimSpace(part)) > 0 {
+			docs = append(docs, part)
+		}
+	}
+	return docs
+}
+
+// Container returns the named container of a pod spec (init containers too).
+func Container(spec *corev1.PodSpec, name string) *corev1.Container {
+	for i := range spec.InitContainers {
+		if spec.InitContainers[i].Name == name {
+			return &spec.InitContainers[i]
+		}
+	}
+	for i := range spec.Containers {
+		if spec.Containers[i].Name == name {
+			return &spec.Containers[i]
+		}
+	}
+	return nil
+}
+
+// Names lists a map's keys in order, for messages.
+func Names[T any](m map[string]T) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

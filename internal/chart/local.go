@@ -1,0 +1,178 @@
+package chart
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Sources are the objects a pod's volumes come from.
+type Sources struct {
+	ConfigMaps map[string]*corev1.ConfigMap
+	Secrets    map[string]*corev1.Secret
+}
+
+// Materialise creates, under root, the volumes a container mounts, as the
+// kubelet would: ConfigMap and Secret keys (or the listed items) as files,
+// emptyDirs as folders. It returns each mount path's local folder.
+func Materialise(spec *corev1.PodSpec, container string, src Sources, root string) (map[string]string, error) {
+	c := Container(spec, container)
+	if c == nil {
+		return nil, fmt.Errorf("no container %q", container)
+	}
+	volumes := map[string]corev1.Volume{}
+	for _, v := range spec.Volumes {
+		volumes[v.Name] = v
+	}
+	mounts := map[string]string{}
+	for _, m := range c.VolumeMounts {
+		v, ok := volumes[m.Name]
+		if !ok {
+			return nil, fmt.Errorf("container %s mounts unknown volume %s", container, m.Name)
+		}
+		dir := filepath.Join(root, m.MountPath)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		var data map[string][]byte
+		var items []corev1.KeyToPath
+		switch {
+		case v.ConfigMap != nil:
+			cm, ok := src.ConfigMaps[v.ConfigMap.Name]
+			if !ok {
+				return nil, fmt.Errorf("volume %s: no ConfigMap %s", v.Name, v.ConfigMap.Name)
+			}
+			data = map[string][]byte{}
+			for k, s := range cm.Data {
+				data[k] = []byte(s)
+			}
+			items = v.ConfigMap.Items
+		case v.Secret != nil:
+			sec, ok := src.Secrets[v.Secret.SecretName]
+			if !ok {
+				return nil, fmt.Errorf("volume %s: no Secret %s", v.Name, v.Secret.SecretName)
+			}
+			data = map[string][]byte{}
+			for k, b := range sec.Data {
+				data[k] = b
+			}
+			for k, s := range sec.StringData {
+				data[k] = []byte(s)
+			}
+			items = v.Secret.Items
+		case v.EmptyDir != nil:
+			// the folder is all it needs
+		default:
+			return nil, fmt.Errorf("volume %s: unsupported source", v.Name)
+		}
+		if len(items) > 0 {
+			picked := map[string][]byte{}
+			for _, it := range items {
+				b, ok := data[it.Key]
+				if !ok {
+					return nil, fmt.Errorf("volume %s: no key %s", v.Name, it.Key)
+				}
+				picked[it.Path] = b
+			}
+			data = picked
+		}
+		for name, b := range data {
+			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+				return nil, err
+			}
+		}
+		mounts[m.MountPath] = dir
+	}
+	return mounts, nil
+}
+
+var listenDirective = regexp.MustCompile(`(?m)^(\s*listen\s+)[^;]+;`)
+
+// LocalNginx prepares the nginx container of spec to run as a local
+// process: its volumes under root, the configuration's container paths
+// rewritten to those folders, and its listen address set to listen. It
+// returns nginx's arguments (the container's command without "nginx").
+func LocalNginx(spec *corev1.PodSpec, src Sources, root, listen string) ([]string, error) {
+	mounts, err := Materialise(spec, "nginx", src, root)
+	if err != nil {
+		return nil, err
+	}
+	c := Container(spec, "nginx")
+	cmd := append(append([]string{}, c.Command...), c.Args...)
+	if len(cmd) == 0 || filepath.Base(cmd[0]) != "nginx" {
+		return nil, fmt.Errorf("nginx container command %v does not start nginx", cmd)
+	}
+	args := cmd[1:]
+	conf := ""
+	for i, a := range args {
+		if a == "-c" && i+1 < len(args) {
+			conf = args[i+1]
+		}
+	}
+	if conf == "" {
+		return nil, fmt.Errorf("nginx container command %v names no -c configuration", cmd)
+	}
+	local := localPath(conf, mounts)
+	b, err := os.ReadFile(local)
+	if err != nil {
+		return nil, fmt.Errorf("nginx configuration %s is not in a mounted volume: %w", conf, err)
+	}
+	text := string(b)
+	// Longest mount paths first, so /etc/nginx/htpasswd wins over /etc/nginx.
+	paths := make([]string, 0, len(mounts))
+	for p := range mounts {
+		paths = append(paths, p)
+	}
+	sort.Slice(paths, func(i, j int) bool { return len(paths[i]) > len(paths[j]) })
+	text = replacePathPrefixes(text, paths, mounts)
+	if !listenDirective.MatchString(text) {
+		return nil, fmt.Errorf("no listen directive in %s", conf)
+	}
+	text = listenDirective.ReplaceAllString(text, "${1}"+listen+";")
+	rewritten := local + ".local"
+	if err := os.WriteFile(rewritten, []byte(text), 0o644); err != nil {
+		return nil, err
+	}
+	out := make([]string, len(args))
+	copy(out, args)
+	for i := range out {
+		if out[i] == conf {
+			out[i] = rewritten
+		}
+	}
+	return append(out, "-p", root), nil
+}
+
+func localPath(p string, mounts map[string]string) string {
+	best := ""
+	for m := range mounts {
+		if (p == m || strings.HasPrefix(p, m+"/")) && len(m) > len(best) {
+			best = m
+		}
+	}
+	if best == "" {
+		return p
+	}
+	return mounts[best] + strings.TrimPrefix(p, best)
+}
+
+// replacePathPrefixes rewrites, in one pass, each mount path where it
+// starts a path in the text (after a space, a quote, = or the line start).
+// One pass, because the local folders may themselves start with a mount
+// path (/tmp).
+func replacePathPrefixes(text string, longestFirst []string, mounts map[string]string) string {
+	alts := make([]string, len(longestFirst))
+	for i, p := range longestFirst {
+		alts[i] = regexp.QuoteMeta(p)
+	}
+	re := regexp.MustCompile(`(?m)(^|[\s"'=])(` + strings.Join(alts, "|") + `)(/|;|\s|"|'|$)`)
+	return re.ReplaceAllStringFunc(text, func(m string) string {
+		sub := re.FindStringSubmatch(m)
+		return sub[1] + mounts[sub[2]] + sub[3]
+	})
+}
