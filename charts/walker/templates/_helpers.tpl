@@ -21,8 +21,15 @@
 {{- end }}
 
 {{- define "walker.labels" -}}
+{{ include "walker.commonLabels" . }}
+app.kubernetes.io/component: app
+{{- end }}
+
+{{/* Labels without the component, for the objects that are not the app. */}}
+{{- define "walker.commonLabels" -}}
 helm.sh/chart: {{ include "walker.chart" . }}
-{{ include "walker.selectorLabels" . }}
+app.kubernetes.io/name: {{ include "walker.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
