@@ -1,0 +1,418 @@
+// Package charts_test checks the walker chart: helm lint and helm template
+// over a matrix of values, with every rendered object decoded strictly into
+// the Kubernetes API types; the rendered nginx configuration running in a
+// real nginx in front of the real app; and the rendered Prometheus scrape
+// job checked by promtool and by Prometheus's own relabeling code.
+package charts_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/walkerhq/walker/internal/chart"
+	"github.com/walkerhq/walker/internal/testtool"
+)
+
+var update = flag.Bool("update", false, "rewrite generated files (prometheus-values.yaml)")
+
+const (
+	chartDir  = "walker"
+	release   = "walker"
+	namespace = "demo"
+)
+
+var depsOnce sync.Once
+var depsErr error
+
+// helm returns the helm binary, with the chart's dependency in place.
+func helm(t *testing.T) string {
+	t.Helper()
+	bin := testtool.Require(t, "helm")
+	depsOnce.Do(func() {
+		out, err := exec.Command("../hack/chart-deps").CombinedOutput()
+		if err != nil {
+			depsErr = fmt.Errorf("hack/chart-deps: %v\n%s", err, out)
+		}
+	})
+	if depsErr != nil {
+		t.Fatal(depsErr)
+	}
+	return bin
+}
+
+func render(t *testing.T, args ...string) *chart.Objects {
+	t.Helper()
+	objs, _, err := chart.Render(context.Background(), helm(t), chartDir, release, append([]string{"--namespace", namespace}, args...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
+}
+
+// matrix is the set of value combinations every check runs over.
+var matrix = []struct {
+	name string
+	args []string
+}{
+	{"defaults", nil},
+	{"external database", []string{"--set", "postgresql.enabled=false,externalDatabase.host=db.example.com,externalDatabase.password=s3cret,externalDatabase.sslmode=require"}},
+	{"existing secrets", []string{"--set", "metrics.auth.existingSecret=my-metrics,app.existingSecret=my-app,postgresql.existingSecret=my-db,prometheus.server.extraSecretMounts[0].name=walker-metrics,prometheus.server.extraSecretMounts[0].mountPath=/etc/walker-metrics,prometheus.server.extraSecretMounts[0].secretName=my-metrics"}},
+	{"external database from an existing secret", []string{"--set", "postgresql.enabled=false,externalDatabase.host=db,externalDatabase.existingSecret=ext-db,externalDatabase.existingSecretUsernameKey=user,externalDatabase.existingSecretPasswordKey=pass"}},
+	{"ingress on", []string{"--set", "ingress.enabled=true,ingress.className=nginx,ingress.tls[0].hosts[0]=walker.local,ingress.tls[0].secretName=walker-tls"}},
+	{"HPA on", []string{"--set", "autoscaling.enabled=true"}},
+	{"Prometheus off", []string{"--set", "prometheus.enabled=false"}},
+	{"ServiceMonitor on", []string{"--set", "serviceMonitor.enabled=true,prometheus.enabled=false"}},
+	{"NetworkPolicy on", []string{"--set", "networkPolicy.enabled=true"}},
+}
+
+func TestLintStrict(t *testing.T) {
+	bin := helm(t)
+	for _, m := range matrix {
+		t.Run(m.name, func(t *testing.T) {
+			// helm lint names the release "test-release": point the bundled
+			// Prometheus at that release's Secret.
+			args := append([]string{"lint", "--strict", chartDir, "--namespace", namespace,
+				"--set", "prometheus.server.extraSecretMounts[0].name=m,prometheus.server.extraSecretMounts[0].mountPath=/etc/walker-metrics,prometheus.server.extraSecretMounts[0].secretName=test-release-walker-metrics"}, m.args...)
+			if strings.Contains(strings.Join(m.args, ","), "existingSecret=my-metrics") {
+				args = append([]string{"lint", "--strict", chartDir, "--namespace", namespace}, m.args...)
+			}
+			out, err := exec.Command(bin, args...).CombinedOutput()
+			if err != nil || strings.Contains(string(out), "[ERROR]") || strings.Contains(string(out), "[WARNING]") {
+				t.Errorf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
+			}
+		})
+	}
+}
+
+func TestTemplateMatrix(t *testing.T) {
+	for _, m := range matrix {
+		t.Run(m.name, func(t *testing.T) {
+			objs := render(t, m.args...)
+			checkPod(t, objs)
+			checkService(t, objs)
+			checkSecretReferences(t, objs)
+		})
+	}
+}
+
+func deployment(t *testing.T, objs *chart.Objects) *corev1.PodSpec {
+	t.Helper()
+	d, ok := objs.Deployments[release]
+	if !ok {
+		t.Fatalf("no Deployment %q: %v", release, chart.Names(objs.Deployments))
+	}
+	return &d.Spec.Template.Spec
+}
+
+func checkPod(t *testing.T, objs *chart.Objects) {
+	t.Helper()
+	spec := deployment(t, objs)
+	d := objs.Deployments[release]
+	if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
+		t.Error("the pod mounts a service-account token it does not need")
+	}
+	if sc := spec.SecurityContext; sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot {
+		t.Error("pod securityContext.runAsNonRoot is not true")
+	}
+	for _, name := range []string{"checksum/nginx", "checksum/metrics-secret"} {
+		if len(d.Spec.Template.Annotations[name]) != 64 {
+			t.Errorf("pod annotation %s = %q, want a sha256", name, d.Spec.Template.Annotations[name])
+		}
+	}
+	if len(spec.InitContainers) != 1 || spec.InitContainers[0].Name != "migrate" || !slices.Equal(spec.InitContainers[0].Args, []string{"migrate"}) {
+		t.Errorf("init containers = %+v, want one running `walker migrate`", spec.InitContainers)
+	}
+	all := append(append([]corev1.Container{}, spec.InitContainers...), spec.Containers...)
+	for _, c := range all {
+		sc := c.SecurityContext
+		switch {
+		case sc == nil:
+			t.Errorf("%s: no securityContext", c.Name)
+			continue
+		case sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation:
+			t.Errorf("%s: allowPrivilegeEscalation is not false", c.Name)
+		case sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem:
+			t.Errorf("%s: readOnlyRootFilesystem is not true", c.Name)
+		case sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}):
+			t.Errorf("%s: capabilities not all dropped", c.Name)
+		case sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault:
+			t.Errorf("%s: seccomp is not RuntimeDefault", c.Name)
+		}
+		if c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() {
+			t.Errorf("%s: memory request or limit missing", c.Name)
+		}
+		for _, e := range c.Env {
+			if strings.Contains(e.Name, "PASSWORD") || e.Name == "DB_USER" || e.Name == "WALKER_SECRET_KEY" {
+				if e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
+					t.Errorf("%s: %s is not read from a Secret", c.Name, e.Name)
+				}
+			}
+		}
+	}
+	app := chart.Container(spec, "walker")
+	nginx := chart.Container(spec, "nginx")
+	if app == nil || nginx == nil {
+		t.Fatalf("containers = %v, want walker and nginx", spec.Containers)
+	}
+	if env := envOf(app); env["WALKER_METRICS_ADDR"] != "127.0.0.1:9000" || env["WALKER_MIGRATE"] != "false" {
+		t.Errorf("app env: metrics on %q (want 127.0.0.1:9000), migrate %q (want false)", env["WALKER_METRICS_ADDR"], env["WALKER_MIGRATE"])
+	}
+	if !slices.Equal(app.Args, []string{"serve"}) {
+		t.Errorf("app args = %v", app.Args)
+	}
+	if len(nginx.Ports) != 1 || nginx.Ports[0].Name != "http" || nginx.Ports[0].ContainerPort != 8080 {
+		t.Errorf("nginx ports = %+v, want one named http on 8080", nginx.Ports)
+	}
+	for _, p := range app.Ports {
+		if p.ContainerPort == 9000 {
+			t.Error("the metrics port is declared on the pod")
+		}
+	}
+	probes := []struct {
+		c     *corev1.Container
+		probe *corev1.Probe
+		path  string
+	}{
+		{app, app.ReadinessProbe, "/readyz"}, {app, app.LivenessProbe, "/livez"},
+		{nginx, nginx.ReadinessProbe, "/nginx-health"}, {nginx, nginx.LivenessProbe, "/nginx-health"},
+	}
+	for _, p := range probes {
+		if p.probe == nil || p.probe.HTTPGet == nil || p.probe.HTTPGet.Path != p.path {
+			t.Errorf("%s: probe %+v, want httpGet %s", p.c.Name, p.probe, p.path)
+		}
+	}
+	for _, c := range []*corev1.Container{app, nginx} {
+		if c.Lifecycle == nil || c.Lifecycle.PreStop == nil || c.Lifecycle.PreStop.Sleep == nil || c.Lifecycle.PreStop.Sleep.Seconds < 1 {
+			t.Errorf("%s: no preStop delay", c.Name)
+		}
+	}
+	mounts := map[string]bool{}
+	for _, m := range nginx.VolumeMounts {
+		mounts[m.MountPath] = true
+	}
+	for _, want := range []string{"/etc/nginx/walker", "/etc/nginx/htpasswd", "/tmp"} {
+		if !mounts[want] {
+			t.Errorf("nginx does not mount %s", want)
+		}
+	}
+}
+
+func checkService(t *testing.T, objs *chart.Objects) {
+	t.Helper()
+	svc, ok := objs.Services[release]
+	if !ok {
+		t.Fatalf("no Service %q", release)
+	}
+	want := map[string]string{"app.kubernetes.io/name": "walker", "app.kubernetes.io/instance": release, "app.kubernetes.io/component": "app"}
+	for k, v := range want {
+		if svc.Labels[k] != v || svc.Spec.Selector[k] != v {
+			t.Errorf("Service label/selector %s = %q/%q, want %q (the scrape job keeps on it)", k, svc.Labels[k], svc.Spec.Selector[k], v)
+		}
+	}
+	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "http" || svc.Spec.Ports[0].TargetPort.StrVal != "http" {
+		t.Errorf("Service ports = %+v, want only http -> http", svc.Spec.Ports)
+	}
+	if _, ok := svc.Annotations["prometheus.io/scrape"]; ok {
+		t.Error("the Service asks the generic annotation-based job to scrape it (without credentials)")
+	}
+}
+
+// checkSecretReferences: every Secret the pods read exists in the release,
+// unless the values name an existing one.
+func checkSecretReferences(t *testing.T, objs *chart.Objects) {
+	t.Helper()
+	external := map[string]bool{"my-metrics": true, "my-app": true, "my-db": true, "ext-db": true}
+	var specs []*corev1.PodSpec
+	for _, d := range objs.Deployments {
+		specs = append(specs, &d.Spec.Template.Spec)
+	}
+	for _, s := range objs.StatefulSets {
+		specs = append(specs, &s.Spec.Template.Spec)
+	}
+	for _, spec := range specs {
+		for _, c := range append(append([]corev1.Container{}, spec.InitContainers...), spec.Containers...) {
+			for _, e := range c.Env {
+				if e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
+					continue
+				}
+				ref := e.ValueFrom.SecretKeyRef
+				sec, ok := objs.Secrets[ref.Name]
+				if !ok && !external[ref.Name] {
+					t.Errorf("%s reads %s from Secret %s, which the release does not create", c.Name, e.Name, ref.Name)
+				}
+				if ok {
+					if _, has := sec.Data[ref.Key]; !has {
+						t.Errorf("%s reads key %s of Secret %s, which has %v", c.Name, ref.Key, ref.Name, chart.Names(sec.Data))
+					}
+				}
+			}
+		}
+		for _, v := range spec.Volumes {
+			if v.Secret != nil && !external[v.Secret.SecretName] {
+				if _, ok := objs.Secrets[v.Secret.SecretName]; !ok {
+					t.Errorf("volume %s mounts Secret %s, which the release does not create", v.Name, v.Secret.SecretName)
+				}
+			}
+		}
+	}
+}
+
+func envOf(c *corev1.Container) map[string]string {
+	env := map[string]string{}
+	for _, e := range c.Env {
+		env[e.Name] = e.Value
+	}
+	return env
+}
+
+func TestTemplateCaseDetails(t *testing.T) {
+	t.Run("defaults bundle PostgreSQL with a generated password", func(t *testing.T) {
+		objs := render(t)
+		if _, ok := objs.StatefulSets[release+"-postgresql"]; !ok {
+			t.Errorf("no PostgreSQL StatefulSet: %v", chart.Names(objs.StatefulSets))
+		}
+		sec := objs.Secrets[release+"-metrics"]
+		if sec == nil || len(sec.Data["password"]) < 20 || !strings.HasPrefix(string(sec.Data["htpasswd"]), "prometheus:$2a$") {
+			t.Errorf("metrics Secret = %v, want a generated password and a bcrypt htpasswd line", sec)
+		}
+		if objs.Kinds["HorizontalPodAutoscaler"] != 0 || objs.Kinds["Ingress"] != 0 || len(objs.Custom) != 0 {
+			t.Errorf("optional objects rendered by default: %v", objs.Kinds)
+		}
+		if d := objs.Deployments[release]; d.Spec.Replicas == nil || *d.Spec.Replicas != 1 {
+			t.Errorf("replicas = %v", d.Spec.Replicas)
+		}
+	})
+	t.Run("external database", func(t *testing.T) {
+		objs := render(t, matrix[1].args...)
+		if len(objs.StatefulSets) != 0 {
+			t.Errorf("StatefulSets rendered with an external database: %v", chart.Names(objs.StatefulSets))
+		}
+		env := envOf(chart.Container(deployment(t, objs), "walker"))
+		if env["DB_HOST"] != "db.example.com" || env["DB_SSLMODE"] != "require" {
+			t.Errorf("app env = %v", env)
+		}
+		if string(objs.Secrets[release+"-database"].Data["password"]) != "s3cret" {
+			t.Error("the external password is not in the database Secret")
+		}
+	})
+	t.Run("existing secrets replace the chart's", func(t *testing.T) {
+		objs := render(t, matrix[2].args...)
+		for _, name := range []string{release + "-metrics", release + "-app", release + "-database"} {
+			if _, ok := objs.Secrets[name]; ok {
+				t.Errorf("Secret %s rendered although an existing one is given", name)
+			}
+		}
+	})
+	t.Run("ingress", func(t *testing.T) {
+		objs := render(t, matrix[4].args...)
+		ing, ok := objs.Ingresses[release]
+		if !ok || ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName != "nginx" {
+			t.Fatalf("Ingress = %+v", ing)
+		}
+		b := ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service
+		if b.Name != release || b.Port.Name != "http" {
+			t.Errorf("Ingress backend = %+v", b)
+		}
+	})
+	t.Run("HPA", func(t *testing.T) {
+		objs := render(t, matrix[5].args...)
+		if _, ok := objs.HPAs[release]; !ok {
+			t.Error("no HPA")
+		}
+		if objs.Deployments[release].Spec.Replicas != nil {
+			t.Error("the Deployment sets replicas while the HPA owns them")
+		}
+	})
+	t.Run("Prometheus off", func(t *testing.T) {
+		objs := render(t, matrix[6].args...)
+		if _, err := objs.PrometheusConfig(); err == nil {
+			t.Error("a Prometheus is rendered with prometheus.enabled=false")
+		}
+	})
+	t.Run("ServiceMonitor", func(t *testing.T) {
+		objs := render(t, matrix[7].args...)
+		sm, ok := objs.Custom["ServiceMonitor/"+release]
+		if !ok {
+			t.Fatalf("no ServiceMonitor: %v", objs.Custom)
+		}
+		ep := sm["spec"].(map[string]any)["endpoints"].([]any)[0].(map[string]any)
+		auth := ep["basicAuth"].(map[string]any)
+		if ep["port"] != "http" || auth["password"].(map[string]any)["name"] != release+"-metrics" {
+			t.Errorf("ServiceMonitor endpoint = %v", ep)
+		}
+	})
+	t.Run("NetworkPolicy admits only nginx's port", func(t *testing.T) {
+		objs := render(t, matrix[8].args...)
+		np, ok := objs.NetworkPolicies[release]
+		if !ok || len(np.Spec.Ingress) != 1 || np.Spec.Ingress[0].Ports[0].Port.StrVal != "http" {
+			t.Errorf("NetworkPolicy = %+v", np)
+		}
+	})
+	t.Run("nginx values roll the pods", func(t *testing.T) {
+		a := objsChecksum(render(t))
+		b := objsChecksum(render(t, "--set", "nginx.clientMaxBodySize=2m"))
+		if a == b {
+			t.Error("changing the nginx configuration does not change checksum/nginx")
+		}
+	})
+}
+
+func objsChecksum(o *chart.Objects) string {
+	return o.Deployments[release].Spec.Template.Annotations["checksum/nginx"]
+}
+
+func TestTemplateRefusesBrokenValues(t *testing.T) {
+	bin := helm(t)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"Prometheus mount not the metrics Secret", []string{"--set", "metrics.auth.existingSecret=other"}, "prometheus.server.extraSecretMounts[0].secretName=other"},
+		{"release name other than walker", nil, "secretName=shop-walker-metrics"},
+		{"external database without host", []string{"--set", "postgresql.enabled=false"}, "externalDatabase.host is required"},
+		{"unknown value", []string{"--set", "nginx.colour=blue"}, "additional properties 'colour' not allowed"},
+		{"negative replicas", []string{"--set", "replicaCount=-1"}, "minimum"},
+		{"bad log level", []string{"--set", "app.logLevel=loud"}, "logLevel"},
+		{"username with a colon", []string{"--set", "metrics.auth.username=a:b"}, "username"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rel := release
+			if strings.Contains(tt.name, "release name") {
+				rel = "shop"
+			}
+			out, err := exec.Command(bin, append([]string{"template", rel, chartDir}, tt.args...)...).CombinedOutput()
+			if err == nil || !strings.Contains(string(out), tt.want) {
+				t.Errorf("helm template %v: err %v, output lacks %q:\n%s", tt.args, err, tt.want, out)
+			}
+		})
+	}
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(m.Run())
+}
+
+// waitFor polls until ok or the deadline.
+func waitFor(d time.Duration, ok func() bool) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if ok() {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}

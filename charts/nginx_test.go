@@ -1,0 +1,184 @@
+package charts_test
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/walkerhq/walker/internal/chart"
+	"github.com/walkerhq/walker/internal/testtool"
+)
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// start runs a process until the test ends.
+func start(t *testing.T, dir, name string, env []string, argv ...string) {
+	t.Helper()
+	log, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		log.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(log.Name())
+			t.Logf("--- %s log ---\n%s", name, b)
+		}
+	})
+}
+
+// TestRenderedNginxInFrontOfTheApp runs the nginx configuration the chart
+// renders in a real nginx, in front of the real app, as in the pod.
+func TestRenderedNginxInFrontOfTheApp(t *testing.T) {
+	nginx := testtool.Require(t, "nginx", "/usr/sbin")
+	appPort, metricsPort, nginxPort := freePort(t), freePort(t), freePort(t)
+	const password = "correct-horse-battery"
+	objs := render(t, "--set-string", "metrics.auth.password="+password,
+		"--set", fmt.Sprintf("app.port=%d,app.metricsPort=%d", appPort, metricsPort))
+
+	// nginx's workers (when the test runs as root) must be able to read
+	// the materialised files: a world-readable folder, not t.TempDir().
+	root, err := os.MkdirTemp("", "walker-nginx-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(root, 0o755)
+	t.Cleanup(func() { os.RemoveAll(root) })
+	args, err := chart.LocalNginx(deployment(t, objs), chart.Sources{ConfigMaps: objs.ConfigMaps, Secrets: objs.Secrets},
+		root, fmt.Sprintf("127.0.0.1:%d", nginxPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(nginx, append([]string{"-t"}, args...)...).CombinedOutput(); err != nil {
+		t.Fatalf("nginx -t on the rendered configuration: %v\n%s", err, out)
+	}
+
+	bin := filepath.Join(root, "walker")
+	if out, err := exec.Command("go", "build", "-o", bin, "../app/cmd/walker").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	start(t, root, "walker", []string{
+		fmt.Sprintf("WALKER_ADDR=127.0.0.1:%d", appPort),
+		fmt.Sprintf("WALKER_METRICS_ADDR=127.0.0.1:%d", metricsPort),
+		"WALKER_SQLITE_PATH=" + filepath.Join(root, "walker.db"),
+		"WALKER_SECRET_KEY=0123456789abcdef0123456789abcdef",
+	}, bin, "serve")
+	start(t, root, "nginx", nil, append([]string{nginx}, args...)...)
+	base := fmt.Sprintf("http://127.0.0.1:%d", nginxPort)
+	if !waitFor(20*time.Second, func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	}) {
+		t.Fatal("the app does not answer through nginx")
+	}
+
+	type check struct {
+		name     string
+		method   string
+		path     string
+		user     string
+		pass     string
+		body     string
+		status   int
+		contains string
+	}
+	checks := []check{
+		{"metrics without credentials", "GET", "/metrics", "", "", "", 401, ""},
+		{"metrics with a wrong password", "GET", "/metrics", "prometheus", "wrong", "", 401, ""},
+		{"metrics with a wrong user", "GET", "/metrics", "admin", password, "", 401, ""},
+		{"metrics with the password", "GET", "/metrics", "prometheus", password, "", 200, "walks_started_total 0"},
+		{"the start page", "GET", "/walks/start/", "", "", "", 200, "Start a walk"},
+		{"liveness", "GET", "/livez", "", "", "", 200, "ok"},
+		{"nginx health", "GET", "/nginx-health", "", "", "", 200, "ok"},
+		{"the API through nginx", "POST", "/api/walkers", "", "", `{"name":"Ann","email":"ann@example.com"}`, 201, `"name":"Ann"`},
+		{"metrics count the API call", "GET", "/metrics", "prometheus", password, "", 200, `model_inserts_total{model="walker"} 1`},
+		{"a body over nginx's limit", "POST", "/api/walkers", "", "", strings.Repeat("x", 2<<20), 413, ""},
+	}
+	for _, c := range checks {
+		req, _ := http.NewRequest(c.method, base+c.path, strings.NewReader(c.body))
+		if c.body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if c.user != "" {
+			req.SetBasicAuth(c.user, c.pass)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || !strings.Contains(string(b), c.contains) {
+			t.Errorf("%s: %s %s = %d, want %d with %q:\n%.300s", c.name, c.method, c.path, resp.StatusCode, c.status, c.contains, b)
+		}
+		if srv := resp.Header.Get("Server"); srv != "nginx" {
+			t.Errorf("%s: Server header %q, want the version hidden", c.name, srv)
+		}
+		if c.path == "/walks/start/" && len(resp.Header.Get("X-Request-ID")) != 32 {
+			t.Errorf("nginx's request id did not reach the app: %q", resp.Header.Get("X-Request-ID"))
+		}
+	}
+
+	// A flood of guesses meets the rate limit before bcrypt runs.
+	limited := 0
+	for range 40 {
+		req, _ := http.NewRequest("GET", base+"/metrics", nil)
+		req.SetBasicAuth("prometheus", "guess")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Error("40 rapid password guesses were never rate limited")
+	}
+	// The metrics listener itself is only on loopback in the pod; here we
+	// check that the public listener does not serve /metrics past nginx.
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", appPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("the app's public listener serves /metrics: %d", resp.StatusCode)
+	}
+}

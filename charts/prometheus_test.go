@@ -1,0 +1,258 @@
+package charts_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/relabel"
+	yamlv2 "go.yaml.in/yaml/v2"
+	"sigs.k8s.io/yaml"
+
+	"github.com/walkerhq/walker/internal/chart"
+	"github.com/walkerhq/walker/internal/testtool"
+)
+
+// TestScrapeConfigPassesPromtool materialises the bundled Prometheus's
+// rendered files (its ConfigMap and the mounted metrics Secret) and runs
+// `promtool check config` on them.
+func TestScrapeConfigPassesPromtool(t *testing.T) {
+	promtool := testtool.Require(t, "promtool")
+	objs := render(t)
+	promYAML, err := objs.PrometheusConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	// Container paths become folders of the test.
+	paths := map[string]string{
+		"/etc/config":         filepath.Join(dir, "config"),
+		"/etc/walker-metrics": filepath.Join(dir, "walker-metrics"),
+		// The chart's default jobs read the pod's service-account files;
+		// promtool only checks that they exist.
+		"/var/run/secrets/kubernetes.io/serviceaccount": filepath.Join(dir, "serviceaccount"),
+	}
+	os.MkdirAll(paths["/var/run/secrets/kubernetes.io/serviceaccount"], 0o755)
+	for _, f := range []string{"token", "ca.crt"} {
+		os.WriteFile(filepath.Join(paths["/var/run/secrets/kubernetes.io/serviceaccount"], f), []byte("placeholder"), 0o600)
+	}
+	for _, cm := range objs.ConfigMaps {
+		if _, ok := cm.Data["prometheus.yml"]; !ok {
+			continue
+		}
+		os.MkdirAll(paths["/etc/config"], 0o755)
+		for name, data := range cm.Data {
+			for from, to := range paths {
+				data = strings.ReplaceAll(data, from, to)
+			}
+			if err := os.WriteFile(filepath.Join(paths["/etc/config"], name), []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	os.MkdirAll(paths["/etc/walker-metrics"], 0o755)
+	for k, v := range objs.Secrets[release+"-metrics"].Data {
+		os.WriteFile(filepath.Join(paths["/etc/walker-metrics"], k), v, 0o600)
+	}
+	out, err := exec.Command(promtool, "check", "config", filepath.Join(paths["/etc/config"], "prometheus.yml")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool check config: %v\n%s", err, out)
+	}
+	if !strings.Contains(promYAML, "job_name: walker") {
+		t.Errorf("the rendered prometheus.yml has no walker job:\n%s", promYAML)
+	}
+}
+
+// relabelConfigs parses the walker job's relabel rules with Prometheus's own
+// code.
+func relabelConfigs(t *testing.T, job map[string]any) []*relabel.Config {
+	t.Helper()
+	raw, err := yaml.Marshal(job["relabel_configs"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfgs []*relabel.Config
+	if err := yamlv2.UnmarshalStrict(raw, &cfgs); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cfgs {
+		if err := c.Validate(model.UTF8Validation); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return cfgs
+}
+
+// endpoint is the discovery labels Kubernetes SD (role endpoints) gives one
+// address of a Service.
+func endpoint(service, instance, component, port, pod string) map[string]string {
+	return map[string]string{
+		"__address__":                                                 "10.244.0.7:8080",
+		"__meta_kubernetes_namespace":                                 namespace,
+		"__meta_kubernetes_service_name":                              service,
+		"__meta_kubernetes_pod_name":                                  pod,
+		"__meta_kubernetes_endpoint_port_name":                        port,
+		"__meta_kubernetes_endpoint_ready":                            "true",
+		"__meta_kubernetes_service_label_app_kubernetes_io_name":      "walker",
+		"__meta_kubernetes_service_label_app_kubernetes_io_instance":  instance,
+		"__meta_kubernetes_service_label_app_kubernetes_io_component": component,
+		"__metrics_path__":                                            "/metrics",
+		"__scheme__":                                                  "http",
+		"job":                                                         "walker",
+	}
+}
+
+func TestScrapeJobRelabeling(t *testing.T) {
+	objs := render(t)
+	promYAML, err := objs.PrometheusConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := chart.ScrapeJob(promYAML, "walker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgs := relabelConfigs(t, job)
+
+	svc := objs.Services[release]
+	podName := release + "-7d4b9c-x2x9q"
+	match := endpoint(svc.Name, svc.Labels["app.kubernetes.io/instance"], svc.Labels["app.kubernetes.io/component"], svc.Spec.Ports[0].Name, podName)
+	lb := labels.NewBuilder(labels.FromMap(match))
+	if !relabel.ProcessBuilder(lb, cfgs...) {
+		t.Fatalf("the release's own walker endpoint is dropped")
+	}
+	got := lb.Labels().Map()
+	want := map[string]string{"namespace": namespace, "pod": podName, "service": release, "job": release, "endpoint": "http"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("label %s = %q, want %q (all: %v)", k, got[k], v, got)
+		}
+	}
+
+	pg := objs.Services[release+"-postgresql"]
+	dropped := []struct {
+		name   string
+		labels map[string]string
+	}{
+		{"another release's walker", endpoint("shop-walker", "shop", "app", "http", "shop-walker-1")},
+		{"the app's own port, past nginx", endpoint(release, release, "app", "app", podName)},
+		{"a port without a name", endpoint(release, release, "app", "", podName)},
+		{"the bundled PostgreSQL", endpoint(pg.Name, release, pg.Labels["app.kubernetes.io/component"], pg.Spec.Ports[0].Name, release+"-postgresql-0")},
+		{"an unlabelled service", func() map[string]string {
+			m := endpoint("kubernetes", "", "", "https", "")
+			delete(m, "__meta_kubernetes_service_label_app_kubernetes_io_name")
+			return m
+		}()},
+	}
+	for _, d := range dropped {
+		if relabel.ProcessBuilder(labels.NewBuilder(labels.FromMap(d.labels)), cfgs...) {
+			t.Errorf("%s is kept by the walker job", d.name)
+		}
+	}
+}
+
+// The standalone values file for a separately installed prometheus chart is
+// generated from the bundled job (one source); -update rewrites it.
+const standalonePath = "walker/prometheus-values.yaml"
+
+func standaloneValues(t *testing.T) []byte {
+	t.Helper()
+	raw, err := os.ReadFile("walker/values.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var values struct {
+		Prometheus struct {
+			Server struct {
+				ExtraSecretMounts []map[string]any `json:"extraSecretMounts"`
+			} `json:"server"`
+			ExtraScrapeConfigs string `json:"extraScrapeConfigs"`
+		} `json:"prometheus"`
+	}
+	if err := yaml.Unmarshal(raw, &values); err != nil {
+		t.Fatal(err)
+	}
+	// In its own release, .Release.Name is Prometheus's: name the walker
+	// release it scrapes instead.
+	job := strings.ReplaceAll(values.Prometheus.ExtraScrapeConfigs, "{{ .Release.Name }}", "walker")
+	mounts, err := yaml.Marshal(map[string]any{"server": map[string]any{"extraSecretMounts": values.Prometheus.Server.ExtraSecretMounts}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	b.WriteString(`# Values for the prometheus-community "prometheus" chart installed on its own,
+# in the namespace of a walker release named "walker" (change "walker" in the
+# regex and in secretName for another release name):
+#
+#   helm upgrade --install prometheus prometheus-community/prometheus \
+#     --namespace walker -f charts/walker/prometheus-values.yaml
+#
+# GENERATED from charts/walker/values.yaml (prometheus.extraScrapeConfigs and
+# prometheus.server.extraSecretMounts) by
+#   go test ./charts -run TestStandalonePrometheusValues -update
+# Do not edit: the test fails when this file and values.yaml differ.
+`)
+	b.Write(mounts)
+	b.WriteString("extraScrapeConfigs: |\n")
+	for _, l := range strings.Split(strings.TrimRight(job, "\n"), "\n") {
+		b.WriteString(strings.TrimRight("  "+l, " ") + "\n")
+	}
+	return b.Bytes()
+}
+
+func TestStandalonePrometheusValues(t *testing.T) {
+	want := standaloneValues(t)
+	if *update {
+		if err := os.WriteFile(standalonePath, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	have, err := os.ReadFile(standalonePath)
+	if err != nil || !bytes.Equal(have, want) {
+		t.Fatalf("%s is out of date with values.yaml (%v): run go test ./charts -run TestStandalonePrometheusValues -update", standalonePath, err)
+	}
+
+	// Installed on its own, the real prometheus chart renders the same job.
+	bin := helm(t)
+	out, err := exec.CommandContext(context.Background(), bin, "template", "prometheus", "walker/charts/prometheus",
+		"--namespace", namespace, "-f", standalonePath,
+		"--set", "alertmanager.enabled=false,kube-state-metrics.enabled=false,prometheus-node-exporter.enabled=false,prometheus-pushgateway.enabled=false").CombinedOutput()
+	if err != nil {
+		t.Fatalf("helm template prometheus -f %s: %v\n%s", standalonePath, err, out)
+	}
+	standalone, err := chart.Decode(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone, err := standalone.PrometheusConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundled, err := render(t).PrometheusConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobAlone, err := chart.ScrapeJob(alone, "walker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobBundled, err := chart.ScrapeJob(bundled, "walker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := yaml.Marshal(jobAlone)
+	b, _ := yaml.Marshal(jobBundled)
+	if !bytes.Equal(a, b) {
+		t.Errorf("the standalone job differs from the bundled one:\n%s\n---\n%s", a, b)
+	}
+	if regexp.MustCompile(`\{\{`).Match(a) {
+		t.Errorf("unrendered template in the standalone job:\n%s", a)
+	}
+}
