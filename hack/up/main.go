@@ -38,6 +38,7 @@ type options struct {
 	check       bool
 	bench       bool
 	benchFor    time.Duration
+	profile     string
 	keepState   bool
 	toolsBin    string
 	repoRoot    string
@@ -58,6 +59,7 @@ func main() {
 	flag.BoolVar(&o.check, "check", false, "verify the stack (auth, scrape) and exit")
 	flag.BoolVar(&o.bench, "bench", false, "run the load test against the stack and exit")
 	flag.DurationVar(&o.benchFor, "bench-duration", 15*time.Second, "length of each load run")
+	flag.StringVar(&o.profile, "profile", "", "with --bench: write a CPU profile of the app during the lifecycle run to this file")
 	flag.BoolVar(&o.keepState, "keep", false, "keep the state folder (logs, data) after stopping")
 	flag.DurationVar(&o.scrapeWait, "scrape-wait", 60*time.Second, "how long to wait for Prometheus to report the target up")
 	flag.Parse()

@@ -74,6 +74,9 @@ func (s *stack) start(ctx context.Context) error {
 
 	done = step("walker migrate (the init container)")
 	s.appEnv = append(pod.appEnv(), "DATABASE_URL="+s.dbURL)
+	if o.profile != "" {
+		s.appEnv = append(s.appEnv, "WALKER_PPROF=true")
+	}
 	if err := runOnce(s.dir, "walker migrate", s.appEnv, s.binary, "migrate"); err != nil {
 		return err
 	}

@@ -127,8 +127,17 @@ func (s *stack) bench(ctx context.Context) error {
 	})
 
 	fmt.Fprintf(w, "\nwalk lifecycle (5 requests, CSRF included), %d clients, %s, through nginx, PostgreSQL:\n", clients, s.opts.benchFor)
+	profiled := make(chan error, 1)
+	if s.opts.profile != "" {
+		go func() { profiled <- s.cpuProfile(ctx, s.opts.benchFor-2*time.Second) }()
+	} else {
+		profiled <- nil
+	}
 	withMetrics := lifecycles()
 	withMetrics.print(w, "lifecycles")
+	if err := <-profiled; err != nil {
+		return err
+	}
 
 	// A completed walk to read.
 	c := newLifecycleClient(s.appURL(), dog, walker)
@@ -209,4 +218,25 @@ func (s *stack) metricsRenderTime(ctx context.Context) (time.Duration, int, erro
 		size = len(b)
 	}
 	return percentile(ds, 0.5).Round(10 * time.Microsecond), size, nil
+}
+
+// cpuProfile saves the app's CPU profile over d (go tool pprof reads it).
+func (s *stack) cpuProfile(ctx context.Context, d time.Duration) error {
+	url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", s.opts.metricsPort, int(d.Seconds()))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profile: %s", resp.Status)
+	}
+	f, err := os.Create(s.opts.profile)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
 }

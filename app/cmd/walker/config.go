@@ -30,6 +30,7 @@ type config struct {
 	ShutdownTimeout time.Duration
 	HTTPMetrics     bool
 	MaxBodyBytes    int64
+	Pprof           bool
 }
 
 // loadConfig reads the environment (through getenv, so tests need not touch
@@ -47,6 +48,7 @@ func loadConfig(name string, args []string, getenv func(string) string, usage io
 		ShutdownTimeout: env.duration("WALKER_SHUTDOWN_TIMEOUT", 20*time.Second),
 		HTTPMetrics:     env.boolean("WALKER_HTTP_METRICS", true),
 		MaxBodyBytes:    env.integer("WALKER_MAX_BODY_BYTES", 64<<10),
+		Pprof:           env.boolean("WALKER_PPROF", false),
 	}
 	// The Django original was configured with DB_NAME, DB_USER, ... keep that
 	// working; DATABASE_URL wins when both are given.
@@ -72,6 +74,7 @@ func loadConfig(name string, args []string, getenv func(string) string, usage io
 		fs.BoolVar(&cfg.Migrate, "migrate", cfg.Migrate, "apply migrations before serving (env WALKER_MIGRATE)")
 		fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long in-flight requests may finish after SIGTERM (env WALKER_SHUTDOWN_TIMEOUT)")
 		fs.BoolVar(&cfg.HTTPMetrics, "http-metrics", cfg.HTTPMetrics, "instrument HTTP requests (env WALKER_HTTP_METRICS)")
+		fs.BoolVar(&cfg.Pprof, "pprof", cfg.Pprof, "serve /debug/pprof/ on the metrics listener (env WALKER_PPROF)")
 		fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest request body accepted (env WALKER_MAX_BODY_BYTES)")
 	}
 	if err := fs.Parse(args); err != nil {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"sync/atomic"
@@ -171,6 +172,12 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	public := newServer(web.New(wc), logger)
 	metricsMux := http.NewServeMux()
 	metricsMux.Handle("GET /metrics", metrics.Handler(reg, logger))
+	if cfg.Pprof {
+		// Only on the localhost metrics listener: nginx forwards /metrics alone.
+		metricsMux.HandleFunc("/debug/pprof/", pprof.Index)
+		metricsMux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		metricsMux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	private := newServer(metricsMux, logger)
 
 	publicLn, err := net.Listen("tcp", cfg.Addr)
