@@ -15,6 +15,10 @@ for tool in docker kind kubectl helm; do
 	command -v "$tool" >/dev/null || { echo "kind-up: $tool is required" >&2; exit 1; }
 done
 
+# The chart's full name: the release name when it contains "walker".
+FULLNAME=$RELEASE
+[[ $RELEASE == *walker* ]] || FULLNAME=$RELEASE-walker
+
 kind get clusters | grep -qx "$CLUSTER" || kind create cluster --name "$CLUSTER"
 make image IMAGE="walker:$TAG"
 kind load docker-image "walker:$TAG" --name "$CLUSTER"
@@ -23,6 +27,7 @@ helm upgrade --install "$RELEASE" charts/walker \
 	--namespace "$NAMESPACE" --create-namespace \
 	--dependency-update \
 	--set image.repository=walker --set image.tag="$TAG" --set image.pullPolicy=Never \
+	--set "prometheus.server.extraSecretMounts[0].secretName=$FULLNAME-metrics" \
 	--wait --timeout 5m
 
 kubectl --namespace "$NAMESPACE" rollout status deployment --timeout 2m
@@ -31,7 +36,7 @@ helm test "$RELEASE" --namespace "$NAMESPACE"
 cat <<MSG
 
 walker is up. In two terminals:
-  kubectl --namespace $NAMESPACE port-forward service/$RELEASE 8080:80
+  kubectl --namespace $NAMESPACE port-forward service/$FULLNAME 8080:80
       then open http://localhost:8080/walks/start/
   kubectl --namespace $NAMESPACE port-forward service/$RELEASE-prometheus-server 9090:80
       then open http://localhost:9090/targets
