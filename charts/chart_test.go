@@ -379,7 +379,8 @@ func TestTemplateRefusesBrokenValues(t *testing.T) {
 		want string
 	}{
 		{"Prometheus mount not the metrics Secret", []string{"--set", "metrics.auth.existingSecret=other"}, "prometheus.server.extraSecretMounts[0].secretName=other"},
-		{"release name other than walker", nil, "secretName=shop-walker-metrics"},
+		{"release name other than walker", nil, "extraSecretMounts[0].secretName=shop-walker-metrics"},
+		{"only the secret name set (--set replaces the list item)", []string{"--set", "prometheus.server.extraSecretMounts[0].secretName=walker-metrics"}, "give all four fields"},
 		{"external database without host", []string{"--set", "postgresql.enabled=false"}, "externalDatabase.host is required"},
 		{"unknown value", []string{"--set", "nginx.colour=blue"}, "additional properties 'colour' not allowed"},
 		{"negative replicas", []string{"--set", "replicaCount=-1"}, "minimum"},

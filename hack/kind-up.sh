@@ -27,7 +27,7 @@ helm upgrade --install "$RELEASE" charts/walker \
 	--namespace "$NAMESPACE" --create-namespace \
 	--dependency-update \
 	--set image.repository=walker --set image.tag="$TAG" --set image.pullPolicy=Never \
-	--set "prometheus.server.extraSecretMounts[0].secretName=$FULLNAME-metrics" \
+	--set "prometheus.server.extraSecretMounts[0].name=walker-metrics,prometheus.server.extraSecretMounts[0].mountPath=/etc/walker-metrics,prometheus.server.extraSecretMounts[0].readOnly=true,prometheus.server.extraSecretMounts[0].secretName=$FULLNAME-metrics" \
 	--wait --timeout 5m
 
 kubectl --namespace "$NAMESPACE" rollout status deployment --timeout 2m
