@@ -1,0 +1,342 @@
+// Tests of the monitoring that ships with the chart: the rules load and pass
+// their promtool unit tests, every alert is tested both ways and documented,
+// the dashboard's queries parse, and only metrics walker exports are used.
+package monitoring_test
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/prometheus/promql/parser"
+	"sigs.k8s.io/yaml"
+
+	"github.com/walkerhq/walker/internal/testtool"
+)
+
+const (
+	rulesFile     = "rules/walker.rules.yaml"
+	dashboardFile = "dashboards/walker.json"
+	runbookFile   = "runbook.md"
+)
+
+// walkerMetrics mirrors the metric families the app exports (CONTRACT.md,
+// "Metrics"), histograms with their _bucket/_sum/_count series. The lead
+// cross-checks this list against the real app's /metrics; a rule or panel
+// naming anything else would query nothing.
+var walkerMetrics = []string{
+	"up",
+	"walks_started_total", "walks_completed_total", "invalid_walks_total",
+	"walk_distance_bucket", "walk_distance_sum", "walk_distance_count",
+	"walks_in_progress", "walks_oldest_in_progress_start_timestamp_seconds",
+	"http_requests_total",
+	"http_request_duration_seconds_bucket", "http_request_duration_seconds_sum", "http_request_duration_seconds_count",
+	"http_request_size_bytes_bucket", "http_request_size_bytes_sum", "http_request_size_bytes_count",
+	"http_response_size_bytes_bucket", "http_response_size_bytes_sum", "http_response_size_bytes_count",
+	"http_requests_in_flight", "http_panics_total", "http_template_renders_total",
+	"model_inserts_total", "model_updates_total", "model_deletes_total",
+	"db_new_connections_total", "db_new_connection_errors_total", "db_statements_total", "db_errors_total",
+	"db_query_duration_seconds_bucket", "db_query_duration_seconds_sum", "db_query_duration_seconds_count",
+	"db_migrations_applied", "db_migrations_unapplied",
+	"go_sql_in_use_connections", "go_sql_idle_connections", "go_sql_max_open_connections",
+	"go_sql_open_connections", "go_sql_wait_count_total", "go_sql_wait_duration_seconds_total",
+}
+
+type ruleFile struct {
+	Groups []struct {
+		Name     string `json:"name"`
+		Interval string `json:"interval"`
+		Rules    []rule `json:"rules"`
+	} `json:"groups"`
+}
+
+type rule struct {
+	Record      string            `json:"record"`
+	Alert       string            `json:"alert"`
+	Expr        string            `json:"expr"`
+	For         string            `json:"for"`
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+}
+
+func loadRules(t *testing.T) []rule {
+	t.Helper()
+	data, err := os.ReadFile(rulesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f ruleFile
+	if err := yaml.UnmarshalStrict(data, &f); err != nil {
+		t.Fatalf("%s: %v", rulesFile, err)
+	}
+	var rules []rule
+	for _, g := range f.Groups {
+		rules = append(rules, g.Rules...)
+	}
+	if len(rules) == 0 {
+		t.Fatalf("%s has no rules", rulesFile)
+	}
+	return rules
+}
+
+func testFiles(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob("tests/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no rule test files in tests/ (%v)", err)
+	}
+	return files
+}
+
+func TestPromtoolCheckRules(t *testing.T) {
+	promtool := testtool.Require(t, "promtool")
+	out, err := exec.Command(promtool, "check", "rules", "--lint=all", "--lint-fatal", rulesFile).CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool check rules: %v\n%s", err, out)
+	}
+}
+
+func TestPromtoolTestRules(t *testing.T) {
+	promtool := testtool.Require(t, "promtool")
+	for _, file := range testFiles(t) {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			out, err := exec.Command(promtool, "test", "rules", file).CombinedOutput()
+			if err != nil {
+				t.Fatalf("promtool test rules %s: %v\n%s", file, err, out)
+			}
+		})
+	}
+}
+
+// TestEveryAlertTestedBothWays reads the promtool test files and requires,
+// for every alert, a case where it fires and one where it stays quiet.
+func TestEveryAlertTestedBothWays(t *testing.T) {
+	type alertCase struct {
+		Alertname string            `json:"alertname"`
+		ExpAlerts []json.RawMessage `json:"exp_alerts"`
+	}
+	var testFile struct {
+		Tests []struct {
+			AlertRuleTest []alertCase `json:"alert_rule_test"`
+		} `json:"tests"`
+	}
+	fires, quiet := map[string]bool{}, map[string]bool{}
+	for _, file := range testFiles(t) {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := yaml.Unmarshal(data, &testFile); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		for _, tc := range testFile.Tests {
+			for _, c := range tc.AlertRuleTest {
+				if len(c.ExpAlerts) > 0 {
+					fires[c.Alertname] = true
+				} else {
+					quiet[c.Alertname] = true
+				}
+			}
+		}
+	}
+	for _, r := range loadRules(t) {
+		if r.Alert == "" {
+			continue
+		}
+		if !fires[r.Alert] {
+			t.Errorf("alert %s has no test case where it fires", r.Alert)
+		}
+		if !quiet[r.Alert] {
+			t.Errorf("alert %s has no test case where it stays quiet", r.Alert)
+		}
+	}
+}
+
+// TestAlertsDocumented requires a severity, a summary, a description showing
+// the value, and a runbook_url whose anchor is a section of runbook.md.
+func TestAlertsDocumented(t *testing.T) {
+	runbook, err := os.ReadFile(runbookFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^## (.+)$`).FindAllStringSubmatch(string(runbook), -1) {
+		anchors[githubAnchor(m[1])] = true
+	}
+	const runbookURL = "https://github.com/walkerhq/walker/blob/main/monitoring/runbook.md#"
+	for _, r := range loadRules(t) {
+		if r.Alert == "" {
+			continue
+		}
+		if s := r.Labels["severity"]; s != "critical" && s != "warning" {
+			t.Errorf("%s: severity %q, want critical (page) or warning (ticket)", r.Alert, s)
+		}
+		if r.Annotations["summary"] == "" {
+			t.Errorf("%s: no summary", r.Alert)
+		}
+		if !strings.Contains(r.Annotations["description"], "$value") {
+			t.Errorf("%s: description %q does not show the value", r.Alert, r.Annotations["description"])
+		}
+		url := r.Annotations["runbook_url"]
+		anchor, ok := strings.CutPrefix(url, runbookURL)
+		if !ok || !anchors[anchor] {
+			t.Errorf("%s: runbook_url %q is not a section of %s", r.Alert, url, runbookFile)
+		}
+	}
+}
+
+// githubAnchor is how GitHub turns a heading into a fragment.
+func githubAnchor(heading string) string {
+	s := strings.ToLower(strings.TrimSpace(heading))
+	s = regexp.MustCompile(`[^a-z0-9 _-]`).ReplaceAllString(s, "")
+	return strings.ReplaceAll(s, " ", "-")
+}
+
+// grafanaVariables replaces the dashboard's variables with values PromQL
+// accepts, the way Grafana interpolates them before querying.
+var grafanaVariables = strings.NewReplacer(
+	"$__rate_interval", "5m", "$__interval", "1m", "$__range", "6h",
+	"$namespace", "default", "$job", "walker",
+)
+
+type dashboard struct {
+	Templating struct {
+		List []struct {
+			Name string `json:"name"`
+			Type string `json:"type"`
+		} `json:"list"`
+	} `json:"templating"`
+	Panels []panel `json:"panels"`
+}
+
+type panel struct {
+	Title   string  `json:"title"`
+	Type    string  `json:"type"`
+	Panels  []panel `json:"panels"`
+	Targets []struct {
+		Expr string `json:"expr"`
+	} `json:"targets"`
+}
+
+func dashboardExprs(t *testing.T) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(dashboardFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d dashboard
+	if err := json.Unmarshal(data, &d); err != nil {
+		t.Fatalf("%s is not valid JSON: %v", dashboardFile, err)
+	}
+	var vars []string
+	for _, v := range d.Templating.List {
+		vars = append(vars, v.Type+":"+v.Name)
+	}
+	for _, want := range []string{"datasource:datasource", "query:namespace", "query:job"} {
+		if !slices.Contains(vars, want) {
+			t.Errorf("dashboard variables %v lack %s", vars, want)
+		}
+	}
+	exprs := map[string]string{}
+	var walk func([]panel)
+	walk = func(ps []panel) {
+		for _, p := range ps {
+			walk(p.Panels)
+			if p.Type != "row" && len(p.Targets) == 0 {
+				t.Errorf("panel %q has no query", p.Title)
+			}
+			for i, tg := range p.Targets {
+				exprs[p.Title+"#"+string(rune('A'+i))] = tg.Expr
+			}
+		}
+	}
+	walk(d.Panels)
+	if len(exprs) == 0 {
+		t.Fatal("dashboard has no queries")
+	}
+	return exprs
+}
+
+func TestDashboardQueriesParse(t *testing.T) {
+	p := parser.NewParser(parser.Options{})
+	for name, expr := range dashboardExprs(t) {
+		if !strings.Contains(expr, `namespace="$namespace", job="$job"`) {
+			t.Errorf("panel %s: query %q ignores the namespace/job variables", name, expr)
+		}
+		if _, err := p.ParseExpr(grafanaVariables.Replace(expr)); err != nil {
+			t.Errorf("panel %s: %q: %v", name, expr, err)
+		}
+	}
+}
+
+// TestOnlyKnownMetrics: every selector in the rules and the dashboard names
+// a walker metric or one of the rules' own recorded series.
+func TestOnlyKnownMetrics(t *testing.T) {
+	rules := loadRules(t)
+	known := map[string]bool{}
+	for _, m := range walkerMetrics {
+		known[m] = true
+	}
+	for _, r := range rules {
+		if r.Record != "" {
+			known[r.Record] = true
+		}
+	}
+	exprs := map[string]string{}
+	for _, r := range rules {
+		exprs["rule "+r.Record+r.Alert] = r.Expr
+	}
+	for name, expr := range dashboardExprs(t) {
+		exprs["panel "+name] = grafanaVariables.Replace(expr)
+	}
+	p := parser.NewParser(parser.Options{})
+	var unknown []string
+	for name, expr := range exprs {
+		node, err := p.ParseExpr(expr)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		parser.Inspect(node, func(n parser.Node, _ []parser.Node) error {
+			if vs, ok := n.(*parser.VectorSelector); ok && !known[vs.Name] {
+				unknown = append(unknown, name+": "+vs.Name)
+			}
+			return nil
+		})
+	}
+	sort.Strings(unknown)
+	for _, u := range unknown {
+		t.Errorf("unknown metric in %s", u)
+	}
+}
+
+// TestChartUsesTheSingleSource: the chart reads the rules and the dashboard
+// through symlinks into this folder, so there is no copy to drift.
+func TestChartUsesTheSingleSource(t *testing.T) {
+	for link, target := range map[string]string{
+		"../charts/walker/files/monitoring/walker.rules.yaml": rulesFile,
+		"../charts/walker/files/monitoring/walker.json":       dashboardFile,
+	} {
+		got, err := filepath.EvalSymlinks(link)
+		if err != nil {
+			t.Errorf("%s: %v", link, err)
+			continue
+		}
+		want, err := filepath.Abs(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("%s is not a symlink (a copy drifts)", link)
+		}
+		if gotAbs, _ := filepath.Abs(got); gotAbs != want {
+			t.Errorf("%s resolves to %s, want %s", link, gotAbs, want)
+		}
+	}
+}
