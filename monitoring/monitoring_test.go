@@ -4,6 +4,7 @@
 package monitoring_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -379,5 +380,93 @@ func TestPrometheusChartValuesInSync(t *testing.T) {
 			prom, _ := v["prometheus"].(map[string]any)
 			return prom["serverFiles"]
 		})
+	}
+}
+
+// TestChartRendersTheSource renders the chart (a copy without the remote
+// prometheus dependency, which helm cannot fetch offline) and checks that the
+// PrometheusRule carries exactly the source rules and the dashboard
+// ConfigMap exactly the source JSON, with the sidecar label.
+func TestChartRendersTheSource(t *testing.T) {
+	helm := testtool.Require(t, "helm")
+	chart := filepath.Join(t.TempDir(), "walker")
+	if out, err := exec.Command("cp", "-rL", "../charts/walker", chart).CombinedOutput(); err != nil {
+		t.Fatalf("copy chart: %v\n%s", err, out)
+	}
+	meta, err := os.ReadFile(filepath.Join(chart, "Chart.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chartYAML map[string]any
+	if err := yaml.Unmarshal(meta, &chartYAML); err != nil {
+		t.Fatal(err)
+	}
+	delete(chartYAML, "dependencies")
+	if meta, err = yaml.Marshal(chartYAML); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(chart, "Chart.yaml"), meta, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(chart, "charts")); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(helm, "template", "walker", chart, "--namespace", "shop",
+		"--set", "prometheus.enabled=false,prometheusRule.enabled=true,grafanaDashboard.enabled=true")
+	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("helm template: %v\n%s", err, stderr.String())
+	}
+	var sourceRules ruleFile
+	data, err := os.ReadFile(rulesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(data, &sourceRules); err != nil {
+		t.Fatal(err)
+	}
+	dashboardJSON, err := os.ReadFile(dashboardFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sawRule, sawDashboard bool
+	for _, doc := range strings.Split(string(out), "\n---") {
+		var obj struct {
+			Kind     string `json:"kind"`
+			Metadata struct {
+				Name      string            `json:"name"`
+				Namespace string            `json:"namespace"`
+				Labels    map[string]string `json:"labels"`
+			} `json:"metadata"`
+			Spec ruleFile          `json:"spec"`
+			Data map[string]string `json:"data"`
+		}
+		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+			t.Fatalf("rendered document: %v\n%s", err, doc)
+		}
+		switch {
+		case obj.Kind == "PrometheusRule":
+			sawRule = true
+			if !reflect.DeepEqual(obj.Spec, sourceRules) {
+				t.Errorf("PrometheusRule %s differs from %s", obj.Metadata.Name, rulesFile)
+			}
+			if obj.Metadata.Namespace != "shop" || obj.Metadata.Labels["app.kubernetes.io/instance"] != "walker" {
+				t.Errorf("PrometheusRule metadata %+v", obj.Metadata)
+			}
+		case obj.Kind == "ConfigMap" && obj.Data["walker.json"] != "":
+			sawDashboard = true
+			if strings.TrimSpace(obj.Data["walker.json"]) != strings.TrimSpace(string(dashboardJSON)) {
+				t.Errorf("dashboard ConfigMap %s differs from %s", obj.Metadata.Name, dashboardFile)
+			}
+			if obj.Metadata.Labels["grafana_dashboard"] != "1" {
+				t.Errorf("dashboard ConfigMap labels %v lack grafana_dashboard=1 (Grafana's sidecar default)", obj.Metadata.Labels)
+			}
+		}
+	}
+	if !sawRule || !sawDashboard {
+		t.Errorf("rendered PrometheusRule: %v, dashboard ConfigMap: %v; want both", sawRule, sawDashboard)
 	}
 }
