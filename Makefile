@@ -61,7 +61,7 @@ chart-lint: ## helm lint --strict and helm template over the values matrix
 
 .PHONY: e2e
 e2e: ## end-to-end on a real Kubernetes control plane (needs root)
-	go run ./hack/e2e
+	go run ./hack/kube-e2e
 
 .PHONY: bench
 bench: ## walk lifecycle load test behind nginx on PostgreSQL

@@ -73,6 +73,7 @@ var matrix = []struct {
 	{"Prometheus off", []string{"--set", "prometheus.enabled=false"}},
 	{"ServiceMonitor on", []string{"--set", "serviceMonitor.enabled=true,prometheus.enabled=false"}},
 	{"NetworkPolicy on", []string{"--set", "networkPolicy.enabled=true"}},
+	{"PrometheusRule and Grafana dashboard on", []string{"--set", "prometheusRule.enabled=true,grafanaDashboard.enabled=true"}},
 }
 
 func TestLintStrict(t *testing.T) {
@@ -356,6 +357,26 @@ func TestTemplateCaseDetails(t *testing.T) {
 		np, ok := objs.NetworkPolicies[release]
 		if !ok || len(np.Spec.Ingress) != 1 || np.Spec.Ingress[0].Ports[0].Port.StrVal != "http" {
 			t.Errorf("NetworkPolicy = %+v", np)
+		}
+	})
+	t.Run("PrometheusRule, dashboard and the bundled Prometheus's rules", func(t *testing.T) {
+		objs := render(t, matrix[9].args...)
+		if _, ok := objs.Custom["PrometheusRule/"+release]; !ok {
+			t.Errorf("no PrometheusRule: %v", objs.Custom)
+		}
+		found := false
+		for _, cm := range objs.ConfigMaps {
+			if cm.Labels["grafana_dashboard"] == "1" {
+				found = true
+			}
+		}
+		if !found {
+			t.Error("no ConfigMap labelled for Grafana's sidecar")
+		}
+		for _, cm := range objs.ConfigMaps {
+			if rules, ok := cm.Data["alerting_rules.yml"]; ok && !strings.Contains(rules, "WalkerTargetDown") {
+				t.Errorf("the bundled Prometheus has no walker alerts in alerting_rules.yml")
+			}
 		}
 	})
 	t.Run("nginx values roll the pods", func(t *testing.T) {

@@ -154,6 +154,34 @@ func TestRenderedNginxInFrontOfTheApp(t *testing.T) {
 		}
 	}
 
+	// The chart's `helm test` hook, run against this nginx: its script with
+	// its environment, the Service address replaced by nginx's.
+	t.Run("helm test hook", func(t *testing.T) {
+		curl := testtool.Require(t, "curl")
+		hook, ok := objs.Pods[release+"-test"]
+		if !ok {
+			t.Fatalf("no helm test Pod: %v", chart.Names(objs.Pods))
+		}
+		c := hook.Spec.Containers[0]
+		env := []string{"PATH=" + filepath.Dir(curl) + ":/usr/bin:/bin"}
+		for _, e := range c.Env {
+			switch {
+			case e.Name == "BASE":
+				env = append(env, "BASE="+base)
+			case e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil:
+				env = append(env, e.Name+"="+string(objs.Secrets[e.ValueFrom.SecretKeyRef.Name].Data[e.ValueFrom.SecretKeyRef.Key]))
+			default:
+				env = append(env, e.Name+"="+e.Value)
+			}
+		}
+		cmd := exec.Command(c.Command[0], append(c.Command[1:], c.Args...)...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "/metrics is protected") {
+			t.Errorf("the helm test script failed against the rendered nginx: %v\n%s", err, out)
+		}
+	})
+
 	// A flood of guesses meets the rate limit before bcrypt runs.
 	limited := 0
 	for range 40 {

@@ -74,6 +74,14 @@ func SetRoute(ctx context.Context, route string) {
 	}
 }
 
+// Routes pre-creates the per-route panic counters at zero, so that the
+// series exist (and rate() works) before the first panic.
+func (h *HTTP) Routes(routes []string) {
+	for _, r := range routes {
+		h.panics.WithLabelValues(r)
+	}
+}
+
 // Panicked counts a recovered panic of route.
 func (h *HTTP) Panicked(route string) {
 	if route == "" {

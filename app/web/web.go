@@ -122,6 +122,11 @@ func New(cfg Config) http.Handler {
 	api.POST("/walks/:id/complete", s.apiCompleteWalk)
 
 	if cfg.HTTP != nil {
+		var routes []string
+		for _, ri := range r.Routes() {
+			routes = append(routes, ri.Path)
+		}
+		cfg.HTTP.Routes(routes)
 		return cfg.HTTP.Wrap(r)
 	}
 	return r

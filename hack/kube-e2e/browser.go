@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// browseWalk clicks through the app in headless Chromium as a person would:
+// create a walker and a dog, start a walk with them, complete it with a
+// distance, and read the result on the page.
+func (e *env) browseWalk(ctx context.Context, base string, distance int) error {
+	chromium, err := e.tool("chromium")
+	if err != nil {
+		return err
+	}
+	profile := filepath.Join(e.dir, "chromium")
+	os.MkdirAll(profile, 0o700)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.NoSandbox,
+		chromedp.Headless,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(profile),
+		chromedp.Flag("disable-background-networking", true),
+	)
+	actx, cancel := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancel()
+	bctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	bctx, cancel = context.WithTimeout(bctx, 90*time.Second)
+	defer cancel()
+
+	var flash, status string
+	steps := []struct {
+		what    string
+		actions []chromedp.Action
+	}{
+		{"create a walker", []chromedp.Action{
+			chromedp.Navigate(base + "/walkers/new/"),
+			chromedp.SendKeys("#name", "Chromium Walker", chromedp.ByQuery),
+			chromedp.SendKeys("#email", "chromium@example.com", chromedp.ByQuery),
+			chromedp.Click("#save", chromedp.ByQuery),
+			chromedp.WaitVisible(".flash", chromedp.ByQuery),
+			chromedp.Text(".flash", &flash, chromedp.ByQuery),
+		}},
+		{"create a dog", []chromedp.Action{
+			chromedp.Navigate(base + "/dogs/new/"),
+			chromedp.SendKeys("#name", "Chromium Dog", chromedp.ByQuery),
+			chromedp.SendKeys("#age", "3", chromedp.ByQuery),
+			chromedp.SetValue("#size", "lg", chromedp.ByQuery),
+			chromedp.Click("#save", chromedp.ByQuery),
+			chromedp.WaitVisible(".flash", chromedp.ByQuery),
+		}},
+		{"start a walk", []chromedp.Action{
+			chromedp.Navigate(base + "/walks/start/"),
+			chromedp.WaitVisible("#dog", chromedp.ByQuery),
+			selectOption("#dog", "Chromium Dog"),
+			selectOption("#walker", "Chromium Walker"),
+			chromedp.Click("#start", chromedp.ByQuery),
+			chromedp.WaitVisible("#complete-link", chromedp.ByQuery),
+		}},
+		{"complete the walk", []chromedp.Action{
+			chromedp.Click("#complete-link", chromedp.ByQuery),
+			chromedp.WaitVisible("#distance", chromedp.ByQuery),
+			chromedp.SendKeys("#distance", fmt.Sprint(distance), chromedp.ByQuery),
+			chromedp.Click("#complete", chromedp.ByQuery),
+			chromedp.WaitVisible("#walk-status", chromedp.ByQuery),
+			chromedp.Text("#walk-status", &status, chromedp.ByQuery),
+		}},
+	}
+	for _, s := range steps {
+		if err := chromedp.Run(bctx, s.actions...); err != nil {
+			return fmt.Errorf("browser: %s: %w", s.what, err)
+		}
+		fmt.Printf("browser: %s\n", s.what)
+	}
+	if !strings.Contains(flash, "Walker Chromium Walker added.") {
+		return fmt.Errorf("browser: no confirmation after creating the walker: %q", flash)
+	}
+	if !strings.Contains(status, fmt.Sprintf("Complete: %d m", distance)) {
+		return fmt.Errorf("browser: the walk page says %q after completing", status)
+	}
+	return nil
+}
+
+// selectOption picks the option whose text starts with label.
+func selectOption(sel, label string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		var ok bool
+		js := fmt.Sprintf(`(() => { const s = document.querySelector(%q);
+			for (const o of s.options) { if (o.text.startsWith(%q)) { s.value = o.value; return true; } }
+			return false; })()`, sel, label)
+		if err := chromedp.Evaluate(js, &ok).Do(ctx); err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("no option %q in %s", label, sel)
+		}
+		return nil
+	})
+}

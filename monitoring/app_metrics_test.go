@@ -1,0 +1,82 @@
+package monitoring_test
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestKnownMetricsAreTheAppsMetrics checks walkerMetrics, the names the
+// rules and the dashboard may use, against what the real app exports.
+func TestKnownMetricsAreTheAppsMetrics(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the app")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "walker")
+	if out, err := exec.Command("go", "build", "-o", bin, "../app/cmd/walker").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	addr, metricsAddr := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(), "WALKER_ADDR="+addr, "WALKER_METRICS_ADDR="+metricsAddr,
+		"WALKER_SQLITE_PATH="+filepath.Join(dir, "walker.db"), "WALKER_LOG_LEVEL=error")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+
+	// One request of each kind, so that every labelled family has a series.
+	var exported map[string]bool
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		http.Get("http://" + addr + "/walks/start/")
+		resp, err := http.Get("http://" + metricsAddr + "/metrics")
+		if err == nil {
+			exported = map[string]bool{}
+			sc := bufio.NewScanner(resp.Body)
+			sc.Buffer(make([]byte, 1<<20), 1<<20)
+			for sc.Scan() {
+				line := sc.Text()
+				if line == "" || strings.HasPrefix(line, "#") {
+					continue
+				}
+				name, _, _ := strings.Cut(line, " ")
+				name, _, _ = strings.Cut(name, "{")
+				exported[name] = true
+			}
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the app did not serve /metrics: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, m := range walkerMetrics {
+		if m == "up" {
+			continue // Prometheus's own
+		}
+		if !exported[m] {
+			t.Errorf("%s is not exported by the app, yet rules or panels may use it", m)
+		}
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return fmt.Sprint(ln.Addr())
+}
