@@ -26,9 +26,10 @@ build: ## build the static walker binary into bin/ (as the Dockerfile does)
 .PHONY: run
 run: build ## run the app on an embedded SQLite database with demo data
 	@mkdir -p $(RUN_DIR)
-	@export WALKER_SQLITE_PATH=$(RUN_DIR)/walker.db; \
+	@export WALKER_SQLITE_PATH=$${WALKER_SQLITE_PATH:-$(RUN_DIR)/walker.db}; \
 	  $(BINARY) migrate >/dev/null && $(BINARY) demo >/dev/null; \
-	  echo "walker: open http://localhost:8000/  (metrics: http://127.0.0.1:9000/metrics; Ctrl-C stops)"; \
+	  addr=$${WALKER_ADDR:-:8000}; host=$${addr%:*}; metrics=$${WALKER_METRICS_ADDR:-127.0.0.1:9000}; \
+	  echo "walker: open http://$${host:-localhost}:$${addr##*:}/walks/start/ (metrics: http://$$metrics/metrics; Ctrl-C stops)"; \
 	  exec $(BINARY) serve
 
 .PHONY: up

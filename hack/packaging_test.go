@@ -250,3 +250,58 @@ func freePort(t *testing.T) int {
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }
+
+// TestMakeRunServesTheFormsAndMetrics runs `make run` as a newcomer would
+// (listeners moved to free ports): the app on SQLite with the demo data.
+func TestMakeRunServesTheFormsAndMetrics(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the app")
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	metricsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cmd := exec.Command("make", "-s", "run", "RUN_DIR="+t.TempDir(), "BINARY="+filepath.Join(t.TempDir(), "walker"))
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "WALKER_ADDR="+addr, "WALKER_METRICS_ADDR="+metricsAddr)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	var page string
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		resp, err := http.Get("http://" + addr + "/walks/start/")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			page = string(b)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("make run did not serve %s: %v\n%s", addr, err, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, want := range []string{"Rex (large)", "Alice Smith", `name="csrf_token"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the start form lacks the demo data %q:\n%s", want, page)
+		}
+	}
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `model_inserts_total{model="walk"} 0`) {
+		t.Errorf("metrics listener:\n%.500s", b)
+	}
+	if !strings.Contains(out.String(), "open http://"+addr+"/walks/start/") {
+		t.Errorf("make run does not print the URL:\n%s", out)
+	}
+}

@@ -82,10 +82,27 @@ func (e *env) startPrometheus(ctx context.Context, cp *controlPlane, helm, value
 		"global":         map[string]any{"scrape_interval": "2s", "evaluation_interval": "2s"},
 		"scrape_configs": []any{job},
 	}
-	rules, _ := filepath.Glob(filepath.Join(e.root, "monitoring", "rules", "*.yaml"))
-	if len(rules) > 0 {
-		cfg["rule_files"] = rules
+	// The rules as the bundled Prometheus gets them: the rule files of its
+	// rendered ConfigMap (serverFiles), generated from monitoring/.
+	var rules []string
+	for _, cm := range objs.ConfigMaps {
+		if _, ok := cm.Data["prometheus.yml"]; !ok {
+			continue
+		}
+		for _, name := range []string{"alerting_rules.yml", "recording_rules.yml"} {
+			if data, ok := cm.Data[name]; ok && strings.Contains(data, "groups") {
+				path := filepath.Join(dir, name)
+				if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+					return nil, err
+				}
+				rules = append(rules, path)
+			}
+		}
 	}
+	if len(rules) == 0 {
+		return nil, fmt.Errorf("the bundled Prometheus's ConfigMap carries no rules")
+	}
+	cfg["rule_files"] = rules
 	b, err := yaml.Marshal(cfg)
 	if err != nil {
 		return nil, err
