@@ -188,7 +188,8 @@ func (k *kubelet) startPod(ctx context.Context, pod *corev1.Pod) *podRun {
 	}
 	go func() {
 		defer close(r.done)
-		if err := k.runPod(ctx, pod, r); err != nil && ctx.Err() == nil {
+		// A pod deleted while it starts is not an error of the pod.
+		if err := k.runPod(ctx, pod, r); err != nil && ctx.Err() == nil && !apierrors.IsNotFound(err) {
 			k.errorf("pod %s: %v", pod.Name, err)
 			k.setFailed(context.Background(), pod, err)
 		}
