@@ -3,7 +3,6 @@ package charts_test
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,16 +15,6 @@ import (
 	"github.com/walkerhq/walker/internal/chart"
 	"github.com/walkerhq/walker/internal/testtool"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // start runs a process until the test ends.
 func start(t *testing.T, dir, name string, env []string, argv ...string) {
@@ -63,7 +52,7 @@ func start(t *testing.T, dir, name string, env []string, argv ...string) {
 // renders in a real nginx, in front of the real app, as in the pod.
 func TestRenderedNginxInFrontOfTheApp(t *testing.T) {
 	nginx := testtool.Require(t, "nginx", "/usr/sbin")
-	appPort, metricsPort, nginxPort := freePort(t), freePort(t), freePort(t)
+	appPort, metricsPort, nginxPort := testtool.FreePort(t), testtool.FreePort(t), testtool.FreePort(t)
 	const password = "correct-horse-battery"
 	objs := render(t, "--set-string", "metrics.auth.password="+password,
 		"--set", fmt.Sprintf("app.port=%d,app.metricsPort=%d", appPort, metricsPort))

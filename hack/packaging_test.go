@@ -221,8 +221,8 @@ func TestLocalStackComesUp(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", "run", "./hack/up", "--check",
-		"--port", fmt.Sprint(freePort(t)), "--prometheus-port", fmt.Sprint(freePort(t)),
-		"--app-port", fmt.Sprint(freePort(t)), "--metrics-port", fmt.Sprint(freePort(t)))
+		"--port", fmt.Sprint(testtool.FreePort(t)), "--prometheus-port", fmt.Sprint(testtool.FreePort(t)),
+		"--app-port", fmt.Sprint(testtool.FreePort(t)), "--metrics-port", fmt.Sprint(testtool.FreePort(t)))
 	cmd.Dir = ".."
 	cmd.Env = append(os.Environ(), "PATH="+testtool.BinDir()+":/usr/sbin:"+os.Getenv("PATH"))
 	out, err := cmd.CombinedOutput()
@@ -241,24 +241,14 @@ func TestLocalStackComesUp(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // TestMakeRunServesTheFormsAndMetrics runs `make run` as a newcomer would
 // (listeners moved to free ports): the app on SQLite with the demo data.
 func TestMakeRunServesTheFormsAndMetrics(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the app")
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	metricsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr := fmt.Sprintf("127.0.0.1:%d", testtool.FreePort(t))
+	metricsAddr := fmt.Sprintf("127.0.0.1:%d", testtool.FreePort(t))
 	cmd := exec.Command("make", "-s", "run", "RUN_DIR="+t.TempDir(), "BINARY="+filepath.Join(t.TempDir(), "walker"))
 	cmd.Dir = ".."
 	cmd.Env = append(os.Environ(), "WALKER_ADDR="+addr, "WALKER_METRICS_ADDR="+metricsAddr)

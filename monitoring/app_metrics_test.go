@@ -2,8 +2,6 @@ package monitoring_test
 
 import (
 	"bufio"
-	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/walkerhq/walker/internal/testtool"
 )
 
 // TestKnownMetricsAreTheAppsMetrics checks walkerMetrics, the names the
@@ -25,7 +25,7 @@ func TestKnownMetricsAreTheAppsMetrics(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "../app/cmd/walker").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	addr, metricsAddr := freeAddr(t), freeAddr(t)
+	addr, metricsAddr := testtool.FreeAddr(t), testtool.FreeAddr(t)
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(), "WALKER_ADDR="+addr, "WALKER_METRICS_ADDR="+metricsAddr,
 		"WALKER_SQLITE_PATH="+filepath.Join(dir, "walker.db"), "WALKER_LOG_LEVEL=error")
@@ -69,14 +69,4 @@ func TestKnownMetricsAreTheAppsMetrics(t *testing.T) {
 			t.Errorf("%s is not exported by the app, yet rules or panels may use it", m)
 		}
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return fmt.Sprint(ln.Addr())
 }

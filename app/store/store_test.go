@@ -19,22 +19,15 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
 
-type backend struct {
-	name string
-	cfg  func(t *testing.T) store.Config
-}
+type backend = testdb.Backend
 
-// backends: every behavioural test runs on both databases.
-var backends = []backend{
-	{"postgresql", func(t *testing.T) store.Config { return store.Config{DatabaseURL: testdb.PostgresURL(t)} }},
-	{"sqlite", func(t *testing.T) store.Config { return store.Config{SQLitePath: testdb.SQLitePath(t)} }},
-}
+var backends = testdb.Backends
 
 // open gives a migrated store on a fresh database and its registry.
 func open(t *testing.T, b backend) (*store.Store, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	s, err := store.Open(context.Background(), b.cfg(t), reg)
+	s, err := store.Open(context.Background(), b.Config(t), reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +40,7 @@ func open(t *testing.T, b backend) (*store.Store, *prometheus.Registry) {
 
 func forEachBackend(t *testing.T, test func(t *testing.T, s *store.Store, reg *prometheus.Registry)) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			s, reg := open(t, b)
 			test(t, s, reg)
 		})
@@ -345,9 +338,9 @@ func TestMetricsAreWellFormed(t *testing.T) {
 
 func TestUnmigratedDatabaseReportsPendingMigrations(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			reg := prometheus.NewRegistry()
-			s, err := store.Open(context.Background(), b.cfg(t), reg)
+			s, err := store.Open(context.Background(), b.Config(t), reg)
 			if err != nil {
 				t.Fatal(err)
 			}

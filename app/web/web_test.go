@@ -35,20 +35,14 @@ type app struct {
 	reg   *prometheus.Registry
 }
 
-type backend struct {
-	name string
-	cfg  func(t *testing.T) store.Config
-}
+type backend = testdb.Backend
 
-var backends = []backend{
-	{"postgresql", func(t *testing.T) store.Config { return store.Config{DatabaseURL: testdb.PostgresURL(t)} }},
-	{"sqlite", func(t *testing.T) store.Config { return store.Config{SQLitePath: testdb.SQLitePath(t)} }},
-}
+var backends = testdb.Backends
 
 func newApp(t *testing.T, b backend, mutate ...func(*web.Config)) *app {
 	t.Helper()
 	reg := metrics.NewRegistry()
-	st, err := store.Open(context.Background(), b.cfg(t), reg)
+	st, err := store.Open(context.Background(), b.Config(t), reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +66,7 @@ func newApp(t *testing.T, b backend, mutate ...func(*web.Config)) *app {
 
 func forEachBackend(t *testing.T, test func(t *testing.T, a *app)) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) { test(t, newApp(t, b)) })
+		t.Run(b.Name, func(t *testing.T) { test(t, newApp(t, b)) })
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	"github.com/walkerhq/walker/internal/chart"
+	"github.com/walkerhq/walker/internal/proc"
 )
 
 // kubelet plays the kubelet's part for one node, and only that: it binds
@@ -48,7 +49,7 @@ type podRun struct {
 	dir    string
 	cancel context.CancelFunc
 	done   chan struct{}
-	procs  map[string]*proc
+	procs  map[string]*proc.Process
 	mu     sync.Mutex
 }
 
@@ -171,7 +172,7 @@ func (r *podRun) stop(preStop time.Duration) {
 	<-r.done
 	r.mu.Lock()
 	for _, p := range r.procs {
-		p.stop(10 * time.Second)
+		p.Stop(10 * time.Second)
 	}
 	r.mu.Unlock()
 	removePodNetwork(r.netns)
@@ -184,7 +185,7 @@ func (k *kubelet) startPod(ctx context.Context, pod *corev1.Pod) *podRun {
 	ctx, cancel := context.WithCancel(ctx)
 	r := &podRun{
 		n: n, name: pod.Name, netns: fmt.Sprintf("walker-e2e-%d", n), ip: fmt.Sprintf("%s%d", podPrefix, n+1),
-		dir: filepath.Join(k.e.dir, "pods", pod.Name), cancel: cancel, done: make(chan struct{}), procs: map[string]*proc{},
+		dir: filepath.Join(k.e.dir, "pods", pod.Name), cancel: cancel, done: make(chan struct{}), procs: map[string]*proc.Process{},
 	}
 	go func() {
 		defer close(r.done)
@@ -222,12 +223,12 @@ func (k *kubelet) runPod(ctx context.Context, pod *corev1.Pod, r *podRun) error 
 			return err
 		}
 		select {
-		case <-p.done:
+		case <-p.Done():
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		if p.err != nil {
-			return fmt.Errorf("init container %s: %v (log %s)", c.Name, p.err, filepath.Join(k.e.dir, p.name+".log"))
+		if p.Err() != nil {
+			return fmt.Errorf("init container %s: %v (log %s)", c.Name, p.Err(), p.Log)
 		}
 	}
 	for _, c := range pod.Spec.Containers {
@@ -246,11 +247,11 @@ func (k *kubelet) runPod(ctx context.Context, pod *corev1.Pod, r *podRun) error 
 			r.mu.Lock()
 			p := r.procs[c.Name]
 			r.mu.Unlock()
-			if p.exited() {
+			if p.Exited() {
 				exited++
-				failed = failed || p.err != nil
+				failed = failed || p.Err() != nil
 				if pod.Spec.RestartPolicy == corev1.RestartPolicyAlways {
-					return fmt.Errorf("container %s exited: %v (log %s)", c.Name, p.err, filepath.Join(k.e.dir, p.name+".log"))
+					return fmt.Errorf("container %s exited: %v (log %s)", c.Name, p.Err(), p.Log)
 				}
 				continue
 			}
@@ -361,7 +362,7 @@ func (k *kubelet) setFailed(ctx context.Context, pod *corev1.Pod, cause error) {
 
 // startContainer maps the container's image to a local program and starts
 // it in the pod's network namespace with the spec's command, args and env.
-func (k *kubelet) startContainer(ctx context.Context, pod *corev1.Pod, r *podRun, c corev1.Container) (*proc, error) {
+func (k *kubelet) startContainer(ctx context.Context, pod *corev1.Pod, r *podRun, c corev1.Container) (*proc.Process, error) {
 	env, err := k.resolveEnv(ctx, pod, r, c)
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", c.Name, err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/walkerhq/walker/internal/localpg"
+	"github.com/walkerhq/walker/internal/proc"
 )
 
 // stack is the running topology and where its state lives.
@@ -21,11 +22,11 @@ type stack struct {
 	pg       *localpg.Cluster
 	dbURL    string
 	pod      *renderedPod
-	app      *process
+	app      *proc.Process
 	appEnv   []string
 	binary   string
-	nginx    *process
-	prom     *process
+	nginx    *proc.Process
+	prom     *proc.Process
 	password string
 	username string
 }
@@ -221,9 +222,9 @@ walker is up (state in %s):
 
 // stop ends the processes in reverse order of their start.
 func (s *stack) stop() {
-	for _, p := range []*process{s.prom, s.nginx, s.app} {
+	for _, p := range []*proc.Process{s.prom, s.nginx, s.app} {
 		if p != nil {
-			p.stop(10 * time.Second)
+			p.Stop(10 * time.Second)
 		}
 	}
 	if s.pg != nil {
@@ -234,9 +235,9 @@ func (s *stack) stop() {
 }
 
 func (s *stack) dumpLogs(w io.Writer) {
-	for _, p := range []*process{s.app, s.nginx, s.prom} {
+	for _, p := range []*proc.Process{s.app, s.nginx, s.prom} {
 		if p != nil {
-			p.tail(w, 4000)
+			p.Tail(w, 4000)
 		}
 	}
 }

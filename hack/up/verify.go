@@ -155,7 +155,7 @@ func (s *stack) bench(ctx context.Context) error {
 	})
 	reads.print(w, "reads")
 
-	rss, err := peakRSS(s.app.cmd.Process.Pid)
+	rss, err := peakRSS(s.app.Pid())
 	if err != nil {
 		return err
 	}
@@ -167,7 +167,7 @@ func (s *stack) bench(ctx context.Context) error {
 	fmt.Fprintf(w, "/metrics render (direct, median of 200): %s for %d bytes\n", render, size)
 
 	fmt.Fprintf(w, "\nrestarting walker with WALKER_HTTP_METRICS=false to price the instrumentation\n")
-	s.app.stop(10 * time.Second)
+	s.app.Stop(10 * time.Second)
 	s.appEnv = append(s.appEnv, "WALKER_HTTP_METRICS=false")
 	if err := s.startApp(ctx); err != nil {
 		return err

@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/walkerhq/walker/app/metrics"
 	"github.com/walkerhq/walker/app/store"
 	"github.com/walkerhq/walker/app/web"
@@ -95,30 +97,40 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return 0
 }
 
+// openStore opens the configured database, its metrics on reg, and
+// applies the migrations when asked.
+func openStore(ctx context.Context, cfg config, logger *slog.Logger, reg *prometheus.Registry, migrate bool) (*store.Store, error) {
+	sc := cfg.storeConfig()
+	sc.Logger = logger
+	st, err := store.Open(ctx, sc, reg)
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		if err := st.Migrate(ctx); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
 func migrate(ctx context.Context, cfg config, logger *slog.Logger) error {
-	reg := metrics.NewRegistry()
-	st, err := store.Open(ctx, withLogger(cfg.storeConfig(), logger), reg)
+	st, err := openStore(ctx, cfg, logger, metrics.NewRegistry(), true)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return err
-	}
 	logger.Info("migrations applied", "vendor", st.Vendor())
 	return nil
 }
 
 func demo(ctx context.Context, cfg config, logger *slog.Logger) error {
-	reg := metrics.NewRegistry()
-	st, err := store.Open(ctx, withLogger(cfg.storeConfig(), logger), reg)
+	st, err := openStore(ctx, cfg, logger, metrics.NewRegistry(), true)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return err
-	}
 	n, err := st.LoadDemo(ctx)
 	if err != nil {
 		return err
@@ -129,16 +141,11 @@ func demo(ctx context.Context, cfg config, logger *slog.Logger) error {
 
 func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	reg := metrics.NewRegistry()
-	st, err := store.Open(ctx, withLogger(cfg.storeConfig(), logger), reg)
+	st, err := openStore(ctx, cfg, logger, reg, cfg.Migrate)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if cfg.Migrate {
-		if err := st.Migrate(ctx); err != nil {
-			return err
-		}
-	}
 
 	secret := []byte(cfg.SecretKey)
 	if len(secret) == 0 {
@@ -234,9 +241,4 @@ func newServer(h http.Handler, logger *slog.Logger) *http.Server {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-}
-
-func withLogger(c store.Config, logger *slog.Logger) store.Config {
-	c.Logger = logger
-	return c
 }

@@ -13,18 +13,9 @@ import (
 	"sync"
 	"testing"
 	"time"
-)
 
-// freeAddr returns a loopback address nobody listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+	"github.com/walkerhq/walker/internal/testtool"
+)
 
 // syncBuffer lets the test read the logs while the server writes them.
 type syncBuffer struct {
@@ -53,7 +44,7 @@ type server struct {
 
 func startServe(t *testing.T, env map[string]string) *server {
 	t.Helper()
-	s := &server{public: freeAddr(t), metrics: freeAddr(t), done: make(chan int, 1), logs: &syncBuffer{}}
+	s := &server{public: testtool.FreeAddr(t), metrics: testtool.FreeAddr(t), done: make(chan int, 1), logs: &syncBuffer{}}
 	full := map[string]string{
 		"WALKER_ADDR":         s.public,
 		"WALKER_METRICS_ADDR": s.metrics,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/walkerhq/walker/app/store"
 	"github.com/walkerhq/walker/internal/localpg"
 	"github.com/walkerhq/walker/internal/testtool"
 )
@@ -81,4 +82,18 @@ func PostgresURL(t testing.TB) string {
 // SQLitePath is a fresh SQLite file in the test's temp folder.
 func SQLitePath(t testing.TB) string {
 	return filepath.Join(t.TempDir(), "walker.db")
+}
+
+// Backend is a database the behavioural suites run on.
+type Backend struct {
+	Name string
+	// Config gives a store configuration on a fresh, empty database.
+	Config func(t *testing.T) store.Config
+}
+
+// Backends: PostgreSQL (production) and SQLite (local use), so that every
+// behavioural test runs on both.
+var Backends = []Backend{
+	{"postgresql", func(t *testing.T) store.Config { return store.Config{DatabaseURL: PostgresURL(t)} }},
+	{"sqlite", func(t *testing.T) store.Config { return store.Config{SQLitePath: SQLitePath(t)} }},
 }

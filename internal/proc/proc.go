@@ -1,0 +1,91 @@
+// Package proc runs the long-lived helper processes of the local stack and
+// the end-to-end test (servers, nginx, Prometheus, pods' containers): each
+// in its own process group, its output in a log file, stoppable with
+// everything it started.
+package proc
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+// Process is a running child.
+type Process struct {
+	Name string
+	Log  string
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// Start runs argv with exactly env (nil: our environment), output appended
+// to logPath.
+func Start(name, logPath string, env []string, argv ...string) (*Process, error) {
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = f, f
+	// Own process group: a Ctrl-C meant for us does not reach it, and Stop
+	// ends what it started too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &Process{Name: name, Log: logPath, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		f.Close()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// Pid is the process id.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Done is closed when the process has exited.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Err is the exit error, valid after Done.
+func (p *Process) Err() error { return p.err }
+
+// Exited reports whether the process has ended.
+func (p *Process) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Stop sends SIGTERM to the group, then SIGKILL after grace.
+func (p *Process) Stop(grace time.Duration) {
+	if p.Exited() {
+		return
+	}
+	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// Tail writes the end of the log.
+func (p *Process) Tail(w io.Writer, max int) {
+	b, _ := os.ReadFile(p.Log)
+	if len(b) > max {
+		b = b[len(b)-max:]
+	}
+	fmt.Fprintf(w, "--- %s (%s) ---\n%s\n", p.Name, p.Log, b)
+}
