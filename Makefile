@@ -15,7 +15,7 @@ RUN_DIR ?= .tmp/run
 
 .PHONY: help
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 # The Dockerfile runs exactly this target; hack/packaging_test.go runs the
 # Dockerfile's command too, so the image build is exercised without Docker.
@@ -33,7 +33,7 @@ run: build ## run the app on an embedded SQLite database with demo data
 	  exec $(BINARY) serve
 
 .PHONY: up
-up: ## the pod's topology on loopback: PostgreSQL, app, nginx, Prometheus (Ctrl-C stops)
+up: tools ## the pod's topology on loopback: PostgreSQL, app, nginx, Prometheus (Ctrl-C stops)
 	go run ./hack/up
 
 .PHONY: tools
@@ -41,7 +41,7 @@ tools: ## install the pinned tools (helm, prometheus, promtool, kube, nginx, chr
 	hack/tools
 
 .PHONY: test
-test: ## everything CI runs: lint, unit, integration, chart, rules, e2e
+test: tools ## everything CI runs (installs the pinned tools first): lint, unit, integration, chart, rules, e2e
 	$(MAKE) lint
 	go run ./hack/gotest ./...
 	$(MAKE) e2e
@@ -57,15 +57,15 @@ lint: ## gofmt, go vet, shellcheck
 	shellcheck -x $$(git ls-files 'hack/*' '.ci/*' | xargs grep -lE '^#!/usr/bin/env (ba)?sh' )
 
 .PHONY: chart-lint
-chart-lint: ## helm lint --strict and helm template over the values matrix
+chart-lint: tools ## helm lint --strict and helm template over the values matrix
 	go run ./hack/gotest -run 'Lint|Template' ./charts/...
 
 .PHONY: e2e
-e2e: ## end-to-end on a real Kubernetes control plane (needs root)
+e2e: tools ## end-to-end on a real Kubernetes control plane (needs root)
 	go run ./hack/kube-e2e
 
 .PHONY: bench
-bench: ## walk lifecycle load test behind nginx on PostgreSQL
+bench: tools ## walk lifecycle load test behind nginx on PostgreSQL
 	go run ./hack/up --bench
 
 .PHONY: image

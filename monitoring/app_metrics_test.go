@@ -2,6 +2,8 @@ package monitoring_test
 
 import (
 	"bufio"
+	"bytes"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -36,13 +38,15 @@ func TestKnownMetricsAreTheAppsMetrics(t *testing.T) {
 
 	// One request of each kind, so that every labelled family has a series.
 	var exported map[string]bool
+	var exposition []byte
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		http.Get("http://" + addr + "/walks/start/")
 		resp, err := http.Get("http://" + metricsAddr + "/metrics")
 		if err == nil {
 			exported = map[string]bool{}
-			sc := bufio.NewScanner(resp.Body)
+			exposition, _ = io.ReadAll(resp.Body)
+			sc := bufio.NewScanner(bytes.NewReader(exposition))
 			sc.Buffer(make([]byte, 1<<20), 1<<20)
 			for sc.Scan() {
 				line := sc.Text()
@@ -60,6 +64,12 @@ func TestKnownMetricsAreTheAppsMetrics(t *testing.T) {
 			t.Fatalf("the app did not serve /metrics: %v", err)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	// Every name the app exports follows the conventions promtool checks.
+	check := exec.Command(testtool.Require(t, "promtool"), "check", "metrics")
+	check.Stdin = bytes.NewReader(exposition)
+	if out, err := check.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics on the app's /metrics: %v\n%s", err, out)
 	}
 	for _, m := range walkerMetrics {
 		if m == "up" {

@@ -12,6 +12,7 @@ import (
 )
 
 func TestClusterServesAnApplicationRoleAndIsRemoved(t *testing.T) {
+	testtool.SkipShort(t, "PostgreSQL")
 	if localpg.BinDir() == "" {
 		testtool.Missing(t, "PostgreSQL server binaries not found (apt-get install postgresql-15)")
 	}

@@ -50,6 +50,7 @@ func Find(tool string, extraDirs ...string) string {
 // Skip elsewhere. Use it at the top of a test or in TestMain's helpers.
 func Require(t testing.TB, tool string, extraDirs ...string) string {
 	t.Helper()
+	SkipShort(t, tool)
 	if p := Find(tool, extraDirs...); p != "" {
 		return p
 	}
@@ -82,4 +83,12 @@ func FreePort(t testing.TB) int {
 func FreeAddr(t testing.TB) string {
 	t.Helper()
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t)))
+}
+
+// SkipShort skips the test in -short mode (make test-short): it needs what.
+func SkipShort(t testing.TB, what string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("short mode: needs %s", what)
+	}
 }

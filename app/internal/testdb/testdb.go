@@ -42,6 +42,7 @@ func Main(m *testing.M) int {
 // Without PostgreSQL the test skips (fails under CI=true).
 func Server(t testing.TB) *localpg.Cluster {
 	t.Helper()
+	testtool.SkipShort(t, "PostgreSQL")
 	if localpg.BinDir() == "" {
 		testtool.Missing(t, "PostgreSQL server binaries not found (apt-get install postgresql-15)")
 	}
