@@ -73,6 +73,11 @@ func New(cfg Config) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// Only the nginx sidecar, on the pod's localhost, may say who the client
+	// is (X-Forwarded-For); anyone else would forge the logged address.
+	if err := r.SetTrustedProxies([]string{"127.0.0.1", "::1"}); err != nil {
+		panic(err)
+	}
 	r.ContextWithFallback = true
 	r.Use(s.routeLabel, s.requestID, s.accessLog, s.recoverPanic, securityHeaders, s.limitBody)
 	r.NoRoute(func(c *gin.Context) { s.errorPage(c, http.StatusNotFound, "page not found") })

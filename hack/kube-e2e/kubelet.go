@@ -35,15 +35,19 @@ type kubelet struct {
 	walkerBin string
 	nginxBin  string
 
-	mu     sync.Mutex
-	pods   map[types.UID]*podRun
-	nextIP int
-	errs   []string
+	mu   sync.Mutex
+	pods map[types.UID]*podRun
+	// terminating pods are being stopped (preStop, then the processes);
+	// each is terminated once, and shutdown waits for them.
+	terminating map[types.UID]chan struct{}
+	nextIP      int
+	errs        []string
 }
 
 type podRun struct {
 	n      int
 	name   string
+	veth   string
 	netns  string
 	ip     string
 	dir    string
@@ -117,11 +121,15 @@ func (k *kubelet) syncOnce(ctx context.Context) {
 			k.mu.Unlock()
 		}
 	}
+	// Pods gone from the API server (deleted before they were bound to us
+	// for long): stop what runs of them.
 	k.mu.Lock()
 	for uid, r := range k.pods {
 		if !seen[uid] {
 			delete(k.pods, uid)
-			go r.stop(0)
+			done := make(chan struct{})
+			k.terminating[uid] = done
+			go func() { r.stop(0); close(done) }()
 		}
 	}
 	k.mu.Unlock()
@@ -137,15 +145,24 @@ func (k *kubelet) bind(ctx context.Context, pod *corev1.Pod) {
 	}
 }
 
-// terminate runs the preStop delays, stops the processes and removes the
-// pod for good (what the kubelet confirms to the API server).
+// terminate runs the preStop delays, stops the processes and only then
+// removes the pod for good (what the kubelet confirms to the API server).
+// It runs once per pod, however often the sync loop sees it terminating.
 func (k *kubelet) terminate(ctx context.Context, pod *corev1.Pod) {
 	k.mu.Lock()
-	r, ok := k.pods[pod.UID]
-	if ok {
-		delete(k.pods, pod.UID)
+	if _, busy := k.terminating[pod.UID]; busy {
+		k.mu.Unlock()
+		return
 	}
+	done := make(chan struct{})
+	k.terminating[pod.UID] = done
+	r, ok := k.pods[pod.UID]
+	delete(k.pods, pod.UID)
 	k.mu.Unlock()
+	defer close(done)
+	if !ok && pod.Spec.NodeName != k.node {
+		return // not ours
+	}
 	if ok {
 		preStop := time.Duration(0)
 		for _, c := range pod.Spec.Containers {
@@ -154,8 +171,6 @@ func (k *kubelet) terminate(ctx context.Context, pod *corev1.Pod) {
 			}
 		}
 		r.stop(preStop)
-	} else if pod.Spec.NodeName != k.node && pod.Spec.NodeName != "" {
-		return
 	}
 	zero := int64(0)
 	err := k.cp.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &pod.UID}})
@@ -169,6 +184,7 @@ func (r *podRun) stop(preStop time.Duration) {
 		time.Sleep(preStop)
 	}
 	r.cancel()
+	ip("link", "del", r.veth) // gone with the namespace, unless a process still holds it
 	<-r.done
 	r.mu.Lock()
 	for _, p := range r.procs {
@@ -184,7 +200,7 @@ func (k *kubelet) startPod(ctx context.Context, pod *corev1.Pod) *podRun {
 	n := k.nextIP
 	ctx, cancel := context.WithCancel(ctx)
 	r := &podRun{
-		n: n, name: pod.Name, netns: fmt.Sprintf("walker-e2e-%d", n), ip: fmt.Sprintf("%s%d", podPrefix, n+1),
+		n: n, name: pod.Name, netns: fmt.Sprintf("walker-e2e-%d", n), veth: fmt.Sprintf("we2e%d", n), ip: fmt.Sprintf("%s%d", podPrefix, n+1),
 		dir: filepath.Join(k.e.dir, "pods", pod.Name), cancel: cancel, done: make(chan struct{}), procs: map[string]*proc.Process{},
 	}
 	go func() {
@@ -202,7 +218,7 @@ func (k *kubelet) runPod(ctx context.Context, pod *corev1.Pod, r *podRun) error 
 	if err := os.MkdirAll(r.dir, 0o755); err != nil {
 		return err
 	}
-	if err := podNetwork(r.netns, fmt.Sprintf("we2e%d", r.n), r.ip); err != nil {
+	if err := podNetwork(r.netns, r.veth, r.ip); err != nil {
 		return err
 	}
 	started := metav1.Now()
@@ -539,5 +555,15 @@ func (k *kubelet) shutdown(stop context.CancelFunc, done chan struct{}) {
 	k.mu.Unlock()
 	for _, r := range pods {
 		r.stop(0)
+	}
+	// Terminations in flight finish their preStop wait and stop their pod.
+	k.mu.Lock()
+	var pending []chan struct{}
+	for _, d := range k.terminating {
+		pending = append(pending, d)
+	}
+	k.mu.Unlock()
+	for _, d := range pending {
+		<-d
 	}
 }

@@ -42,6 +42,9 @@ type stepTiming struct {
 func main() {
 	keep := flag.Bool("keep", false, "keep the state folder for debugging")
 	flag.Parse()
+	// If our output goes away (the terminal, `go run` killed), keep going
+	// to the cleanup instead of dying on the first write.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	code := run(ctx, *keep)
@@ -51,10 +54,15 @@ func main() {
 func run(ctx context.Context, keep bool) int {
 	start := time.Now()
 	e := &env{keep: keep}
-	defer e.cleanup()
 	err := e.setup()
 	if err == nil {
 		err = e.scenario(ctx)
+	}
+	if err != nil {
+		e.keep = true // the logs explain the failure
+	}
+	if cerr := e.cleanup(); err == nil {
+		err = cerr
 	}
 	fmt.Println("\nend-to-end report:")
 	for _, s := range e.steps {
@@ -68,7 +76,7 @@ func run(ctx context.Context, keep bool) int {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "\nkube-e2e: FAILED: %v\n", err)
 		if e.dir != "" {
-			fmt.Fprintf(os.Stderr, "logs are in %s (kept with --keep)\n", e.dir)
+			fmt.Fprintf(os.Stderr, "logs are in %s\n", e.dir)
 		}
 		return 1
 	}
@@ -117,12 +125,33 @@ func (e *env) step(name string, fn func() error) error {
 // defer_ registers a cleanup; they run in reverse order, also on failure.
 func (e *env) defer_(fn func()) { e.cleanups = append(e.cleanups, fn) }
 
-func (e *env) cleanup() {
+// cleanup runs the cleanups and checks that no pod network is left.
+func (e *env) cleanup() error {
 	t := time.Now()
 	for i := len(e.cleanups) - 1; i >= 0; i-- {
 		e.cleanups[i]()
 	}
-	fmt.Printf("  cleanup %s\n", time.Since(t).Round(100*time.Millisecond))
+	e.cleanups = nil
+	var left []string
+	if out, err := exec.Command("ip", "netns", "list").Output(); err == nil {
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(l, "walker-e2e-") {
+				left = append(left, "netns "+strings.Fields(l)[0])
+			}
+		}
+	}
+	if out, err := exec.Command("ip", "-o", "link").Output(); err == nil {
+		for _, l := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(l); len(f) > 1 && (strings.HasPrefix(f[1], "we2e") || strings.HasPrefix(f[1], bridgeName)) {
+				left = append(left, "link "+strings.TrimSuffix(f[1], ":"))
+			}
+		}
+	}
+	fmt.Printf("cleanup: %s\n", time.Since(t).Round(100*time.Millisecond))
+	if len(left) > 0 {
+		return fmt.Errorf("cleanup left %v behind", left)
+	}
+	return nil
 }
 
 // tool finds a binary: PATH, hack/tools' folder, /usr/sbin.

@@ -37,7 +37,9 @@ func (e *env) setupBridge() error {
 
 // podNetwork creates the namespace ns with address addr, wired to the bridge.
 func podNetwork(ns, veth, addr string) error {
+	// Left over by a killed run.
 	ip("netns", "del", ns)
+	ip("link", "del", veth)
 	steps := [][]string{
 		{"netns", "add", ns},
 		{"link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns},

@@ -68,7 +68,7 @@ func (e *env) scenario(ctx context.Context) error {
 			return err
 		}
 		nginx, _ := e.tool("nginx")
-		k = &kubelet{e: e, cp: cp, namespace: namespace, node: "e2e-node", walkerBin: filepath.Join(e.dir, "walker"), nginxBin: nginx, pods: map[types.UID]*podRun{}}
+		k = &kubelet{e: e, cp: cp, namespace: namespace, node: "e2e-node", walkerBin: filepath.Join(e.dir, "walker"), nginxBin: nginx, pods: map[types.UID]*podRun{}, terminating: map[types.UID]chan struct{}{}}
 		if err := k.registerNode(ctx); err != nil {
 			return err
 		}
