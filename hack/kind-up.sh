@@ -23,6 +23,7 @@ kind get clusters | grep -qx "$CLUSTER" || kind create cluster --name "$CLUSTER"
 make image IMAGE="walker:$TAG"
 kind load docker-image "walker:$TAG" --name "$CLUSTER"
 
+helm repo add prometheus-community https://prometheus-community.github.io/helm-charts --force-update >/dev/null
 helm upgrade --install "$RELEASE" charts/walker \
 	--namespace "$NAMESPACE" --create-namespace \
 	--dependency-update \
