@@ -89,6 +89,9 @@ func loadConfig(name string, args []string, getenv func(string) string, usage io
 	if err := cfg.LogLevel.UnmarshalText([]byte(levelText)); err != nil {
 		return cfg, fmt.Errorf("log level: %w", err)
 	}
+	if cfg.SecretKey != "" && len(cfg.SecretKey) < 16 {
+		return cfg, fmt.Errorf("WALKER_SECRET_KEY must be at least 16 bytes (it signs the CSRF and flash cookies)")
+	}
 	if cfg.DBTimeout <= 0 || cfg.ShutdownTimeout <= 0 || cfg.MaxBodyBytes <= 0 {
 		return cfg, fmt.Errorf("timeouts and body limit must be positive")
 	}

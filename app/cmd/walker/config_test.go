@@ -71,6 +71,7 @@ func TestLoadConfig(t *testing.T) {
 		{name: "unknown log level", cmd: "serve", args: []string{"--log-level", "loud"}, wantErr: "log level"},
 		{name: "serve-only flag on migrate", cmd: "migrate", args: []string{"--addr", ":1"}, wantErr: "flag provided but not defined"},
 		{name: "stray argument", cmd: "demo", args: []string{"extra"}, wantErr: "unexpected argument"},
+		{name: "short secret key", cmd: "serve", env: map[string]string{"WALKER_SECRET_KEY": "short"}, wantErr: "at least 16 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
