@@ -20,13 +20,21 @@ func (e *env) browseWalk(ctx context.Context, base string, distance int) error {
 		return err
 	}
 	profile := filepath.Join(e.dir, "chromium")
-	os.MkdirAll(profile, 0o700)
+	// Chromium puts its singleton socket folder in TMPDIR and leaves it
+	// behind when chromedp kills it at the end: keep it in our state folder.
+	tmp := filepath.Join(e.dir, "chromium-tmp")
+	for _, d := range []string{profile, tmp} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return err
+		}
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium),
 		chromedp.NoSandbox,
 		chromedp.Headless,
 		chromedp.DisableGPU,
 		chromedp.UserDataDir(profile),
+		chromedp.Env("TMPDIR="+tmp),
 		chromedp.Flag("disable-background-networking", true),
 	)
 	actx, cancel := chromedp.NewExecAllocator(ctx, opts...)

@@ -58,6 +58,9 @@ func run(ctx context.Context, keep bool) int {
 	if err == nil {
 		err = e.scenario(ctx)
 	}
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("interrupted: %w", err)
+	}
 	if err != nil {
 		e.keep = true // the logs explain the failure
 	}

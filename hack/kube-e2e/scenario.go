@@ -1,20 +1,28 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 
 	"github.com/walkerhq/walker/internal/localpg"
@@ -177,6 +185,9 @@ func (e *env) scenario(ctx context.Context) error {
 		if password, err = metricsPassword(ctx, cp); err != nil {
 			return err
 		}
+		if err := e.expectBodyLimit(ctx, cp, podName, true); err != nil {
+			return err
+		}
 		if err := helmCmd("upgrade", "--install", release, filepath.Join(e.root, "charts", "walker"),
 			"--namespace", namespace, "-f", values, "--set", "nginx.clientMaxBodySize=2m", "--wait", "--timeout", "4m"); err != nil {
 			return err
@@ -194,6 +205,9 @@ func (e *env) scenario(ctx context.Context) error {
 		}
 		fmt.Printf("pod %s replaced by %s; metrics password unchanged\n", podName, newPod)
 		podName = newPod
+		if err := e.expectBodyLimit(ctx, cp, podName, false); err != nil {
+			return err
+		}
 		return prom.expectOnlyTarget(ctx, podName)
 	})
 	if err != nil {
@@ -211,6 +225,9 @@ func (e *env) scenario(ctx context.Context) error {
 		podName = newPod
 		if after, err := metricsPassword(ctx, cp); err != nil || after != password {
 			return fmt.Errorf("the metrics password changed on rollback (%v)", err)
+		}
+		if err := e.expectBodyLimit(ctx, cp, podName, true); err != nil {
+			return err
 		}
 		return prom.expectOnlyTarget(ctx, podName)
 	})
@@ -358,7 +375,17 @@ func (e *env) expectNothingLeft(ctx context.Context, cp *controlPlane) error {
 			}
 		}
 		if len(left) == 0 {
-			fmt.Println("no Deployment, ReplicaSet, Pod, Service, Secret, ConfigMap, ServiceAccount, PDB or EndpointSlice left")
+			// Whatever else the chart may create one day: every namespaced
+			// kind the API server serves, by the release's label (once the
+			// usual kinds are gone: it takes a list call per kind).
+			others, err := labelledObjects(ctx, cp, "app.kubernetes.io/instance="+release)
+			if err != nil {
+				return err
+			}
+			left = others
+		}
+		if len(left) == 0 {
+			fmt.Println("no Deployment, ReplicaSet, Pod, Service, Secret, ConfigMap, ServiceAccount, PDB or EndpointSlice left, nor any object of any kind labelled with the release")
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -366,4 +393,83 @@ func (e *env) expectNothingLeft(ctx context.Context, cp *controlPlane) error {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// expectBodyLimit sends a 1.5 MB body through the pod's nginx: the chart's
+// default client_max_body_size (1m) makes nginx refuse it itself, the
+// upgraded 2m passes it on to the app. The app refuses it too (its own
+// limit is far smaller), so what tells them apart is who answered: only the
+// app's responses carry the X-Request-ID header. This proves the upgrade's
+// value reached the rolled pods, and the rollback took it away again, as a
+// client sees it.
+func (e *env) expectBodyLimit(ctx context.Context, cp *controlPlane, podName string, nginxRefuses bool) error {
+	pod, err := cp.client.CoreV1().Pods(namespace).Get(ctx, podName, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	body := bytes.Repeat([]byte("x"), 1536*1024)
+	url := fmt.Sprintf("http://%s:8080/e2e-body-limit", pod.Status.PodIP)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return fmt.Errorf("POST 1.5 MB to %s: %w", url, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	byApp := resp.Header.Get("X-Request-ID") != ""
+	switch {
+	case nginxRefuses && (byApp || resp.StatusCode != http.StatusRequestEntityTooLarge):
+		return fmt.Errorf("POST 1.5 MB to pod %s: status %d (app answered: %v); want nginx's own 413 (client_max_body_size 1m)", podName, resp.StatusCode, byApp)
+	case !nginxRefuses && !byApp:
+		return fmt.Errorf("POST 1.5 MB to pod %s: status %d from nginx itself; want it passed on to the app (client_max_body_size 2m)", podName, resp.StatusCode)
+	}
+	who := "nginx"
+	if byApp {
+		who = "the app"
+	}
+	fmt.Printf("pod %s: a 1.5 MB body is answered by %s (%d)\n", podName, who, resp.StatusCode)
+	return nil
+}
+
+// labelledObjects lists the objects of every listable namespaced kind in
+// the namespace that carry the label selector sel.
+func labelledObjects(ctx context.Context, cp *controlPlane, sel string) ([]string, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", cp.kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	// Listing every kind includes deprecated ones (v1 Endpoints): no warnings.
+	cfg.WarningHandler = rest.NoWarnings{}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	lists, err := cp.client.Discovery().ServerPreferredNamespacedResources()
+	if err != nil {
+		return nil, fmt.Errorf("discovery: %w", err)
+	}
+	var left []string
+	for _, l := range lists {
+		gv, err := schema.ParseGroupVersion(l.GroupVersion)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range l.APIResources {
+			if !slices.Contains(r.Verbs, "list") {
+				continue
+			}
+			objs, err := dyn.Resource(gv.WithResource(r.Name)).Namespace(namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
+			if err != nil {
+				return nil, fmt.Errorf("list %s: %w", r.Name, err)
+			}
+			for _, o := range objs.Items {
+				left = append(left, r.Kind+"/"+o.GetName())
+			}
+		}
+	}
+	return left, nil
 }
