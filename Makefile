@@ -11,6 +11,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 BINARY  ?= bin/walker
 IMAGE   ?= walker:$(VERSION)
+IMAGE_TAR ?= dist/walker.tar
 RUN_DIR ?= .tmp/run
 
 .PHONY: help
@@ -61,7 +62,7 @@ chart-lint: tools ## helm lint --strict and helm template over the values matrix
 	go run ./hack/gotest -run 'Lint|Template' ./charts/...
 
 .PHONY: e2e
-e2e: tools ## end-to-end on a real Kubernetes control plane (needs root)
+e2e: tools ## end-to-end on a real Kubernetes node: kubelet, containerd, the chart's pods (needs root)
 	go run ./hack/kube-e2e
 
 .PHONY: bench
@@ -72,6 +73,10 @@ bench: tools ## walk lifecycle load test behind nginx on PostgreSQL
 image: ## build the container image (needs a Docker engine)
 	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE) .
 
+.PHONY: image-tar
+image-tar: build ## the same image without Docker: an OCI archive in dist/ (docker load, kind load image-archive)
+	go run ./hack/image --binary $(BINARY) --image $(IMAGE) --out $(IMAGE_TAR) --version $(VERSION) --commit $(COMMIT)
+
 .PHONY: clean
 clean: ## remove build output and local state
-	rm -rf bin .tmp
+	rm -rf bin dist .tmp

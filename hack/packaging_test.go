@@ -4,7 +4,9 @@
 package hack_test
 
 import (
+	"archive/tar"
 	"bufio"
+	"bytes"
 	"context"
 	"debug/elf"
 	"fmt"
@@ -15,11 +17,19 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/walkerhq/walker/internal/image"
 	"github.com/walkerhq/walker/internal/testtool"
 )
 
@@ -293,5 +303,100 @@ func TestMakeRunServesTheFormsAndMetrics(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "open http://"+addr+"/walks/start/") {
 		t.Errorf("make run does not print the URL:\n%s", out)
+	}
+}
+
+// TestImageTarIsTheDockerfilesImage builds the image without a daemon
+// (`make image-tar`) and reads the archive both ways tools read it: as a
+// `docker save` archive (docker load, kind) and as an OCI layout (ctr,
+// skopeo). The config must be the Dockerfile's final stage and /walker the
+// binary `make build` made.
+func TestImageTarIsTheDockerfilesImage(t *testing.T) {
+	testtool.Require(t, "make")
+	dir := t.TempDir()
+	bin, tarPath, ref := filepath.Join(dir, "walker"), filepath.Join(dir, "walker.tar"), "registry.example/walker:test"
+	out, err := exec.Command("make", "-C", "..", "-s", "image-tar", "BINARY="+bin, "IMAGE="+ref, "IMAGE_TAR="+tarPath).CombinedOutput()
+	if err != nil {
+		t.Fatalf("make image-tar: %v\n%s", err, out)
+	}
+	tag, _ := name.NewTag(ref)
+	img, err := image.ReadArchive(tarPath, tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cf.Config
+	if !slices.Equal(c.Entrypoint, []string{"/walker"}) || !slices.Equal(c.Cmd, []string{"serve"}) || c.User != "65532:65532" {
+		t.Errorf("entrypoint %q cmd %q user %q; want the Dockerfile's [/walker] [serve] nonroot (65532)", c.Entrypoint, c.Cmd, c.User)
+	}
+	for _, p := range []string{"8000/tcp", "9000/tcp"} {
+		if _, ok := c.ExposedPorts[p]; !ok {
+			t.Errorf("port %s not exposed: %v", p, c.ExposedPorts)
+		}
+	}
+	if cf.OS != "linux" || cf.Architecture != runtime.GOARCH {
+		t.Errorf("platform %s/%s", cf.OS, cf.Architecture)
+	}
+	want, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	found := false
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Name == "walker" {
+			got, _ := io.ReadAll(tr)
+			found = bytes.Equal(got, want) && h.Mode&0o111 != 0
+		}
+	}
+	if !found {
+		t.Error("the image has no executable /walker equal to the built binary")
+	}
+
+	// The OCI layout in the same file names the same image.
+	layoutDir := t.TempDir()
+	if out, err := exec.Command("tar", "-xf", tarPath, "-C", layoutDir).CombinedOutput(); err != nil {
+		t.Fatalf("untar: %v\n%s", err, out)
+	}
+	idx, err := layout.ImageIndexFromPath(layoutDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(im.Manifests) != 1 || im.Manifests[0].Annotations["io.containerd.image.name"] != ref {
+		t.Fatalf("index.json %+v does not name one image %s", im.Manifests, ref)
+	}
+	fromLayout, err := idx.Image(im.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1, _ := img.ConfigName()
+	c2, _ := fromLayout.ConfigName()
+	l1, _ := img.LayerByDiffID(cf.RootFS.DiffIDs[0])
+	d1, _ := l1.Digest()
+	l2, _ := fromLayout.Layers()
+	if c1 != c2 || len(l2) != 1 {
+		t.Fatalf("the layout's image (config %s, %d layers) is not the archive's (config %s)", c2, len(l2), c1)
+	}
+	if d2, _ := l2[0].Digest(); d2 != d1 {
+		t.Errorf("layer %s in the layout, %s in manifest.json", d2, d1)
+	}
+	if err := validate.Image(fromLayout); err != nil {
+		t.Errorf("the OCI layout's image is not valid: %v", err)
 	}
 }
