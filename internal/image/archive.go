@@ -48,7 +48,7 @@ func WriteArchive(path string, ref name.Tag, img v1.Image) error {
 			"digest":    mdigest.String(),
 			"size":      len(manifest),
 			"annotations": map[string]string{
-				"io.containerd.image.name":         ref.Name(),
+				"io.containerd.image.name":          ref.Name(),
 				"org.opencontainers.image.ref.name": ref.TagStr(),
 			},
 		}},
