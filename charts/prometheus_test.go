@@ -90,16 +90,17 @@ func relabelConfigs(t *testing.T, job map[string]any) []*relabel.Config {
 	return cfgs
 }
 
-// endpoint is the discovery labels Kubernetes SD (role endpoints) gives one
-// address of a Service.
+// endpoint is the discovery labels Kubernetes SD (role endpointslice) gives
+// one address of a Service.
 func endpoint(service, instance, component, port, pod string) map[string]string {
 	return map[string]string{
 		"__address__":                                                 "10.244.0.7:8080",
 		"__meta_kubernetes_namespace":                                 namespace,
 		"__meta_kubernetes_service_name":                              service,
 		"__meta_kubernetes_pod_name":                                  pod,
-		"__meta_kubernetes_endpoint_port_name":                        port,
-		"__meta_kubernetes_endpoint_ready":                            "true",
+		"__meta_kubernetes_endpointslice_name":                        service + "-abcde",
+		"__meta_kubernetes_endpointslice_port_name":                   port,
+		"__meta_kubernetes_endpointslice_endpoint_conditions_ready":   "true",
 		"__meta_kubernetes_service_label_app_kubernetes_io_name":      "walker",
 		"__meta_kubernetes_service_label_app_kubernetes_io_instance":  instance,
 		"__meta_kubernetes_service_label_app_kubernetes_io_component": component,
@@ -118,6 +119,10 @@ func TestScrapeJobRelabeling(t *testing.T) {
 	job, err := chart.ScrapeJob(promYAML, "walker")
 	if err != nil {
 		t.Fatal(err)
+	}
+	sds, _ := job["kubernetes_sd_configs"].([]any)
+	if len(sds) != 1 || sds[0].(map[string]any)["role"] != "endpointslice" {
+		t.Fatalf("kubernetes_sd_configs = %v, want one with role endpointslice (v1 Endpoints are deprecated)", sds)
 	}
 	cfgs := relabelConfigs(t, job)
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Brings walker up on a local kind cluster, the way hack/kube-e2e does on a bare
-# control plane: build the image, load it, `helm upgrade --install` with the
+# Brings walker up on a local kind cluster, as hack/kube-e2e does on the node
+# it starts itself: build the image, load it, `helm upgrade --install` with the
 # bundled Prometheus, wait, print the port-forward commands.
 # Needs: docker, kind, kubectl, helm. Cannot run on machines without Docker.
 set -euo pipefail
