@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,297 +10,501 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
-
-	"github.com/walkerhq/walker/internal/localpg"
 )
 
 const (
 	release   = "walker"
-	namespace = "walker-e2e"
+	namespace = "walker"
 )
 
-// scenario is the user's path: install, discovery and scrape, the forms,
-// an upgrade, a rollback, an uninstall.
-func (e *env) scenario(ctx context.Context) error {
-	var (
-		cp      *controlPlane
-		k       *kubelet
-		values  string
-		prom    *prometheus
-		podName string
-	)
-	helm, err := e.tool("helm")
+type step struct {
+	name string
+	run  func(context.Context) error
+}
+
+// scenario is the user's path, from the README's commands, on the node.
+func (e *env) scenario() []step {
+	return []step{
+		{"build walker's image (make image-tar) and the stand-ins; serve them on loopback", e.buildImages},
+		{"start the node: control plane, containerd, kubelet, kube-proxy, CoreDNS, local-path", e.bringUpNode},
+		{"namespace walker enforces Pod Security 'restricted'", e.createNamespace},
+		{"helm upgrade --install walker charts/walker (the README's command, defaults)", e.install},
+		{"every pod Ready: walker + nginx, PostgreSQL on a bound PVC, Prometheus", e.expectPodsReady},
+		{"the bundled Prometheus scrapes the walker pod through nginx (port-forward)", e.expectScraped},
+		{"helm test walker (through Service DNS)", e.helmTest},
+		{"Chromium via port-forward svc/walker: a walk; the counters move in Prometheus", e.browse},
+		{"helm upgrade --set replicaCount=2: one target per pod", e.scaleOut},
+		{"rolling helm upgrade (nginx value) under load: no failed request", e.rollingUpgrade},
+		{"helm rollback under load: the old value is back, the password kept", e.rollback},
+		{"delete the PostgreSQL pod: back on the same PVC with every walk", e.restartDatabase},
+		{"delete a walker pod: the Deployment replaces it, its target comes back", e.replaceWalkerPod},
+		{"every bundled rule evaluated without error", e.rulesHealthy},
+		{"helm uninstall leaves nothing of the release; the namespace goes", e.uninstall},
+	}
+}
+
+// scenarioState is what the steps hand on to later ones.
+type scenarioState struct {
+	prom     *prometheus
+	password string
+	walks    int // walks in the database after the browser step
+	failed   []string
+}
+
+func (e *env) chartDir() string { return filepath.Join(e.root, "charts", "walker") }
+
+// chartAppVersion reads appVersion from a Chart.yaml.
+func chartAppVersion(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	var c struct {
+		AppVersion string `json:"appVersion"`
+	}
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		return "", err
+	}
+	return c.AppVersion, nil
+}
+
+func (e *env) buildImages(ctx context.Context) error {
+	if out, err := exec.CommandContext(ctx, filepath.Join(e.root, "hack", "chart-deps")).CombinedOutput(); err != nil {
+		return fmt.Errorf("hack/chart-deps: %v\n%s", err, out)
+	}
+	appVersion, err := chartAppVersion(filepath.Join(e.chartDir(), "Chart.yaml"))
 	if err != nil {
 		return err
 	}
-	err = e.step("build walker with the Dockerfile's command; find the tools", func() error {
-		for _, t := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "prometheus", "nginx", "chromium"} {
-			if _, err := e.tool(t); err != nil {
-				return err
-			}
-		}
-		bin := filepath.Join(e.dir, "walker")
-		out, err := exec.Command("make", "-C", e.root, "-s", "build", "BINARY="+bin, "VERSION=e2e").CombinedOutput()
+	promVersion, err := chartAppVersion(filepath.Join(e.chartDir(), "charts", "prometheus", "Chart.yaml"))
+	if err != nil {
+		return err
+	}
+	// The chart's default image, built the way users build it without Docker.
+	walkerRef := "ghcr.io/walkerhq/walker:" + appVersion
+	tar := filepath.Join(e.dir, "walker.tar")
+	out, err := exec.CommandContext(ctx, "make", "-C", e.root, "-s", "image-tar",
+		"BINARY="+filepath.Join(e.dir, "walker"), "IMAGE="+walkerRef, "IMAGE_TAR="+tar).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("make image-tar: %v\n%s", err, out)
+	}
+	if e.registry, err = e.startRegistry(); err != nil {
+		return err
+	}
+	builders, err := e.standIns(tar, walkerRef, promVersion)
+	if err != nil {
+		return err
+	}
+	for ref, build := range builders {
+		img, err := build()
 		if err != nil {
-			return fmt.Errorf("make build: %v\n%s", err, out)
+			return fmt.Errorf("image %s: %w", ref, err)
 		}
-		out, err = exec.Command(filepath.Join(e.root, "hack", "chart-deps")).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("hack/chart-deps: %v\n%s", err, out)
+		if err := push(ctx, e.registry, ref, img); err != nil {
+			return err
 		}
-		return nil
+	}
+	fmt.Printf("registry %s serves %d images\n", e.registry, len(builders))
+	return nil
+}
+
+func (e *env) bringUpNode(ctx context.Context) error {
+	n, err := e.startNode(ctx)
+	e.node = n
+	return err
+}
+
+func (e *env) createNamespace(ctx context.Context) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace, Labels: map[string]string{
+		"pod-security.kubernetes.io/enforce": "restricted",
+		"pod-security.kubernetes.io/warn":    "restricted",
+	}}}
+	_, err := e.node.client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
+	return err
+}
+
+// helm runs helm against the node and prints its output.
+func (e *env) helm(ctx context.Context, args ...string) (string, error) {
+	bin, err := e.tool("helm")
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = e.root
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+e.node.kubeconfig)
+	out, err := cmd.CombinedOutput()
+	text := strings.TrimSpace(filterSymlinkNote(string(out)))
+	fmt.Println(text)
+	if err != nil {
+		return text, fmt.Errorf("helm %s: %v%s", strings.Join(args[:2], " "), err, e.podReport(ctx))
+	}
+	return text, nil
+}
+
+// upgrade is the README's install command with --wait, plus extra flags.
+func (e *env) upgrade(ctx context.Context, extra ...string) error {
+	args := append([]string{"upgrade", "--install", release, "charts/walker", "--namespace", namespace,
+		"--create-namespace", "--dependency-update", "--wait", "--timeout", "5m"}, extra...)
+	_, err := e.helm(ctx, args...)
+	return err
+}
+
+func (e *env) install(ctx context.Context) error {
+	out, err := e.helm(ctx, "upgrade", "--install", release, "charts/walker", "--namespace", namespace,
+		"--create-namespace", "--dependency-update", "--wait", "--timeout", "5m")
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(out, "port-forward svc/walker") {
+		return fmt.Errorf("the notes do not tell how to reach the app")
+	}
+	return nil
+}
+
+func (e *env) expectPodsReady(ctx context.Context) error {
+	c := e.node.client
+	pods, err := c.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	var have []string
+	for _, p := range pods.Items {
+		if !podReady(&p) {
+			return fmt.Errorf("pod %s is not ready", p.Name)
+		}
+		var cs []string
+		for _, s := range p.Status.ContainerStatuses {
+			cs = append(cs, s.Name)
+		}
+		slices.Sort(cs) // the kubelet's order is not the pod spec's
+		have = append(have, p.Labels["app.kubernetes.io/component"]+"/"+strings.Join(cs, "+"))
+		fmt.Printf("ready: %s (%s) on %s, %s\n", p.Name, strings.Join(cs, ", "), p.Spec.NodeName, p.Status.PodIP)
+	}
+	slices.Sort(have)
+	want := []string{"app/nginx+walker", "database/postgresql", "server/prometheus-server+prometheus-server-configmap-reload"}
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return fmt.Errorf("no ready %s among %v", w, have)
+		}
+	}
+	pvcs, err := c.CoreV1().PersistentVolumeClaims(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	bound := map[string]bool{}
+	for _, p := range pvcs.Items {
+		if p.Status.Phase != corev1.ClaimBound {
+			return fmt.Errorf("PVC %s is %s", p.Name, p.Status.Phase)
+		}
+		bound[p.Name] = true
+		fmt.Printf("PVC %s bound to %s (%s)\n", p.Name, p.Spec.VolumeName, *p.Spec.StorageClassName)
+	}
+	for _, want := range []string{"data-" + release + "-postgresql-0", release + "-prometheus-server"} {
+		if !bound[want] {
+			return fmt.Errorf("no bound PVC %s among %v", want, keys(bound))
+		}
+	}
+	return nil
+}
+
+func (e *env) expectScraped(ctx context.Context) error {
+	// A Service that must not be scraped: another release's name on the
+	// same pods and port.
+	decoy := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "walker-decoy", Labels: map[string]string{
+			"app.kubernetes.io/name": "walker", "app.kubernetes.io/instance": "other", "app.kubernetes.io/component": "app"}},
+		Spec: corev1.ServiceSpec{
+			Selector: map[string]string{"app.kubernetes.io/name": "walker", "app.kubernetes.io/instance": release},
+			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}},
+		},
+	}
+	if _, err := e.node.client.CoreV1().Services(namespace).Create(ctx, decoy, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	return e.expectTargets(ctx)
+}
+
+// expectTargets checks that Prometheus scrapes exactly the ready walker pods.
+func (e *env) expectTargets(ctx context.Context) error {
+	pods, err := e.walkerPods(ctx, 0)
+	if err != nil {
+		return err
+	}
+	p, err := e.prometheus(ctx)
+	if err != nil {
+		return err
+	}
+	return p.expectTargets(ctx, pods)
+}
+
+// helmTest runs the README's `helm test`. The chart deletes the test pod
+// once it succeeds (so `--logs` would find nothing); a failed one stays, and
+// its log says why.
+func (e *env) helmTest(ctx context.Context) error {
+	_, err := e.helm(ctx, "test", release, "--namespace", namespace, "--timeout", "3m")
+	if err != nil {
+		out, _ := e.node.kubectlOutput(ctx, nil, "-n", namespace, "logs", release+"-test")
+		return fmt.Errorf("%w\ntest pod log:\n%s", err, out)
+	}
+	return nil
+}
+
+func (e *env) browse(ctx context.Context) error {
+	p, err := e.prometheus(ctx)
+	if err != nil {
+		return err
+	}
+	before, err := p.walkCounts(ctx)
+	if err != nil {
+		return err
+	}
+	app, err := e.portForward(ctx, "svc/"+release, 80)
+	if err != nil {
+		return err
+	}
+	defer app.close()
+	const distance = 1234
+	if err := e.browseWalk(ctx, app.url, distance); err != nil {
+		return err
+	}
+	if e.s.walks, err = e.countWalks(ctx); err != nil {
+		return err
+	}
+	return p.expectWalkCounts(ctx, before, walkCounts{started: 1, completed: 1, distanceCount: 1, distanceSum: distance})
+}
+
+func (e *env) scaleOut(ctx context.Context) error {
+	if err := e.upgrade(ctx, "--reuse-values", "--set", "replicaCount=2"); err != nil {
+		return err
+	}
+	if _, err := e.walkerPods(ctx, 2); err != nil {
+		return err
+	}
+	return e.expectTargets(ctx)
+}
+
+// underLoad runs change while pages are requested through the Service, and
+// fails if any request failed.
+func (e *env) underLoad(ctx context.Context, what string, change func() error) error {
+	svc, err := e.node.client.CoreV1().Services(namespace).Get(ctx, release, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	url := fmt.Sprintf("http://%s:%d/walks/start/", svc.Spec.ClusterIP, svc.Spec.Ports[0].Port)
+	l := startLoad(ctx, url, 5*time.Minute)
+	changeErr := change()
+	time.Sleep(2 * time.Second) // the last old pods' endpoints are gone by now
+	ok, failed, why := l.finish()
+	fmt.Printf("load during %s: %d requests, %d failed %s\n", what, ok+failed, failed, why)
+	e.s.failed = append(e.s.failed, fmt.Sprintf("%s: %d of %d", what, failed, ok+failed))
+	if changeErr != nil {
+		return changeErr
+	}
+	if ok == 0 || failed > 0 {
+		return fmt.Errorf("%d of %d requests failed during %s: %s", failed, ok+failed, what, why)
+	}
+	return nil
+}
+
+func (e *env) rollingUpgrade(ctx context.Context) error {
+	var err error
+	if e.s.password, err = e.metricsPassword(ctx); err != nil {
+		return err
+	}
+	old, err := e.walkerPods(ctx, 2)
+	if err != nil {
+		return err
+	}
+	if err := e.expectBodyLimit(ctx, true); err != nil {
+		return err
+	}
+	err = e.underLoad(ctx, "the rolling upgrade", func() error {
+		return e.upgrade(ctx, "--reuse-values", "--set", "nginx.clientMaxBodySize=2m")
 	})
 	if err != nil {
 		return err
 	}
+	return e.expectRolled(ctx, old, false)
+}
 
-	err = e.step("start etcd, kube-apiserver, kube-controller-manager; node; PostgreSQL", func() error {
-		if cp, err = e.startControlPlane(ctx); err != nil {
-			return err
-		}
-		if err := e.setupBridge(); err != nil {
-			return err
-		}
-		nginx, _ := e.tool("nginx")
-		k = &kubelet{e: e, cp: cp, namespace: namespace, node: "e2e-node", walkerBin: filepath.Join(e.dir, "walker"), nginxBin: nginx, pods: map[types.UID]*podRun{}, terminating: map[types.UID]chan struct{}{}}
-		if err := k.registerNode(ctx); err != nil {
-			return err
-		}
-		kctx, stop := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { k.run(kctx); close(done) }()
-		e.defer_(func() { k.shutdown(stop, done) })
-
-		// The chart's bundled PostgreSQL image cannot run without a
-		// container runtime: a local server on the pods' bridge is the
-		// chart's external database instead.
-		pg, err := localpg.StartWith(ctx, "", 0, localpg.Options{ListenAddresses: []string{hostIP}, AllowNetworks: []string{podPrefix + "0/24"}})
-		if err != nil {
-			return err
-		}
-		e.defer_(func() { pg.Stop() })
-		password := randomHex(12)
-		if _, err := pg.CreateDatabase(ctx, "walker", "walker", password); err != nil {
-			return err
-		}
-		values = filepath.Join(e.dir, "values.yaml")
-		v := map[string]any{
-			"image":            map[string]any{"repository": "walker", "tag": "e2e", "pullPolicy": "Never"},
-			"postgresql":       map[string]any{"enabled": false},
-			"externalDatabase": map[string]any{"host": hostIP, "port": pg.Port, "database": "walker", "username": "walker", "password": password, "sslmode": "disable"},
-			// The prometheus chart's pods cannot run here; Prometheus runs
-			// locally below with the job that chart would render.
-			"prometheus": map[string]any{"enabled": false},
-		}
-		b, _ := yaml.Marshal(v)
-		return os.WriteFile(values, b, 0o600)
+func (e *env) rollback(ctx context.Context) error {
+	old, err := e.walkerPods(ctx, 2)
+	if err != nil {
+		return err
+	}
+	err = e.underLoad(ctx, "the rollback", func() error {
+		_, err := e.helm(ctx, "rollback", release, "2", "--namespace", namespace, "--wait", "--timeout", "5m")
+		return err
 	})
 	if err != nil {
 		return err
 	}
+	return e.expectRolled(ctx, old, true)
+}
 
-	helmCmd := func(args ...string) error {
-		args = append(args, "--kubeconfig", cp.kubeconfig)
-		cmd := exec.CommandContext(ctx, helm, args...)
-		out, err := cmd.CombinedOutput()
-		fmt.Printf("%s\n", strings.TrimSpace(filterSymlinkNote(string(out))))
-		if err != nil {
-			return fmt.Errorf("helm %s: %v%s", strings.Join(args[:2], " "), err, k.report())
-		}
-		return nil
+// expectRolled checks that the pods were replaced, the password kept, the
+// body limit is the one wanted, and Prometheus scrapes the new pods.
+func (e *env) expectRolled(ctx context.Context, old []string, nginxRefuses bool) error {
+	pods, err := e.walkerPods(ctx, 2)
+	if err != nil {
+		return err
 	}
+	for _, p := range pods {
+		if slices.Contains(old, p) {
+			return fmt.Errorf("pod %s was not replaced", p)
+		}
+	}
+	if pw, err := e.metricsPassword(ctx); err != nil || pw != e.s.password {
+		return fmt.Errorf("the metrics password changed (%v)", err)
+	}
+	fmt.Printf("pods %v replaced by %v; metrics password unchanged\n", old, pods)
+	if err := e.expectBodyLimit(ctx, nginxRefuses); err != nil {
+		return err
+	}
+	return e.expectTargets(ctx)
+}
 
-	err = e.step("helm upgrade --install walker charts/walker --wait", func() error {
-		return helmCmd("upgrade", "--install", release, filepath.Join(e.root, "charts", "walker"),
-			"--namespace", namespace, "--create-namespace", "-f", values, "--wait", "--timeout", "4m")
+func (e *env) restartDatabase(ctx context.Context) error {
+	c := e.node.client
+	pvcName := "data-" + release + "-postgresql-0"
+	pvc, err := c.CoreV1().PersistentVolumeClaims(namespace).Get(ctx, pvcName, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	pod, err := c.CoreV1().Pods(namespace).Get(ctx, release+"-postgresql-0", metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	if err := c.CoreV1().Pods(namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{}); err != nil {
+		return err
+	}
+	err = poll(ctx, "PostgreSQL pod back", 3*time.Minute, func() (bool, error) {
+		p, err := c.CoreV1().Pods(namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+		return err == nil && p.UID != pod.UID && podReady(p), err
 	})
 	if err != nil {
 		return err
 	}
+	after, err := c.CoreV1().PersistentVolumeClaims(namespace).Get(ctx, pvcName, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	if after.UID != pvc.UID || after.Spec.VolumeName != pvc.Spec.VolumeName {
+		return fmt.Errorf("PVC %s changed: volume %s, was %s", pvcName, after.Spec.VolumeName, pvc.Spec.VolumeName)
+	}
+	walks, err := e.countWalks(ctx)
+	if err != nil {
+		return err
+	}
+	if walks != e.s.walks || walks == 0 {
+		return fmt.Errorf("%d walks after the restart, %d before", walks, e.s.walks)
+	}
+	fmt.Printf("PostgreSQL pod replaced, same PVC %s (%s), %d walks kept\n", pvcName, after.Spec.VolumeName, walks)
+	// The app serves from the database again.
+	_, err = e.walkerPods(ctx, 2)
+	return err
+}
 
-	err = e.step("Prometheus discovers the walker target (and nothing else) and scrapes it", func() error {
-		// A Service that must not be scraped: another release's name on the
-		// same pods and port.
-		decoy := &corev1.Service{
-			ObjectMeta: metav1.ObjectMeta{Name: "walker-decoy", Labels: map[string]string{
-				"app.kubernetes.io/name": "walker", "app.kubernetes.io/instance": "other", "app.kubernetes.io/component": "app"}},
-			Spec: corev1.ServiceSpec{
-				Selector: map[string]string{"app.kubernetes.io/name": "walker", "app.kubernetes.io/instance": release},
-				Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}},
-			},
+// countWalks counts the walks in the database with psql in its pod
+// (kubectl exec).
+func (e *env) countWalks(ctx context.Context) (int, error) {
+	var n int
+	err := poll(ctx, "count the walks", time.Minute, func() (bool, error) {
+		out, err := e.node.kubectlOutput(ctx, nil, "-n", namespace, "exec", release+"-postgresql-0", "--",
+			"psql", "-U", "walker", "-d", "walker", "-Atc", "SELECT count(*) FROM walks")
+		if err != nil {
+			return false, err
 		}
-		if _, err := cp.client.CoreV1().Services(namespace).Create(ctx, decoy, metav1.CreateOptions{}); err != nil {
-			return err
-		}
-		if prom, err = e.startPrometheus(ctx, cp, helm, values); err != nil {
-			return err
-		}
-		if podName, err = e.walkerPod(ctx, cp); err != nil {
-			return err
-		}
-		if err := prom.expectOnlyTarget(ctx, podName); err != nil {
-			return err
-		}
-		return prom.expectRulesLoaded(ctx)
+		n, err = strconv.Atoi(strings.TrimSpace(out))
+		return err == nil, err
+	})
+	return n, err
+}
+
+func (e *env) replaceWalkerPod(ctx context.Context) error {
+	pods, err := e.walkerPods(ctx, 2)
+	if err != nil {
+		return err
+	}
+	if err := e.node.client.CoreV1().Pods(namespace).Delete(ctx, pods[0], metav1.DeleteOptions{}); err != nil {
+		return err
+	}
+	err = poll(ctx, "walker pod "+pods[0]+" replaced", 3*time.Minute, func() (bool, error) {
+		now, err := e.walkerPods(ctx, 2)
+		return err == nil && !slices.Contains(now, pods[0]), err
 	})
 	if err != nil {
 		return err
 	}
+	return e.expectTargets(ctx)
+}
 
-	err = e.step("Chromium: create walker and dog, start and complete a walk; Prometheus counts it", func() error {
-		pod, err := cp.client.CoreV1().Pods(namespace).Get(ctx, podName, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		before, err := prom.walkCounts(ctx)
-		if err != nil {
-			return err
-		}
-		const distance = 1234
-		if err := e.browseWalk(ctx, fmt.Sprintf("http://%s:8080", pod.Status.PodIP), distance); err != nil {
-			return err
-		}
-		return prom.expectWalkCounts(ctx, before, walkCounts{started: 1, completed: 1, distanceCount: 1, distanceSum: distance})
-	})
+func (e *env) rulesHealthy(ctx context.Context) error {
+	p, err := e.prometheus(ctx)
 	if err != nil {
 		return err
 	}
+	return p.expectRulesHealthy(ctx)
+}
 
-	var password string
-	err = e.step("helm upgrade (nginx value) rolls the pods, keeps the password, scraping goes on", func() error {
-		if password, err = metricsPassword(ctx, cp); err != nil {
-			return err
-		}
-		if err := e.expectBodyLimit(ctx, cp, podName, true); err != nil {
-			return err
-		}
-		if err := helmCmd("upgrade", "--install", release, filepath.Join(e.root, "charts", "walker"),
-			"--namespace", namespace, "-f", values, "--set", "nginx.clientMaxBodySize=2m", "--wait", "--timeout", "4m"); err != nil {
-			return err
-		}
-		newPod, err := e.waitRollout(ctx, cp, podName)
-		if err != nil {
-			return err
-		}
-		after, err := metricsPassword(ctx, cp)
-		if err != nil {
-			return err
-		}
-		if after != password {
-			return fmt.Errorf("the metrics password changed on upgrade")
-		}
-		fmt.Printf("pod %s replaced by %s; metrics password unchanged\n", podName, newPod)
-		podName = newPod
-		if err := e.expectBodyLimit(ctx, cp, podName, false); err != nil {
-			return err
-		}
-		return prom.expectOnlyTarget(ctx, podName)
-	})
-	if err != nil {
+func (e *env) uninstall(ctx context.Context) error {
+	if e.s.prom != nil {
+		e.s.prom.fwd.close()
+	}
+	if err := e.node.client.CoreV1().Services(namespace).Delete(ctx, "walker-decoy", metav1.DeleteOptions{}); err != nil {
 		return err
 	}
-
-	err = e.step("helm rollback to revision 1 rolls back; scraping goes on", func() error {
-		if err := helmCmd("rollback", release, "1", "--namespace", namespace, "--wait", "--timeout", "4m"); err != nil {
-			return err
-		}
-		newPod, err := e.waitRollout(ctx, cp, podName)
-		if err != nil {
-			return err
-		}
-		podName = newPod
-		if after, err := metricsPassword(ctx, cp); err != nil || after != password {
-			return fmt.Errorf("the metrics password changed on rollback (%v)", err)
-		}
-		if err := e.expectBodyLimit(ctx, cp, podName, true); err != nil {
-			return err
-		}
-		return prom.expectOnlyTarget(ctx, podName)
-	})
-	if err != nil {
+	if _, err := e.helm(ctx, "uninstall", release, "--namespace", namespace, "--wait", "--timeout", "3m"); err != nil {
 		return err
 	}
-
-	// `helm test` is not run here: its pod reaches the app by the Service's
-	// DNS name, and resolving and proxying Services is CoreDNS's and
-	// kube-proxy's work, which this test does not stand in for. The chart
-	// tests run the hook's script against the rendered nginx and the app.
-	return e.step("helm uninstall leaves nothing of the release behind", func() error {
-		if err := cp.client.CoreV1().Services(namespace).Delete(ctx, "walker-decoy", metav1.DeleteOptions{}); err != nil {
-			return err
+	if err := e.expectNothingLeft(ctx); err != nil {
+		return err
+	}
+	// The StatefulSet's PVC outlives the release by design (the data stays
+	// unless the user deletes it); deleting the namespace removes it, and
+	// local-path deletes the volume.
+	if err := e.node.client.CoreV1().Namespaces().Delete(ctx, namespace, metav1.DeleteOptions{}); err != nil {
+		return err
+	}
+	return poll(ctx, "namespace and volumes gone", 3*time.Minute, func() (bool, error) {
+		_, err := e.node.client.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
+		pvs, lerr := e.node.client.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{})
+		if lerr != nil {
+			return false, lerr
 		}
-		if err := helmCmd("uninstall", release, "--namespace", namespace, "--wait", "--timeout", "2m"); err != nil {
-			return err
-		}
-		return e.expectNothingLeft(ctx, cp)
+		return err != nil && len(pvs.Items) == 0, fmt.Errorf("%d PersistentVolumes left", len(pvs.Items))
 	})
 }
 
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func filterSymlinkNote(s string) string {
-	var keep []string
-	for _, l := range strings.Split(s, "\n") {
-		if !strings.Contains(l, "found symbolic link in path") {
-			keep = append(keep, l)
-		}
-	}
-	return strings.Join(keep, "\n")
-}
-
-// walkerPod is the one running, ready walker pod.
-func (e *env) walkerPod(ctx context.Context, cp *controlPlane) (string, error) {
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		pods, err := cp.client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=" + release + ",app.kubernetes.io/component=app"})
+// walkerPods waits until the release has want ready walker pods (want 0:
+// any number, at least one) and no others, and returns their names sorted.
+func (e *env) walkerPods(ctx context.Context, want int) ([]string, error) {
+	var names []string
+	err := poll(ctx, fmt.Sprintf("%d ready walker pods", want), 3*time.Minute, func() (bool, error) {
+		pods, err := e.node.client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{
+			LabelSelector: "app.kubernetes.io/instance=" + release + ",app.kubernetes.io/component=app"})
 		if err != nil {
-			return "", err
+			return false, err
 		}
-		var ready []string
+		names = nil
 		for _, p := range pods.Items {
-			if p.DeletionTimestamp == nil && podReady(&p) {
-				ready = append(ready, p.Name)
+			if p.DeletionTimestamp != nil || !podReady(&p) {
+				return false, fmt.Errorf("pod %s not ready or terminating", p.Name)
 			}
+			names = append(names, p.Name)
 		}
-		if len(ready) == 1 && len(pods.Items) == 1 {
-			return ready[0], nil
-		}
-		if time.Now().After(deadline) {
-			return "", fmt.Errorf("want one ready walker pod, have %d pods, %d ready", len(pods.Items), len(ready))
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-}
-
-// waitRollout waits until the old pod is gone and one new pod is ready.
-func (e *env) waitRollout(ctx context.Context, cp *controlPlane, old string) (string, error) {
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		name, err := e.walkerPod(ctx, cp)
-		if err == nil && name != old {
-			return name, nil
-		}
-		if time.Now().After(deadline) {
-			return "", fmt.Errorf("pod %s was not replaced (%v)", old, err)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+		slices.Sort(names)
+		return len(names) > 0 && (want == 0 || len(names) == want), fmt.Errorf("%d ready pods", len(names))
+	})
+	return names, err
 }
 
 func podReady(p *corev1.Pod) bool {
@@ -314,162 +516,85 @@ func podReady(p *corev1.Pod) bool {
 	return false
 }
 
-func metricsPassword(ctx context.Context, cp *controlPlane) (string, error) {
-	s, err := cp.client.CoreV1().Secrets(namespace).Get(ctx, release+"-metrics", metav1.GetOptions{})
+func (e *env) metricsPassword(ctx context.Context) (string, error) {
+	s, err := e.node.client.CoreV1().Secrets(namespace).Get(ctx, release+"-metrics", metav1.GetOptions{})
 	if err != nil {
 		return "", err
 	}
 	return string(s.Data["password"]), nil
 }
 
-// expectNothingLeft waits until no object of the release remains.
-func (e *env) expectNothingLeft(ctx context.Context, cp *controlPlane) error {
-	sel := metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=" + release}
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		var left []string
-		c := cp.client
-		if l, err := c.AppsV1().Deployments(namespace).List(ctx, sel); err == nil {
-			for _, o := range l.Items {
-				left = append(left, "Deployment/"+o.Name)
-			}
-		}
-		if l, err := c.AppsV1().ReplicaSets(namespace).List(ctx, sel); err == nil {
-			for _, o := range l.Items {
-				left = append(left, "ReplicaSet/"+o.Name)
-			}
-		}
-		if l, err := c.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{}); err == nil {
-			for _, o := range l.Items {
-				left = append(left, "Pod/"+o.Name)
-			}
-		}
-		if l, err := c.CoreV1().Services(namespace).List(ctx, metav1.ListOptions{}); err == nil {
-			for _, o := range l.Items {
-				left = append(left, "Service/"+o.Name)
-			}
-		}
-		if l, err := c.CoreV1().Secrets(namespace).List(ctx, metav1.ListOptions{}); err == nil {
-			for _, o := range l.Items {
-				left = append(left, "Secret/"+o.Name)
-			}
-		}
-		if l, err := c.CoreV1().ConfigMaps(namespace).List(ctx, sel); err == nil {
-			for _, o := range l.Items {
-				left = append(left, "ConfigMap/"+o.Name)
-			}
-		}
-		if l, err := c.CoreV1().ServiceAccounts(namespace).List(ctx, sel); err == nil {
-			for _, o := range l.Items {
-				left = append(left, "ServiceAccount/"+o.Name)
-			}
-		}
-		if l, err := c.PolicyV1().PodDisruptionBudgets(namespace).List(ctx, sel); err == nil {
-			for _, o := range l.Items {
-				left = append(left, "PodDisruptionBudget/"+o.Name)
-			}
-		}
-		if l, err := c.DiscoveryV1().EndpointSlices(namespace).List(ctx, metav1.ListOptions{}); err == nil {
-			for _, o := range l.Items {
-				left = append(left, "EndpointSlice/"+o.Name)
-			}
-		}
-		if len(left) == 0 {
-			// Whatever else the chart may create one day: every namespaced
-			// kind the API server serves, by the release's label (once the
-			// usual kinds are gone: it takes a list call per kind).
-			others, err := labelledObjects(ctx, cp, "app.kubernetes.io/instance="+release)
-			if err != nil {
-				return err
-			}
-			left = others
-		}
-		if len(left) == 0 {
-			fmt.Println("no Deployment, ReplicaSet, Pod, Service, Secret, ConfigMap, ServiceAccount, PDB or EndpointSlice left, nor any object of any kind labelled with the release")
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("left after helm uninstall: %v", left)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-}
-
-// expectBodyLimit sends a 1.5 MB body through the pod's nginx: the chart's
-// default client_max_body_size (1m) makes nginx refuse it itself, the
-// upgraded 2m passes it on to the app. The app refuses it too (its own
+// expectBodyLimit sends a 1.5 MB body through each walker pod's nginx: the
+// chart's default client_max_body_size (1m) makes nginx refuse it itself,
+// the upgraded 2m passes it on to the app. The app refuses it too (its own
 // limit is far smaller), so what tells them apart is who answered: only the
-// app's responses carry the X-Request-ID header. This proves the upgrade's
-// value reached the rolled pods, and the rollback took it away again, as a
-// client sees it.
-func (e *env) expectBodyLimit(ctx context.Context, cp *controlPlane, podName string, nginxRefuses bool) error {
-	pod, err := cp.client.CoreV1().Pods(namespace).Get(ctx, podName, metav1.GetOptions{})
+// app's responses carry the X-Request-ID header.
+func (e *env) expectBodyLimit(ctx context.Context, nginxRefuses bool) error {
+	pods, err := e.node.client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{
+		LabelSelector: "app.kubernetes.io/instance=" + release + ",app.kubernetes.io/component=app"})
 	if err != nil {
 		return err
 	}
-	body := bytes.Repeat([]byte("x"), 1536*1024)
-	url := fmt.Sprintf("http://%s:8080/e2e-body-limit", pod.Status.PodIP)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return err
+	for _, pod := range pods.Items {
+		url := fmt.Sprintf("http://%s:8080/e2e-body-limit", pod.Status.PodIP)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(bytes.Repeat([]byte("x"), 1536*1024)))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/octet-stream")
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			return fmt.Errorf("POST 1.5 MB to %s: %w", url, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		byApp := resp.Header.Get("X-Request-ID") != ""
+		switch {
+		case nginxRefuses && (byApp || resp.StatusCode != http.StatusRequestEntityTooLarge):
+			return fmt.Errorf("pod %s: status %d (app answered: %v); want nginx's own 413 (client_max_body_size 1m)", pod.Name, resp.StatusCode, byApp)
+		case !nginxRefuses && !byApp:
+			return fmt.Errorf("pod %s: status %d from nginx itself; want it passed on to the app (client_max_body_size 2m)", pod.Name, resp.StatusCode)
+		}
+		fmt.Printf("pod %s: a 1.5 MB body is answered by %s (%d)\n", pod.Name, map[bool]string{true: "the app", false: "nginx"}[byApp], resp.StatusCode)
 	}
-	req.Header.Set("Content-Type", "application/octet-stream")
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		return fmt.Errorf("POST 1.5 MB to %s: %w", url, err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	byApp := resp.Header.Get("X-Request-ID") != ""
-	switch {
-	case nginxRefuses && (byApp || resp.StatusCode != http.StatusRequestEntityTooLarge):
-		return fmt.Errorf("POST 1.5 MB to pod %s: status %d (app answered: %v); want nginx's own 413 (client_max_body_size 1m)", podName, resp.StatusCode, byApp)
-	case !nginxRefuses && !byApp:
-		return fmt.Errorf("POST 1.5 MB to pod %s: status %d from nginx itself; want it passed on to the app (client_max_body_size 2m)", podName, resp.StatusCode)
-	}
-	who := "nginx"
-	if byApp {
-		who = "the app"
-	}
-	fmt.Printf("pod %s: a 1.5 MB body is answered by %s (%d)\n", podName, who, resp.StatusCode)
 	return nil
 }
 
-// labelledObjects lists the objects of every listable namespaced kind in
-// the namespace that carry the label selector sel.
-func labelledObjects(ctx context.Context, cp *controlPlane, sel string) ([]string, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", cp.kubeconfig)
+// podReport describes the pods that are not ready, for a failed --wait.
+func (e *env) podReport(ctx context.Context) string {
+	pods, err := e.node.client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return nil, err
+		return ""
 	}
-	// Listing every kind includes deprecated ones (v1 Endpoints): no warnings.
-	cfg.WarningHandler = rest.NoWarnings{}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	lists, err := cp.client.Discovery().ServerPreferredNamespacedResources()
-	if err != nil {
-		return nil, fmt.Errorf("discovery: %w", err)
-	}
-	var left []string
-	for _, l := range lists {
-		gv, err := schema.ParseGroupVersion(l.GroupVersion)
-		if err != nil {
-			return nil, err
+	var b strings.Builder
+	for _, p := range pods.Items {
+		if podReady(&p) {
+			continue
 		}
-		for _, r := range l.APIResources {
-			if !slices.Contains(r.Verbs, "list") {
-				continue
+		fmt.Fprintf(&b, "\n  pod %s: %s", p.Name, p.Status.Phase)
+		for _, c := range p.Status.Conditions {
+			if c.Status != corev1.ConditionTrue && c.Message != "" {
+				fmt.Fprintf(&b, "; %s: %s", c.Type, c.Message)
 			}
-			objs, err := dyn.Resource(gv.WithResource(r.Name)).Namespace(namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
-			if err != nil {
-				return nil, fmt.Errorf("list %s: %w", r.Name, err)
+		}
+		for _, s := range append(p.Status.InitContainerStatuses, p.Status.ContainerStatuses...) {
+			if w := s.State.Waiting; w != nil {
+				fmt.Fprintf(&b, "; %s waiting: %s %s", s.Name, w.Reason, w.Message)
 			}
-			for _, o := range objs.Items {
-				left = append(left, r.Kind+"/"+o.GetName())
+			if t := s.LastTerminationState.Terminated; t != nil {
+				fmt.Fprintf(&b, "; %s exited %d: %s", s.Name, t.ExitCode, lastLines(t.Message, 3))
 			}
 		}
 	}
-	return left, nil
+	return b.String()
+}
+
+func filterSymlinkNote(s string) string {
+	var keep []string
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.Contains(l, "found symbolic link in path") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
 }

@@ -1,0 +1,344 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// machineState is what a node changes on the host and must give back:
+// network interfaces, mounts, packet filter rules, cgroups, sysctls, the
+// folders the node's programs write outside the run's own folder, and
+// processes. It is taken before the node starts and again after the
+// teardown; anything that differs then is put back or removed, and what
+// cannot be is a failure of the run.
+type machineState struct {
+	links     []string
+	mounts    []string
+	iptables  map[string]string // iptables-save / ip6tables-save, normalised
+	nftTables []string
+	cgroups   []string
+	sysctls   map[string]string
+	paths     map[string]bool
+}
+
+// Folders the kubelet, containerd and the CNI plugins may create whatever
+// their configuration says.
+var nodePaths = []string{"/run/containerd", "/var/lib/containerd", "/var/lib/cni", "/var/log/containers",
+	"/var/log/pods", "/var/lib/kubelet", "/run/netns", "/etc/cni", "/opt/cni", "/var/run/kubernetes"}
+
+// Programs of the node; one still running after the teardown is a leak.
+var nodePrograms = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet",
+	"kube-proxy", "containerd", "containerd-shim-runc-v2", "runc", "coredns", "local-path-provisioner"}
+
+// isNodeProgram compares with the kernel's process name, cut at 15 bytes.
+func isNodeProgram(comm string) bool {
+	for _, p := range nodePrograms {
+		if len(p) > 15 {
+			p = p[:15]
+		}
+		if p == comm {
+			return true
+		}
+	}
+	return false
+}
+
+func takeMachineState() (*machineState, error) {
+	s := &machineState{iptables: map[string]string{}, paths: map[string]bool{}}
+	var err error
+	if s.links, err = links(); err != nil {
+		return nil, err
+	}
+	if s.mounts, err = mountPoints(); err != nil {
+		return nil, err
+	}
+	for _, save := range []string{"iptables-save", "ip6tables-save"} {
+		s.iptables[save] = iptablesRules(save)
+	}
+	s.nftTables = nftTables()
+	s.cgroups = cgroupDirs()
+	s.sysctls = sysctls()
+	for _, p := range nodePaths {
+		_, err := os.Lstat(p)
+		s.paths[p] = err == nil
+	}
+	return s, nil
+}
+
+// restore puts back what the node changed and reports what is still
+// different afterwards.
+func (before *machineState) restore() (restored, left []string) {
+	// Processes first: they hold mounts, cgroups and interfaces.
+	for _, p := range nodeProcesses() {
+		left = append(left, "process "+p)
+	}
+	if len(left) > 0 {
+		killNodeProcesses()
+	}
+	mounts, _ := mountPoints()
+	added := without(mounts, before.mounts)
+	sort.Sort(sort.Reverse(sort.StringSlice(added))) // deepest first
+	for _, m := range added {
+		if err := syscall.Unmount(m, syscall.MNT_DETACH); err == nil {
+			restored = append(restored, "unmounted "+m)
+		}
+	}
+	now, _ := links()
+	for _, l := range without(now, before.links) {
+		if ip("link", "del", l) == nil {
+			restored = append(restored, "deleted link "+l)
+		}
+	}
+	for _, t := range without(nftTables(), before.nftTables) {
+		if exec.Command("nft", "delete", "table", strings.Fields(t)[0], strings.Fields(t)[1]).Run() == nil {
+			restored = append(restored, "deleted nft table "+t)
+		}
+	}
+	for save, rules := range before.iptables {
+		if iptablesRules(save) != rules {
+			restoreCmd := strings.Replace(save, "-save", "-restore", 1)
+			cmd := exec.Command(restoreCmd)
+			cmd.Stdin = strings.NewReader(rules)
+			if err := cmd.Run(); err == nil {
+				restored = append(restored, "restored the "+strings.TrimSuffix(save, "-save")+" rules")
+			}
+		}
+	}
+	for _, c := range without(cgroupDirs(), before.cgroups) {
+		if removeCgroup(c) == nil {
+			restored = append(restored, "removed cgroup "+c)
+		}
+	}
+	for k, v := range sysctls() {
+		if old, ok := before.sysctls[k]; ok && old != v {
+			if os.WriteFile(filepath.Join("/proc/sys", k), []byte(old), 0o644) == nil {
+				restored = append(restored, fmt.Sprintf("sysctl %s: %s back to %s", k, v, old))
+			}
+		}
+	}
+	for p, existed := range before.paths {
+		if _, err := os.Lstat(p); err == nil && !existed {
+			if os.RemoveAll(p) == nil {
+				restored = append(restored, "removed "+p)
+			}
+		}
+	}
+	return restored, append(left, before.diff()...)
+}
+
+// diff lists what still differs from the state before.
+func (before *machineState) diff() []string {
+	after, err := takeMachineState()
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var d []string
+	for _, l := range without(after.links, before.links) {
+		d = append(d, "network interface "+l)
+	}
+	for _, m := range without(after.mounts, before.mounts) {
+		d = append(d, "mount "+m)
+	}
+	for save, rules := range before.iptables {
+		if after.iptables[save] != rules {
+			d = append(d, save+" rules differ")
+		}
+	}
+	for _, t := range without(after.nftTables, before.nftTables) {
+		d = append(d, "nft table "+t)
+	}
+	for _, c := range without(after.cgroups, before.cgroups) {
+		d = append(d, "cgroup "+c)
+	}
+	for k, v := range after.sysctls {
+		if old, ok := before.sysctls[k]; ok && old != v {
+			d = append(d, fmt.Sprintf("sysctl %s = %s (was %s)", k, v, old))
+		}
+	}
+	for p, existed := range after.paths {
+		if existed && !before.paths[p] {
+			d = append(d, "path "+p)
+		}
+	}
+	for _, p := range nodeProcesses() {
+		d = append(d, "process "+p)
+	}
+	return d
+}
+
+func links() ([]string, error) {
+	out, err := exec.Command("ip", "-o", "link", "show").Output()
+	if err != nil {
+		return nil, fmt.Errorf("ip link: %w", err)
+	}
+	var names []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(l); len(f) > 1 {
+			names = append(names, strings.SplitN(strings.TrimSuffix(f[1], ":"), "@", 2)[0])
+		}
+	}
+	return names, nil
+}
+
+func mountPoints() ([]string, error) {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	var mps []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) > 4 {
+			mps = append(mps, f[4])
+		}
+	}
+	return mps, nil
+}
+
+var counters = regexp.MustCompile(`\[\d+:\d+\]`)
+
+// iptablesRules is the rules of every table, without comments and counters.
+func iptablesRules(save string) string {
+	out, err := exec.Command(save).Output()
+	if err != nil {
+		return ""
+	}
+	var keep []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if !strings.HasPrefix(l, "#") {
+			keep = append(keep, counters.ReplaceAllString(l, "[0:0]"))
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
+// nftTables is "family name" of every nftables table.
+func nftTables() []string {
+	out, err := exec.Command("nft", "list", "tables").Output()
+	if err != nil {
+		return nil
+	}
+	var ts []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(l); len(f) == 3 && f[0] == "table" {
+			ts = append(ts, f[1]+" "+f[2])
+		}
+	}
+	return ts
+}
+
+// cgroupDirs is the first two levels of every cgroup hierarchy.
+func cgroupDirs() []string {
+	var dirs []string
+	roots, _ := filepath.Glob("/sys/fs/cgroup/*")
+	for _, r := range roots {
+		for _, pattern := range []string{"/*", "/*/*"} {
+			m, _ := filepath.Glob(r + pattern)
+			for _, d := range m {
+				if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+					dirs = append(dirs, d)
+				}
+			}
+		}
+	}
+	return dirs
+}
+
+// removeCgroup removes a cgroup and its children, deepest first.
+func removeCgroup(root string) error {
+	var dirs []string
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, p)
+		}
+		return nil
+	})
+	var last error
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := syscall.Rmdir(dirs[i]); err != nil && !os.IsNotExist(err) {
+			last = err
+		}
+	}
+	return last
+}
+
+// sysctls is every writable kernel parameter but the per-interface ones
+// (interfaces are compared themselves) and those the kernel changes itself.
+func sysctls() map[string]string {
+	vals := map[string]string{}
+	perInterface := regexp.MustCompile(`^net/ipv[46]/(conf|neigh)/[^/]+/`)
+	filepath.WalkDir("/proc/sys", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		k := strings.TrimPrefix(p, "/proc/sys/")
+		if perInterface.MatchString(k) && !regexp.MustCompile(`/(all|default)/`).MatchString(k) {
+			return nil
+		}
+		if strings.HasPrefix(k, "kernel/random/") || strings.HasPrefix(k, "fs/") || k == "kernel/ns_last_pid" || k == "vm/drop_caches" || k == "kernel/sched_domain" {
+			return nil
+		}
+		if fi, err := d.Info(); err != nil || fi.Mode().Perm()&0o200 == 0 {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err == nil {
+			vals[k] = string(bytes.TrimSpace(b))
+		}
+		return nil
+	})
+	return vals
+}
+
+// nodeProcesses lists running processes of the node's programs, and any
+// process in a pod's cgroup.
+func nodeProcesses() []string {
+	var found []string
+	pids, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range pids {
+		comm, err := os.ReadFile(p + "/comm")
+		if err != nil {
+			continue
+		}
+		name := strings.TrimSpace(string(comm))
+		cg, _ := os.ReadFile(p + "/cgroup")
+		if isNodeProgram(name) || strings.Contains(string(cg), "kubepods") {
+			found = append(found, fmt.Sprintf("%s (pid %s)", name, filepath.Base(p)))
+		}
+	}
+	return found
+}
+
+func killNodeProcesses() {
+	pids, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range pids {
+		comm, _ := os.ReadFile(p + "/comm")
+		cg, _ := os.ReadFile(p + "/cgroup")
+		if isNodeProgram(strings.TrimSpace(string(comm))) || strings.Contains(string(cg), "kubepods") {
+			var pid int
+			fmt.Sscan(filepath.Base(p), &pid)
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	time.Sleep(time.Second)
+}
+
+// without is the elements of a that b lacks.
+func without(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}

@@ -1,0 +1,453 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	pollpkg "github.com/walkerhq/walker/internal/poll"
+	"github.com/walkerhq/walker/internal/proc"
+)
+
+// The node's addresses. The ranges are unusual on purpose: nothing else on
+// the machine uses them. The API server and the kubelet listen on the
+// bridge's own address, so pods reach them (through the `kubernetes`
+// Service) and EndpointSlices get a real, non-loopback address.
+const (
+	nodeName     = "walker-e2e-node"
+	bridgeName   = "walker-e2e0"
+	nodeIP       = "10.217.0.1"
+	podCIDR      = "10.217.0.0/24"
+	serviceCIDR  = "10.218.0.0/24"
+	apiClusterIP = "10.218.0.1"
+	dnsIP        = "10.218.0.10"
+)
+
+// node is a single-node cluster: the control plane, containerd, the
+// kubelet, kube-proxy, CoreDNS and a local-path provisioner.
+type node struct {
+	dir        string
+	kubeconfig string
+	server     string
+	criSocket  string
+	client     *kubernetes.Clientset
+	procs      map[string]*proc.Process
+}
+
+// startNode brings the node up; every part is stopped at cleanup, in
+// reverse order.
+func (e *env) startNode(ctx context.Context) (*node, error) {
+	n := &node{dir: filepath.Join(e.dir, "node"), procs: map[string]*proc.Process{}}
+	if err := os.MkdirAll(n.dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := e.setupBridge(); err != nil {
+		return nil, err
+	}
+	for _, start := range []func(context.Context, *node) error{
+		e.startControlPlane, e.startContainerd, e.startKubelet, e.startKubeProxy, e.startAddons,
+	} {
+		if err := start(ctx, n); err != nil {
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+// run starts a node process; cleanup stops it.
+func (e *env) run(n *node, name string, args ...string) error {
+	bin, err := e.tool(name)
+	if err != nil {
+		return err
+	}
+	p, err := e.start(name, nil, append([]string{bin}, args...)...)
+	if err != nil {
+		return err
+	}
+	n.procs[name] = p
+	return nil
+}
+
+func (e *env) setupBridge() error {
+	ip("link", "del", bridgeName) // left over by a killed run
+	if err := ip("link", "add", bridgeName, "type", "bridge"); err != nil {
+		return err
+	}
+	e.defer_(func() { ip("link", "del", bridgeName) })
+	if err := ip("addr", "add", nodeIP+"/24", "dev", bridgeName); err != nil {
+		return err
+	}
+	return ip("link", "set", bridgeName, "up")
+}
+
+func ip(args ...string) error {
+	out, err := exec.Command("ip", args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+func (e *env) startControlPlane(ctx context.Context, n *node) error {
+	dir := filepath.Join(n.dir, "control-plane")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	certs, err := writePKI(dir, []net.IP{net.ParseIP(nodeIP), net.ParseIP(apiClusterIP), net.ParseIP("127.0.0.1")},
+		[]string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "localhost"})
+	if err != nil {
+		return err
+	}
+	saKey, saPub, err := serviceAccountKeys(dir)
+	if err != nil {
+		return err
+	}
+	token := randomHex(16)
+	tokens := filepath.Join(dir, "tokens.csv")
+	if err := os.WriteFile(tokens, []byte(token+`,admin,admin,"system:masters"`+"\n"), 0o600); err != nil {
+		return err
+	}
+	ports, err := freePorts(2)
+	if err != nil {
+		return err
+	}
+	apiPort, err := freePortOn(nodeIP)
+	if err != nil {
+		return err
+	}
+	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
+	peerURL := fmt.Sprintf("http://127.0.0.1:%d", ports[1])
+	if err := e.run(n, "etcd", "--name=e2e", "--data-dir="+filepath.Join(dir, "etcd"),
+		"--listen-client-urls="+etcdURL, "--advertise-client-urls="+etcdURL,
+		"--listen-peer-urls="+peerURL, "--initial-advertise-peer-urls="+peerURL,
+		"--initial-cluster=e2e="+peerURL, "--log-level=warn"); err != nil {
+		return err
+	}
+	if err := e.run(n, "kube-apiserver",
+		"--etcd-servers="+etcdURL,
+		"--bind-address="+nodeIP, "--advertise-address="+nodeIP, fmt.Sprintf("--secure-port=%d", apiPort),
+		"--tls-cert-file="+certs.serverCert, "--tls-private-key-file="+certs.serverKey,
+		"--service-account-key-file="+saPub, "--service-account-signing-key-file="+saKey,
+		"--service-account-issuer=https://kubernetes.default.svc",
+		"--service-cluster-ip-range="+serviceCIDR,
+		"--token-auth-file="+tokens,
+		"--authorization-mode=Node,RBAC", "--allow-privileged=true",
+		"--kubelet-preferred-address-types=InternalIP",
+		"--v=1"); err != nil {
+		return err
+	}
+	n.server = fmt.Sprintf("https://%s:%d", nodeIP, apiPort)
+	n.kubeconfig = filepath.Join(dir, "kubeconfig")
+	kubeconfig := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: e2e
+  cluster:
+    server: %s
+    certificate-authority-data: %s
+users:
+- name: admin
+  user:
+    token: %s
+contexts:
+- name: e2e
+  context: {cluster: e2e, user: admin}
+current-context: e2e
+`, n.server, base64.StdEncoding.EncodeToString(certs.caPEM), token)
+	if err := os.WriteFile(n.kubeconfig, []byte(kubeconfig), 0o600); err != nil {
+		return err
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", n.kubeconfig)
+	if err != nil {
+		return err
+	}
+	cfg.QPS, cfg.Burst = 50, 100
+	if n.client, err = kubernetes.NewForConfig(cfg); err != nil {
+		return err
+	}
+	if err := poll(ctx, "kube-apiserver /readyz", time.Minute, func() (bool, error) {
+		body, err := n.client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		return err == nil && string(body) == "ok", nil
+	}); err != nil {
+		return err
+	}
+	if err := e.run(n, "kube-controller-manager", "--kubeconfig="+n.kubeconfig, "--leader-elect=false",
+		// The node's pod CIDR is the CNI's; the trust-bundle publisher
+		// loops on a self-signed serving certificate.
+		"--controllers=*,-node-ipam-controller,-kube-apiserver-serving-clustertrustbundle-publisher-controller",
+		"--service-account-private-key-file="+saKey, "--root-ca-file="+certs.caCert,
+		"--use-service-account-credentials=true", "--secure-port=0", "--v=1"); err != nil {
+		return err
+	}
+	return e.run(n, "kube-scheduler", "--kubeconfig="+n.kubeconfig, "--leader-elect=false", "--secure-port=0", "--v=1")
+}
+
+func serviceAccountKeys(dir string) (keyPath, pubPath string, err error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return "", "", err
+	}
+	keyPath, pubPath = filepath.Join(dir, "sa.key"), filepath.Join(dir, "sa.pub")
+	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		return "", "", err
+	}
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600); err != nil {
+		return "", "", err
+	}
+	return keyPath, pubPath, os.WriteFile(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o644)
+}
+
+// startContainerd runs containerd with its CRI plugin, all state under the
+// run's folder, pulling every registry host from the loopback registry.
+func (e *env) startContainerd(ctx context.Context, n *node) error {
+	dir := filepath.Join(n.dir, "containerd")
+	certsDir := filepath.Join(dir, "certs.d")
+	for _, host := range registryHosts {
+		hd := filepath.Join(certsDir, host)
+		if err := os.MkdirAll(hd, 0o755); err != nil {
+			return err
+		}
+		toml := fmt.Sprintf("server = \"http://%s\"\n\n[host.\"http://%s\"]\n  capabilities = [\"pull\", \"resolve\"]\n", e.registry, e.registry)
+		if err := os.WriteFile(filepath.Join(hd, "hosts.toml"), []byte(toml), 0o644); err != nil {
+			return err
+		}
+	}
+	cniDir := filepath.Join(n.dir, "cni")
+	if err := os.MkdirAll(cniDir, 0o755); err != nil {
+		return err
+	}
+	// No NAT and no route out: pods reach the node, each other and the
+	// Service range (through the node, where kube-proxy translates it).
+	conflist := fmt.Sprintf(`{
+  "cniVersion": "0.4.0",
+  "name": "walker-e2e",
+  "plugins": [
+    {"type": "bridge", "bridge": %q, "isGateway": true, "ipMasq": false, "hairpinMode": true,
+     "ipam": {"type": "host-local", "dataDir": %q, "ranges": [[{"subnet": %q, "gateway": %q}]],
+              "routes": [{"dst": %q}]}},
+    {"type": "portmap", "capabilities": {"portMappings": true}},
+    {"type": "loopback"}
+  ]
+}`, bridgeName, filepath.Join(n.dir, "cni-ipam"), podCIDR, nodeIP, serviceCIDR)
+	if err := os.WriteFile(filepath.Join(cniDir, "10-walker-e2e.conflist"), []byte(conflist), 0o644); err != nil {
+		return err
+	}
+	n.criSocket = filepath.Join(dir, "containerd.sock")
+	config := fmt.Sprintf(`version = 2
+root = %[1]q
+state = %[2]q
+[grpc]
+  address = %[3]q
+[plugins."io.containerd.internal.v1.opt"]
+  path = %[4]q
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = %[5]q
+  # No AppArmor on these machines.
+  disable_apparmor = true
+  # root here lacks CAP_SYS_RESOURCE: runc fails on a negative oom_score_adj.
+  restrict_oom_score_adj = true
+  # Keeps pod network namespaces out of /run/netns.
+  netns_mounts_under_state_dir = true
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = %[6]q
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = %[7]q
+`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), n.criSocket, filepath.Join(dir, "opt"),
+		pauseImage, cniDir, certsDir)
+	cfgPath := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(cfgPath, []byte(config), 0o644); err != nil {
+		return err
+	}
+	if err := e.run(n, "containerd", "--config", cfgPath); err != nil {
+		return err
+	}
+	// Stopping containerd leaves the shims and containers running: remove
+	// every pod first (this runs before containerd's own stop).
+	e.defer_(func() { e.removeAllPods(n) })
+	return poll(ctx, "containerd's socket", 30*time.Second, func() (bool, error) {
+		_, err := os.Stat(n.criSocket)
+		return err == nil, nil
+	})
+}
+
+// removeAllPods stops and removes every pod sandbox through the CRI.
+func (e *env) removeAllPods(n *node) {
+	crictl, err := e.tool("crictl")
+	if err != nil {
+		return
+	}
+	if out, err := exec.Command(crictl, "--runtime-endpoint", "unix://"+n.criSocket, "--timeout", "60s", "rmp", "-fa").CombinedOutput(); err != nil {
+		fmt.Printf("cleanup: crictl rmp -fa: %v: %s\n", err, out)
+	}
+}
+
+func (e *env) startKubelet(ctx context.Context, n *node) error {
+	dir := filepath.Join(n.dir, "kubelet")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	// Pods resolve through CoreDNS only; the host's resolver never leaks in.
+	resolv := filepath.Join(dir, "resolv.conf")
+	if err := os.WriteFile(resolv, []byte("nameserver 127.0.0.1\n"), 0o644); err != nil {
+		return err
+	}
+	healthz, err := freePort()
+	if err != nil {
+		return err
+	}
+	config := fmt.Sprintf(`apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+# These machines run cgroup v1, which 1.35+ refuse unless told.
+failCgroupV1: false
+cgroupDriver: cgroupfs
+containerRuntimeEndpoint: unix://%s
+failSwapOn: false
+address: %s
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: %d
+# A test node: the API server reaches it with no client certificate.
+authentication:
+  anonymous: {enabled: true}
+  webhook: {enabled: false}
+authorization: {mode: AlwaysAllow}
+clusterDNS: [%s]
+clusterDomain: cluster.local
+resolvConf: %s
+podLogsDir: %s
+protectKernelDefaults: false
+makeIPTablesUtilChains: false
+serializeImagePulls: false
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+evictionHard: {memory.available: 100Mi, nodefs.available: 1%%, imagefs.available: 1%%, nodefs.inodesFree: 1%%}
+# An image known under two names is pulled again otherwise, and fails.
+imagePullCredentialsVerificationPolicy: NeverVerify
+`, n.criSocket, nodeIP, healthz, dnsIP, resolv, filepath.Join(dir, "pod-logs"))
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(config), 0o644); err != nil {
+		return err
+	}
+	if err := e.run(n, "kubelet", "--config="+cfgPath, "--kubeconfig="+n.kubeconfig, "--root-dir="+filepath.Join(dir, "root"),
+		"--hostname-override="+nodeName, "--node-ip="+nodeIP, "--v=1"); err != nil {
+		return err
+	}
+	return poll(ctx, "node Ready", 2*time.Minute, func() (bool, error) {
+		nd, err := n.client.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		for _, c := range nd.Status.Conditions {
+			if c.Type == corev1.NodeReady {
+				return c.Status == corev1.ConditionTrue, nil
+			}
+		}
+		return false, nil
+	})
+}
+
+func (e *env) startKubeProxy(ctx context.Context, n *node) error {
+	ports, err := freePorts(2)
+	if err != nil {
+		return err
+	}
+	config := fmt.Sprintf(`apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: nftables
+bindAddress: %s
+clusterCIDR: %s
+hostnameOverride: %s
+nodePortAddresses: [%s/32]
+clientConnection: {kubeconfig: %s}
+healthzBindAddress: 127.0.0.1:%d
+metricsBindAddress: 127.0.0.1:%d
+# Leave the host's conntrack settings alone.
+conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+`, nodeIP, podCIDR, nodeName, nodeIP, n.kubeconfig, ports[0], ports[1])
+	cfgPath := filepath.Join(n.dir, "kube-proxy.yaml")
+	if err := os.WriteFile(cfgPath, []byte(config), 0o644); err != nil {
+		return err
+	}
+	if err := e.run(n, "kube-proxy", "--config="+cfgPath, "--v=1"); err != nil {
+		return err
+	}
+	// Its rules outlive it: remove them once it has stopped.
+	e.defer_(func() {
+		if bin, err := e.tool("kube-proxy"); err == nil {
+			if out, err := exec.Command(bin, "--cleanup").CombinedOutput(); err != nil {
+				fmt.Printf("cleanup: kube-proxy --cleanup: %v: %s\n", err, lastLines(string(out), 5))
+			}
+		}
+	})
+	e.defer_(func() { n.procs["kube-proxy"].Stop(5 * time.Second) })
+	return nil
+}
+
+// freePortOn is a free TCP port on the given local address.
+func freePortOn(addr string) (int, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func freePort() (int, error) { return freePortOn("127.0.0.1") }
+
+func freePorts(k int) ([]int, error) {
+	// Hold them all open until every one is chosen, so they differ.
+	var lns []net.Listener
+	defer func() {
+		for _, l := range lns {
+			l.Close()
+		}
+	}()
+	var ports []int
+	for range k {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func lastLines(s string, k int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > k {
+		lines = lines[len(lines)-k:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// poll waits for cond (internal/poll) at the e2e's pace.
+func poll(ctx context.Context, what string, timeout time.Duration, cond func() (bool, error)) error {
+	return pollpkg.Until(ctx, what, timeout, 300*time.Millisecond, cond)
+}
