@@ -6,6 +6,7 @@ package walker
 import (
 	"context"
 	"net/mail"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -185,6 +186,22 @@ func checkText(errs FieldErrors, field, s string) bool {
 		return false
 	}
 	return true
+}
+
+// ParseID reads a record id as it appears in a URL or a form: a plain
+// positive decimal number ("12"), without sign, spaces or leading zeros,
+// so that one id has one spelling. ok is false for anything else.
+func ParseID(s string) (id int64, ok bool) {
+	if s == "" || len(s) > 19 || s[0] < '1' || s[0] > '9' {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	return id, err == nil
 }
 
 // validEmail accepts a bare address (no display name) with a dotted domain.

@@ -7,6 +7,20 @@ import (
 	walker "github.com/walkerhq/walker/app"
 )
 
+func TestParseID(t *testing.T) {
+	valid := map[string]int64{"1": 1, "42": 42, "9223372036854775807": 1<<63 - 1}
+	for s, want := range valid {
+		if got, ok := walker.ParseID(s); !ok || got != want {
+			t.Errorf("ParseID(%q) = %d, %v; want %d", s, got, ok, want)
+		}
+	}
+	for _, s := range []string{"", "0", "00", "01", "+1", "-1", " 1", "1 ", "1.0", "1e3", "0x1", "١", "9223372036854775808", "99999999999999999999"} {
+		if got, ok := walker.ParseID(s); ok {
+			t.Errorf("ParseID(%q) = %d, accepted", s, got)
+		}
+	}
+}
+
 func TestTextValidation(t *testing.T) {
 	cases := []struct {
 		name  string

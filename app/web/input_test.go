@@ -143,3 +143,62 @@ func TestBadTextIsAFieldError(t *testing.T) {
 		})
 	}
 }
+
+// Ids in paths are plain positive decimal numbers: /walkers/+2/delete/
+// names no walker, so it deletes nothing.
+func TestIDsArePlainNumbers(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, a *app) {
+		dog, w := a.seed()
+		walk := a.startWalk(a.browser(), dog, w)
+		if dog != 1 || w != 1 || walk != 1 {
+			t.Fatalf("seeded dog %d, walker %d, walk %d; the spellings below assume 1", dog, w, walk)
+		}
+		br := a.browser()
+		for _, id := range []string{"+1", "01", "%2B1", "1.0", "0x1", "1e0", "-1", "0", "%201", "9223372036854775808", "18446744073709551617"} {
+			for _, p := range []string{"/walkers/%s/delete/", "/dogs/%s/delete/"} {
+				path := fmt.Sprintf(p, id)
+				if r := br.submit("/walkers/", path, nil); r.status != http.StatusNotFound {
+					t.Errorf("POST %s = %d, want 404", path, r.status)
+				}
+			}
+			for _, p := range []string{"/walkers/%s/edit/", "/walks/%s/complete/", "/walks/%s/status/", "/walks/start/?walk=%s"} {
+				path := fmt.Sprintf(p, id)
+				if r := br.get(path); r.status != http.StatusNotFound {
+					t.Errorf("GET %s = %d, want 404", path, r.status)
+				}
+			}
+			for _, c := range []struct{ method, path, body string }{
+				{"DELETE", "/api/walkers/%s", ""}, {"DELETE", "/api/dogs/%s", ""}, {"GET", "/api/walks/%s", ""},
+				{"PUT", "/api/walkers/%s", `{"name":"X","email":"x@example.com"}`},
+				{"POST", "/api/walks/%s/complete", `{"distance":5}`},
+			} {
+				path := fmt.Sprintf(c.path, id)
+				if r := br.json(c.method, path, c.body); r.status != http.StatusNotFound {
+					t.Errorf("%s %s = %d, want 404", c.method, path, r.status)
+				}
+			}
+		}
+		// The start form's selects follow the same rule.
+		r := br.submit("/walks/start/", "/walks/start/", url.Values{"dog": {"+1"}, "walker": {"01"}})
+		if r.status != http.StatusBadRequest || strings.Count(r.body, "Select a valid choice") != 2 {
+			t.Errorf("start with dog +1 and walker 01: %d, want 400 with two field errors", r.status)
+		}
+		ctx := context.Background()
+		if got, err := a.store.GetWalker(ctx, 1); err != nil || got.Name != "Alice" {
+			t.Errorf("walker 1 = %+v, %v: changed by a lenient id", got, err)
+		}
+		if _, err := a.store.GetDog(ctx, 1); err != nil {
+			t.Errorf("dog 1: %v", err)
+		}
+		if done, err := a.store.WalkComplete(ctx, 1); err != nil || done {
+			t.Errorf("walk 1 complete = %v, %v; want still in progress", done, err)
+		}
+		// The plain spelling works.
+		if r := br.get("/walkers/1/edit/"); r.status != http.StatusOK {
+			t.Errorf("GET /walkers/1/edit/ = %d", r.status)
+		}
+		if r := br.json("DELETE", "/api/walkers/1", ""); r.status != http.StatusNoContent {
+			t.Errorf("DELETE /api/walkers/1 = %d", r.status)
+		}
+	})
+}
