@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	walker "github.com/walkerhq/walker/app"
 	"github.com/walkerhq/walker/app/web"
@@ -201,4 +203,104 @@ func TestIDsArePlainNumbers(t *testing.T) {
 			t.Errorf("DELETE /api/walkers/1 = %d", r.status)
 		}
 	})
+}
+
+// A client that gives up while its statement waits is no database failure
+// and no server error: no ERROR log, no db_errors_total, no 5xx; the
+// request is recorded as 499 (nginx's "client closed request").
+func TestClientGoneIsNoServerError(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.Name, func(t *testing.T) {
+			a, logs := newLoggedApp(t, b)
+			blocked, release := a.lockWalkers(t)
+			defer release()
+
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				req, _ := http.NewRequestWithContext(ctx, "POST", a.srv.URL+"/api/walkers",
+					strings.NewReader(`{"name":"Ann","email":"ann@example.com"}`))
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := http.DefaultClient.Do(req)
+				if err == nil {
+					resp.Body.Close()
+				}
+				done <- err
+			}()
+			if !waitUntil(10*time.Second, blocked) {
+				t.Fatal("the insert never waited for the lock")
+			}
+			cancel()
+			if err := <-done; err == nil {
+				t.Fatal("the request was answered although its client gave up")
+			}
+			answered := func() bool { return a.metric("http_requests_in_flight", nil) == 0 }
+			if !waitUntil(15*time.Second, answered) {
+				t.Fatal("the app is still serving the abandoned request")
+			}
+			release()
+			if got := a.metric("http_requests_total", map[string]string{"method": "POST", "route": "/api/walkers", "status": "499"}); got != 1 {
+				t.Errorf("http_requests_total{status=499} = %g, want 1", got)
+			}
+			a.noServerFailure(t, logs)
+			if ws, _ := a.store.ListWalkers(context.Background()); len(ws) != 0 {
+				t.Errorf("the abandoned insert stored %+v", ws)
+			}
+		})
+	}
+}
+
+// lockWalkers holds a write lock on the walkers table from another
+// connection, so that an insert waits. blocked reports when a statement is
+// waiting for it (PostgreSQL says so; SQLite cannot, so there it is when a
+// request is in flight: the insert then waits or meets the cancelled
+// context, both the case under test).
+func (a *app) lockWalkers(t *testing.T) (blocked func() bool, release func()) {
+	t.Helper()
+	driver, dsn, lock := "sqlite", a.db.SQLitePath, "BEGIN IMMEDIATE"
+	if a.db.DatabaseURL != "" {
+		driver, dsn, lock = "pgx", a.db.DatabaseURL, "BEGIN; LOCK TABLE walkers IN ACCESS EXCLUSIVE MODE"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range strings.Split(lock, "; ") {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			conn.ExecContext(ctx, "ROLLBACK")
+			conn.Close()
+			db.Close()
+		})
+	}
+	blocked = func() bool { return a.metric("http_requests_in_flight", nil) == 1 }
+	if driver == "pgx" {
+		blocked = func() bool {
+			var n int
+			err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
+				WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n)
+			return err == nil && n > 0
+		}
+	}
+	return blocked, release
+}
+
+// waitUntil polls ok every 20ms until it holds or d has passed.
+func waitUntil(d time.Duration, ok func() bool) bool {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if ok() {
+			return true
+		}
+	}
+	return ok()
 }

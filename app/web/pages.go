@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -106,10 +107,23 @@ func (s *server) storeError(c *gin.Context, err error) {
 		s.errorPage(c, http.StatusNotFound, nf.Error())
 	case errors.As(err, &done):
 		s.errorPage(c, http.StatusBadRequest, done.Error())
+	case clientGone(c):
+		c.AbortWithStatus(StatusClientClosedRequest)
 	default:
 		s.Logger.Error("store", "error", err.Error(), "request_id", c.GetString(requestIDKey), "route", c.FullPath())
 		s.errorPage(c, http.StatusServiceUnavailable, "the database is unavailable, please retry")
 	}
+}
+
+// StatusClientClosedRequest is nginx's status for a request whose client
+// went away before the answer: what the access log and http_requests_total
+// record then. It is no server error (not 5xx) and nobody reads the body.
+const StatusClientClosedRequest = 499
+
+// clientGone reports whether the client cancelled the request (closed the
+// connection), which makes the statements it was waiting for fail.
+func clientGone(c *gin.Context) bool {
+	return errors.Is(c.Request.Context().Err(), context.Canceled)
 }
 
 type startData struct {
