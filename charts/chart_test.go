@@ -201,7 +201,7 @@ func checkPod(t *testing.T, objs *chart.Objects) {
 	for _, m := range nginx.VolumeMounts {
 		mounts[m.MountPath] = true
 	}
-	for _, want := range []string{"/etc/nginx/walker", "/etc/nginx/htpasswd", "/tmp"} {
+	for _, want := range []string{"/etc/nginx/walker", "/etc/nginx/htpasswd", "/etc/nginx/metrics-scraper", "/tmp"} {
 		if !mounts[want] {
 			t.Errorf("nginx does not mount %s", want)
 		}
@@ -425,7 +425,11 @@ func TestTemplateRefusesBrokenValues(t *testing.T) {
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	os.Exit(m.Run())
+	code := m.Run()
+	if buildOnce.dir != "" {
+		os.RemoveAll(buildOnce.dir)
+	}
+	os.Exit(code)
 }
 
 // waitFor polls until ok or the deadline.

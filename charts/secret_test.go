@@ -17,8 +17,9 @@ import (
 	"github.com/walkerhq/walker/internal/chart"
 )
 
-// checkMetricsSecret checks the metrics Secret's htpasswd line against its
-// username and password: {SSHA}, which nginx checks cheaply.
+// checkMetricsSecret checks the metrics Secret's derived keys against its
+// username and password: an {SSHA} htpasswd line (cheap for nginx to check)
+// and the scraper's Authorization header as an exact nginx map entry.
 func checkMetricsSecret(t *testing.T, data map[string][]byte) {
 	t.Helper()
 	user, password := string(data["username"]), string(data["password"])
@@ -33,6 +34,11 @@ func checkMetricsSecret(t *testing.T, data map[string][]byte) {
 	digest, salt := raw[:sha1.Size], raw[sha1.Size:]
 	if sum := sha1.Sum(append([]byte(password), salt...)); !bytes.Equal(sum[:], digest) {
 		t.Errorf("htpasswd {SSHA} does not match the password (salt %q)", salt)
+	}
+	header := "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
+	want := fmt.Sprintf("\"~^%s$\" 1;\n", strings.ReplaceAll(header, "+", `\+`))
+	if got := string(data["scraper.map"]); got != want {
+		t.Errorf("scraper.map = %q, want %q", got, want)
 	}
 }
 

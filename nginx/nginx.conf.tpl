@@ -39,10 +39,31 @@ http {
     client_body_timeout 15s;
     client_header_timeout 15s;
 
-    # bcrypt (the htpasswd hash) costs milliseconds of CPU inside nginx's
-    # event loop: requests to /metrics beyond this rate get 429 before the
-    # password is checked, so guessing cannot starve the other requests.
-    limit_req_zone $binary_remote_addr zone=metrics:1m rate={{ .Values.nginx.metricsRateLimit }};
+    # Rejections are in the access log (429); one error line each would
+    # flood the error log during an attack.
+    limit_req_log_level info;
+
+    # /metrics: requests that do not carry the scraper's credentials are
+    # limited per address and in total before the password is checked, so
+    # guesses from any number of addresses cannot take nginx's CPU, and the
+    # scraper never shares a bucket with them (an empty key is not limited).
+    # The scraper's Authorization header comes from the metrics Secret;
+    # without it (an existingSecret lacking scraper.map) every request is
+    # counted.
+    map $http_authorization $walker_metrics_scraper {
+        default 0;
+        include /etc/nginx/metrics-scraper/*.map;
+    }
+    map $walker_metrics_scraper $walker_metrics_guess_per_addr {
+        1 "";
+        default $binary_remote_addr;
+    }
+    map $walker_metrics_scraper $walker_metrics_guess_all {
+        1 "";
+        default all;
+    }
+    limit_req_zone $walker_metrics_guess_per_addr zone=metrics_guess_per_addr:1m rate={{ .Values.nginx.metricsRateLimit }};
+    limit_req_zone $walker_metrics_guess_all zone=metrics_guess_all:64k rate={{ .Values.nginx.metricsTotalRateLimit }};
     limit_req_status 429;
 
     # Behind an Ingress that terminates TLS, keep the scheme it saw.
@@ -77,7 +98,8 @@ http {
         # The app's metrics listener is bound to 127.0.0.1 in the pod; this
         # is the only way in, and only with the password.
         location = /metrics {
-            limit_req zone=metrics burst={{ .Values.nginx.metricsRateBurst }} nodelay;
+            limit_req zone=metrics_guess_per_addr burst={{ .Values.nginx.metricsRateBurst }} nodelay;
+            limit_req zone=metrics_guess_all burst={{ .Values.nginx.metricsTotalRateBurst }} nodelay;
             auth_basic "walker metrics";
             auth_basic_user_file /etc/nginx/htpasswd/htpasswd;
             proxy_pass http://walker_metrics;
