@@ -1,6 +1,7 @@
 package charts_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha1"
 	"encoding/base64"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -151,6 +153,94 @@ func sum(m map[int]int) int {
 		n += v
 	}
 	return n
+}
+
+// Clients sending their bodies a byte at a time (the body timeout restarts
+// on every byte) hold connections; one address gets only its share, the
+// rest are answered 429 at once, and pages are served while they are held.
+// The worker's connections are few here so that the reproduction is small:
+// 200 slow sockets would take all 128 without the per-address limit.
+func TestRenderedNginxUnderSlowBodies(t *testing.T) {
+	const perAddress, sockets = 40, 200
+	p := startPod(t, nil, "--set", fmt.Sprintf("nginx.workerProcesses=1,nginx.workerConnections=128,nginx.connectionsPerAddress=%d", perAddress))
+	ctx, stop := context.WithTimeout(context.Background(), 40*time.Second)
+	defer stop()
+
+	type slow struct {
+		conn net.Conn
+		mu   sync.Mutex
+		done bool // answered (and closed by us)
+	}
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.50")}, Timeout: 10 * time.Second}
+	var conns []*slow
+	t.Cleanup(func() {
+		for _, s := range conns {
+			s.conn.Close()
+		}
+	})
+	var answers tally
+	for range sockets {
+		c, err := dialer.DialContext(ctx, "tcp", p.addr)
+		if err != nil {
+			t.Fatalf("connection %d: %v", len(conns)+1, err)
+		}
+		s := &slow{conn: c}
+		conns = append(conns, s)
+		fmt.Fprintf(c, "POST /api/walkers HTTP/1.1\r\nHost: walker\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
+		go func() {
+			// Bounded by ctx: the cleanup closes the socket.
+			line, err := bufio.NewReader(c).ReadString('\n')
+			s.mu.Lock()
+			s.done = true
+			s.mu.Unlock()
+			c.Close()
+			if f := strings.Fields(line); err == nil && len(f) > 1 {
+				var code int
+				fmt.Sscan(f[1], &code)
+				answers.add(code)
+			} else {
+				answers.add(0)
+			}
+		}()
+	}
+	// One more body byte every 2s on every unanswered socket keeps it held.
+	go func() {
+		for ctx.Err() == nil {
+			time.Sleep(2 * time.Second)
+			for _, s := range conns {
+				s.mu.Lock()
+				if !s.done {
+					s.conn.Write([]byte(" "))
+				}
+				s.mu.Unlock()
+			}
+		}
+	}()
+	if !waitFor(20*time.Second, func() bool { return sum(answers.get()) >= sockets-perAddress }) {
+		t.Fatalf("after 20s, %v of %d slow sockets were answered; want %d answered 429 and %d held",
+			answers.get(), sockets, sockets-perAddress, perAddress)
+	}
+	if got := answers.get(); got[http.StatusTooManyRequests] != sockets-perAddress {
+		t.Errorf("slow sockets answered %v; want %d of them 429", got, sockets-perAddress)
+	}
+	browser := fromAddr("127.0.0.1")
+	for i := range 20 {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.base+"/walks/start/", nil)
+		if s := status(browser, req); s != http.StatusOK {
+			t.Fatalf("page %d while slow sockets are held: %d, want 200", i, s)
+		}
+	}
+	held := 0
+	for _, s := range conns {
+		s.mu.Lock()
+		if !s.done {
+			held++
+		}
+		s.mu.Unlock()
+	}
+	if held != perAddress {
+		t.Errorf("%d slow sockets held while the pages were served, want %d", held, perAddress)
+	}
 }
 
 // An existingSecret made before scraper.map existed (username, password,

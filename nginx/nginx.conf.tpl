@@ -5,7 +5,11 @@
   writes to is under /tmp (an emptyDir): the container's root filesystem is
   read-only. Keep it compatible with nginx 1.22 (Debian's, used by the tests).
 */ -}}
+# More than one worker: a worker busy with one request (a slow password
+# hash from an existingSecret, a large body) does not stall the others.
 worker_processes {{ .Values.nginx.workerProcesses }};
+# Each proxied request holds two connections (client and app).
+worker_rlimit_nofile {{ add 64 (mul 2 .Values.nginx.workerConnections) }};
 pid /tmp/nginx.pid;
 error_log /dev/stderr warn;
 
@@ -17,7 +21,6 @@ http {
     server_tokens off;
     default_type application/octet-stream;
     sendfile on;
-    keepalive_timeout 65s;
 
     client_body_temp_path /tmp/client_body;
     proxy_temp_path /tmp/proxy;
@@ -36,11 +39,26 @@ http {
     access_log /dev/stdout walker buffer=64k flush=1s;
 
     client_max_body_size {{ .Values.nginx.clientMaxBodySize }};
-    client_body_timeout 15s;
-    client_header_timeout 15s;
 
+    # Slow clients hold connections; these bound how long. The body timeout
+    # restarts on every byte, so a client trickling a body is bounded by the
+    # per-address connection limit below, not by a timeout.
+    client_header_timeout 10s;
+    client_body_timeout 10s;
+    send_timeout 10s;
+    keepalive_timeout 30s;
+    lingering_time 10s;
+    reset_timedout_connection on;
+
+    # Requests in progress per client address (those still sending their
+    # body included): one address cannot take the worker connections.
+    # Behind an Ingress every client shares the controller's addresses.
+    limit_conn_zone $binary_remote_addr zone=walker_conn_per_addr:1m;
+    limit_conn walker_conn_per_addr {{ .Values.nginx.connectionsPerAddress }};
+    limit_conn_status 429;
     # Rejections are in the access log (429); one error line each would
     # flood the error log during an attack.
+    limit_conn_log_level info;
     limit_req_log_level info;
 
     # /metrics: requests that do not carry the scraper's credentials are
