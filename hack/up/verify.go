@@ -206,8 +206,8 @@ func peakRSS(pid int) (int64, error) {
 	return 0, fmt.Errorf("no VmHWM for pid %d", pid)
 }
 
-// metricsRenderTime times GET /metrics on the metrics listener (not through
-// nginx, whose bcrypt check would dominate).
+// metricsRenderTime times GET /metrics on the metrics listener: the app's
+// part of a scrape, without nginx's.
 func (s *stack) metricsRenderTime(ctx context.Context) (time.Duration, int, error) {
 	var ds []time.Duration
 	size := 0
