@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -430,16 +429,4 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(buildOnce.dir)
 	}
 	os.Exit(code)
-}
-
-// waitFor polls until ok or the deadline.
-func waitFor(d time.Duration, ok func() bool) bool {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if ok() {
-			return true
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return false
 }

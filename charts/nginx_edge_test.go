@@ -15,6 +15,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/walkerhq/walker/internal/poll"
 )
 
 // fromAddr is an HTTP client whose connections leave from ip: any
@@ -216,7 +218,7 @@ func TestRenderedNginxUnderSlowBodies(t *testing.T) {
 			}
 		}
 	}()
-	if !waitFor(20*time.Second, func() bool { return sum(answers.get()) >= sockets-perAddress }) {
+	if !poll.Until(20*time.Second, func() bool { return sum(answers.get()) >= sockets-perAddress }) {
 		t.Fatalf("after 20s, %v of %d slow sockets were answered; want %d answered 429 and %d held",
 			answers.get(), sockets, sockets-perAddress, perAddress)
 	}

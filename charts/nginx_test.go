@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/walkerhq/walker/internal/chart"
+	"github.com/walkerhq/walker/internal/poll"
 	"github.com/walkerhq/walker/internal/testtool"
 )
 
@@ -124,7 +125,7 @@ func startPod(t *testing.T, existing map[string]*corev1.Secret, args ...string) 
 		"WALKER_SECRET_KEY=0123456789abcdef0123456789abcdef",
 	}, walkerBinary(t), "serve")
 	start(t, root, "nginx", nil, append([]string{nginx}, nginxArgs...)...)
-	if !waitFor(20*time.Second, func() bool {
+	if !poll.Until(20*time.Second, func() bool {
 		resp, err := http.Get(p.base + "/readyz")
 		if err == nil {
 			resp.Body.Close()

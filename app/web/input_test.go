@@ -15,6 +15,7 @@ import (
 
 	walker "github.com/walkerhq/walker/app"
 	"github.com/walkerhq/walker/app/web"
+	"github.com/walkerhq/walker/internal/poll"
 )
 
 // logBuffer collects the app's log lines for the test to read.
@@ -227,7 +228,7 @@ func TestClientGoneIsNoServerError(t *testing.T) {
 				}
 				done <- err
 			}()
-			if !waitUntil(10*time.Second, blocked) {
+			if !poll.Until(10*time.Second, blocked) {
 				t.Fatal("the insert never waited for the lock")
 			}
 			cancel()
@@ -235,7 +236,7 @@ func TestClientGoneIsNoServerError(t *testing.T) {
 				t.Fatal("the request was answered although its client gave up")
 			}
 			answered := func() bool { return a.metric("http_requests_in_flight", nil) == 0 }
-			if !waitUntil(15*time.Second, answered) {
+			if !poll.Until(15*time.Second, answered) {
 				t.Fatal("the app is still serving the abandoned request")
 			}
 			release()
@@ -293,14 +294,4 @@ func (a *app) lockWalkers(t *testing.T) (blocked func() bool, release func()) {
 		}
 	}
 	return blocked, release
-}
-
-// waitUntil polls ok every 20ms until it holds or d has passed.
-func waitUntil(d time.Duration, ok func() bool) bool {
-	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if ok() {
-			return true
-		}
-	}
-	return ok()
 }
