@@ -6,6 +6,7 @@ package walker
 import (
 	"context"
 	"net/mail"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -115,6 +116,7 @@ func (w Walker) Validate() error {
 	errs := FieldErrors{}
 	checkName(errs, "name", w.Name)
 	switch {
+	case checkText(errs, "email", w.Email):
 	case w.Email == "":
 		errs["email"] = "This field is required."
 	case utf8.RuneCountInString(w.Email) > MaxEmailLength:
@@ -156,11 +158,50 @@ func ValidateDistance(meters int) error {
 
 func checkName(errs FieldErrors, field, name string) {
 	switch {
+	case checkText(errs, field, name):
 	case name == "":
 		errs[field] = "This field is required."
 	case utf8.RuneCountInString(name) > MaxNameLength:
 		errs[field] = "Ensure this value has at most 127 characters."
 	}
+}
+
+// Messages for text no database should be asked to store: PostgreSQL
+// refuses NUL and invalid UTF-8 outright, and SQLite would keep bytes that
+// no page can show. (The NUL message is Django's, as the original said it.)
+const (
+	MsgInvalidUTF8 = "Enter text in valid UTF-8."
+	MsgNullChar    = "Null characters are not allowed."
+)
+
+// checkText records a field error for text that is not valid UTF-8 or holds
+// a NUL, and reports whether it did.
+func checkText(errs FieldErrors, field, s string) bool {
+	switch {
+	case !utf8.ValidString(s):
+		errs[field] = MsgInvalidUTF8
+	case strings.IndexByte(s, 0) >= 0:
+		errs[field] = MsgNullChar
+	default:
+		return false
+	}
+	return true
+}
+
+// ParseID reads a record id as it appears in a URL or a form: a plain
+// positive decimal number ("12"), without sign, spaces or leading zeros,
+// so that one id has one spelling. ok is false for anything else.
+func ParseID(s string) (id int64, ok bool) {
+	if s == "" || len(s) > 19 || s[0] < '1' || s[0] > '9' {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	return id, err == nil
 }
 
 // validEmail accepts a bare address (no display name) with a dotted domain.

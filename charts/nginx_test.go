@@ -3,16 +3,21 @@ package charts_test
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/walkerhq/walker/internal/chart"
+	"github.com/walkerhq/walker/internal/poll"
 	"github.com/walkerhq/walker/internal/testtool"
 )
 
@@ -48,14 +53,51 @@ func start(t *testing.T, dir, name string, env []string, argv ...string) {
 	})
 }
 
-// TestRenderedNginxInFrontOfTheApp runs the nginx configuration the chart
-// renders in a real nginx, in front of the real app, as in the pod.
-func TestRenderedNginxInFrontOfTheApp(t *testing.T) {
+// pod is the nginx configuration the chart renders, running in a real
+// nginx in front of the real app, as in the pod.
+type pod struct {
+	base     string // nginx's URL
+	addr     string // nginx's host:port
+	appPort  int
+	password string
+	objs     *chart.Objects
+}
+
+const podPassword = "correct-horse-battery"
+
+var buildOnce struct {
+	sync.Once
+	dir, bin string
+	err      error
+}
+
+// walkerBinary builds the app once for the package (TestMain removes it).
+func walkerBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if buildOnce.dir, buildOnce.err = os.MkdirTemp("", "walker-bin-"); buildOnce.err != nil {
+			return
+		}
+		buildOnce.bin = filepath.Join(buildOnce.dir, "walker")
+		if out, err := exec.Command("go", "build", "-o", buildOnce.bin, "../app/cmd/walker").CombinedOutput(); err != nil {
+			buildOnce.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildOnce.err != nil {
+		t.Fatal(buildOnce.err)
+	}
+	return buildOnce.bin
+}
+
+// startPod renders the chart with helm arguments args and runs its nginx in
+// front of the app (on SQLite) until the test ends. existing are Secrets
+// the cluster would already have (an existingSecret).
+func startPod(t *testing.T, existing map[string]*corev1.Secret, args ...string) *pod {
+	t.Helper()
 	nginx := testtool.Require(t, "nginx", "/usr/sbin")
 	appPort, metricsPort, nginxPort := testtool.FreePort(t), testtool.FreePort(t), testtool.FreePort(t)
-	const password = "correct-horse-battery"
-	objs := render(t, "--set-string", "metrics.auth.password="+password,
-		"--set", fmt.Sprintf("app.port=%d,app.metricsPort=%d", appPort, metricsPort))
+	objs := render(t, append([]string{"--set-string", "metrics.auth.password=" + podPassword,
+		"--set", fmt.Sprintf("app.port=%d,app.metricsPort=%d", appPort, metricsPort)}, args...)...)
 
 	// nginx's workers (when the test runs as root) must be able to read
 	// the materialised files: a world-readable folder, not t.TempDir().
@@ -65,29 +107,26 @@ func TestRenderedNginxInFrontOfTheApp(t *testing.T) {
 	}
 	os.Chmod(root, 0o755)
 	t.Cleanup(func() { os.RemoveAll(root) })
-	args, err := chart.LocalNginx(deployment(t, objs), chart.Sources{ConfigMaps: objs.ConfigMaps, Secrets: objs.Secrets},
-		root, fmt.Sprintf("127.0.0.1:%d", nginxPort))
+	p := &pod{addr: fmt.Sprintf("127.0.0.1:%d", nginxPort), appPort: appPort, password: podPassword, objs: objs}
+	p.base = "http://" + p.addr
+	secrets := maps.Clone(objs.Secrets)
+	maps.Copy(secrets, existing)
+	nginxArgs, err := chart.LocalNginx(deployment(t, objs), chart.Sources{ConfigMaps: objs.ConfigMaps, Secrets: secrets}, root, p.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(nginx, append([]string{"-t"}, args...)...).CombinedOutput(); err != nil {
+	if out, err := exec.Command(nginx, append([]string{"-t"}, nginxArgs...)...).CombinedOutput(); err != nil {
 		t.Fatalf("nginx -t on the rendered configuration: %v\n%s", err, out)
-	}
-
-	bin := filepath.Join(root, "walker")
-	if out, err := exec.Command("go", "build", "-o", bin, "../app/cmd/walker").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	start(t, root, "walker", []string{
 		fmt.Sprintf("WALKER_ADDR=127.0.0.1:%d", appPort),
 		fmt.Sprintf("WALKER_METRICS_ADDR=127.0.0.1:%d", metricsPort),
 		"WALKER_SQLITE_PATH=" + filepath.Join(root, "walker.db"),
 		"WALKER_SECRET_KEY=0123456789abcdef0123456789abcdef",
-	}, bin, "serve")
-	start(t, root, "nginx", nil, append([]string{nginx}, args...)...)
-	base := fmt.Sprintf("http://127.0.0.1:%d", nginxPort)
-	if !waitFor(20*time.Second, func() bool {
-		resp, err := http.Get(base + "/readyz")
+	}, walkerBinary(t), "serve")
+	start(t, root, "nginx", nil, append([]string{nginx}, nginxArgs...)...)
+	if !poll.Until(20*time.Second, func() bool {
+		resp, err := http.Get(p.base + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 		}
@@ -95,6 +134,14 @@ func TestRenderedNginxInFrontOfTheApp(t *testing.T) {
 	}) {
 		t.Fatal("the app does not answer through nginx")
 	}
+	return p
+}
+
+// TestRenderedNginxInFrontOfTheApp runs the nginx configuration the chart
+// renders in a real nginx, in front of the real app, as in the pod.
+func TestRenderedNginxInFrontOfTheApp(t *testing.T) {
+	p := startPod(t, nil)
+	base, password, objs, appPort := p.base, p.password, p.objs, p.appPort
 
 	type check struct {
 		name     string

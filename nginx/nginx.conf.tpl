@@ -5,7 +5,11 @@
   writes to is under /tmp (an emptyDir): the container's root filesystem is
   read-only. Keep it compatible with nginx 1.22 (Debian's, used by the tests).
 */ -}}
+# More than one worker: a worker busy with one request (a slow password
+# hash from an existingSecret, a large body) does not stall the others.
 worker_processes {{ .Values.nginx.workerProcesses }};
+# Each proxied request holds two connections (client and app).
+worker_rlimit_nofile {{ add 64 (mul 2 .Values.nginx.workerConnections) }};
 pid /tmp/nginx.pid;
 error_log /dev/stderr warn;
 
@@ -17,7 +21,6 @@ http {
     server_tokens off;
     default_type application/octet-stream;
     sendfile on;
-    keepalive_timeout 65s;
 
     client_body_temp_path /tmp/client_body;
     proxy_temp_path /tmp/proxy;
@@ -36,13 +39,49 @@ http {
     access_log /dev/stdout walker buffer=64k flush=1s;
 
     client_max_body_size {{ .Values.nginx.clientMaxBodySize }};
-    client_body_timeout 15s;
-    client_header_timeout 15s;
 
-    # bcrypt (the htpasswd hash) costs milliseconds of CPU inside nginx's
-    # event loop: requests to /metrics beyond this rate get 429 before the
-    # password is checked, so guessing cannot starve the other requests.
-    limit_req_zone $binary_remote_addr zone=metrics:1m rate={{ .Values.nginx.metricsRateLimit }};
+    # Slow clients hold connections; these bound how long. The body timeout
+    # restarts on every byte, so a client trickling a body is bounded by the
+    # per-address connection limit below, not by a timeout.
+    client_header_timeout 10s;
+    client_body_timeout 10s;
+    send_timeout 10s;
+    keepalive_timeout 30s;
+    lingering_time 10s;
+    reset_timedout_connection on;
+
+    # Requests in progress per client address (those still sending their
+    # body included): one address cannot take the worker connections.
+    # Behind an Ingress every client shares the controller's addresses.
+    limit_conn_zone $binary_remote_addr zone=walker_conn_per_addr:1m;
+    limit_conn walker_conn_per_addr {{ .Values.nginx.connectionsPerAddress }};
+    limit_conn_status 429;
+    # Rejections are in the access log (429); one error line each would
+    # flood the error log during an attack.
+    limit_conn_log_level info;
+    limit_req_log_level info;
+
+    # /metrics: requests that do not carry the scraper's credentials are
+    # limited per address and in total before the password is checked, so
+    # guesses from any number of addresses cannot take nginx's CPU, and the
+    # scraper never shares a bucket with them (an empty key is not limited).
+    # The scraper's Authorization header comes from the metrics Secret;
+    # without it (an existingSecret lacking scraper.map) every request is
+    # counted.
+    map $http_authorization $walker_metrics_scraper {
+        default 0;
+        include /etc/nginx/metrics-scraper/*.map;
+    }
+    map $walker_metrics_scraper $walker_metrics_guess_per_addr {
+        1 "";
+        default $binary_remote_addr;
+    }
+    map $walker_metrics_scraper $walker_metrics_guess_all {
+        1 "";
+        default all;
+    }
+    limit_req_zone $walker_metrics_guess_per_addr zone=metrics_guess_per_addr:1m rate={{ .Values.nginx.metricsRateLimit }};
+    limit_req_zone $walker_metrics_guess_all zone=metrics_guess_all:64k rate={{ .Values.nginx.metricsTotalRateLimit }};
     limit_req_status 429;
 
     # Behind an Ingress that terminates TLS, keep the scheme it saw.
@@ -77,7 +116,8 @@ http {
         # The app's metrics listener is bound to 127.0.0.1 in the pod; this
         # is the only way in, and only with the password.
         location = /metrics {
-            limit_req zone=metrics burst={{ .Values.nginx.metricsRateBurst }} nodelay;
+            limit_req zone=metrics_guess_per_addr burst={{ .Values.nginx.metricsRateBurst }} nodelay;
+            limit_req zone=metrics_guess_all burst={{ .Values.nginx.metricsTotalRateBurst }} nodelay;
             auth_basic "walker metrics";
             auth_basic_user_file /etc/nginx/htpasswd/htpasswd;
             proxy_pass http://walker_metrics;

@@ -116,7 +116,9 @@ func (m *dbMetrics) instrument(db *gorm.DB, logger *slog.Logger) error {
 				logger.Warn("slow statement", "operation", op, "table", db.Statement.Table, "duration", took.String())
 			}
 			if err := db.Error; err != nil {
-				if !errors.Is(err, gorm.ErrRecordNotFound) {
+				// A missing row is an answer; a statement whose caller
+				// gave up (the client went away) did not fail either.
+				if !errors.Is(err, gorm.ErrRecordNotFound) && !callerCancelled(db) {
 					m.errors.WithLabelValues(classify(err)).Inc()
 				}
 				return
@@ -156,6 +158,13 @@ func (m *dbMetrics) instrument(db *gorm.DB, logger *slog.Logger) error {
 		}
 	}
 	return nil
+}
+
+// callerCancelled reports whether the statement's context was cancelled
+// by its caller. The store's own statement timeout ends it with
+// DeadlineExceeded instead, which is counted (as "timeout").
+func callerCancelled(db *gorm.DB) bool {
+	return db.Statement.Context != nil && errors.Is(db.Statement.Context.Err(), context.Canceled)
 }
 
 // countError counts an error of a statement that did not go through gorm

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -72,6 +75,69 @@ func (s *server) decode(c *gin.Context, v any) bool {
 	return true
 }
 
+// text is a JSON string decoded exactly. encoding/json replaces invalid
+// UTF-8 and lone UTF-16 surrogates (\ud800) with U+FFFD, so a name the
+// client never sent would be stored and answered 201; text keeps such input
+// invalid (a lone surrogate as its 3-byte WTF-8 form, which is not UTF-8),
+// and the domain's validation refuses it with the same field error as on
+// the forms.
+type text string
+
+func (t *text) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil // as encoding/json does for a string
+	}
+	if len(b) < 2 || b[0] != '"' {
+		var s string
+		return json.Unmarshal(b, &s) // the decoder's own type error
+	}
+	// The decoder has checked the token's syntax: escapes are well formed.
+	out := make([]byte, 0, len(b))
+	for i := 1; i < len(b)-1; i++ {
+		if b[i] != '\\' {
+			out = append(out, b[i])
+			continue
+		}
+		i++
+		switch b[i] {
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r := hex4(b[i+1 : i+5])
+			i += 4
+			if utf16.IsSurrogate(r) && i+6 < len(b)-1 && b[i+1] == '\\' && b[i+2] == 'u' {
+				if pair := utf16.DecodeRune(r, hex4(b[i+3:i+7])); pair != utf8.RuneError {
+					out = utf8.AppendRune(out, pair)
+					i += 6
+					continue
+				}
+			}
+			if utf16.IsSurrogate(r) {
+				out = append(out, 0xE0|byte(r>>12), 0x80|byte(r>>6)&0x3F, 0x80|byte(r)&0x3F)
+				continue
+			}
+			out = utf8.AppendRune(out, r)
+		default: // " \ /
+			out = append(out, b[i])
+		}
+	}
+	*t = text(out)
+	return nil
+}
+
+func hex4(b []byte) rune {
+	n, _ := strconv.ParseUint(string(b), 16, 16)
+	return rune(n)
+}
+
 // apiStoreError answers a store error as JSON.
 func (s *server) apiStoreError(c *gin.Context, err error) {
 	var fe walker.FieldErrors
@@ -117,8 +183,8 @@ func (s *server) apiGetWalker(c *gin.Context) {
 }
 
 type walkerInput struct {
-	Name  string `json:"name"`
-	Email string `json:"email"`
+	Name  text `json:"name"`
+	Email text `json:"email"`
 }
 
 func (s *server) apiCreateWalker(c *gin.Context) {
@@ -126,7 +192,7 @@ func (s *server) apiCreateWalker(c *gin.Context) {
 	if !s.decode(c, &in) {
 		return
 	}
-	w := walker.Walker{Name: in.Name, Email: in.Email}
+	w := walker.Walker{Name: string(in.Name), Email: string(in.Email)}
 	if err := s.Store.CreateWalker(c, &w); err != nil {
 		s.apiStoreError(c, err)
 		return
@@ -143,7 +209,7 @@ func (s *server) apiUpdateWalker(c *gin.Context) {
 	if !s.decode(c, &in) {
 		return
 	}
-	w := walker.Walker{ID: id, Name: in.Name, Email: in.Email}
+	w := walker.Walker{ID: id, Name: string(in.Name), Email: string(in.Email)}
 	if err := s.Store.UpdateWalker(c, w); err != nil {
 		s.apiStoreError(c, err)
 		return
@@ -191,7 +257,7 @@ func (s *server) apiGetDog(c *gin.Context) {
 }
 
 type dogInput struct {
-	Name string      `json:"name"`
+	Name text        `json:"name"`
 	Age  *int        `json:"age"`
 	Size walker.Size `json:"size"`
 }
@@ -200,7 +266,7 @@ func (in dogInput) dog(id int64) (walker.Dog, error) {
 	if in.Age == nil {
 		return walker.Dog{}, walker.FieldErrors{"age": "This field is required."}
 	}
-	return walker.Dog{ID: id, Name: in.Name, Age: *in.Age, Size: in.Size}, nil
+	return walker.Dog{ID: id, Name: string(in.Name), Age: *in.Age, Size: in.Size}, nil
 }
 
 func (s *server) apiCreateDog(c *gin.Context) {

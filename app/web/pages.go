@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -86,11 +87,11 @@ func (s *server) errorPage(c *gin.Context, status int, msg string) {
 // fail is errorPage for the middleware, where no route may have matched.
 func (s *server) fail(c *gin.Context, status int, msg string) { s.errorPage(c, status, msg) }
 
-// pathID reads a positive integer id from the URL; anything else is a 404
-// (the URL names nothing).
+// pathID reads the id in the URL, a plain positive decimal number
+// (walker.ParseID); anything else is a 404 (the URL names nothing), so
+// /walkers/+2/delete/ does not delete walker 2.
 func pathID(c *gin.Context) (int64, bool) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	return id, err == nil && id > 0
+	return walker.ParseID(c.Param("id"))
 }
 
 func (s *server) notFoundID(c *gin.Context, entity string) {
@@ -106,10 +107,23 @@ func (s *server) storeError(c *gin.Context, err error) {
 		s.errorPage(c, http.StatusNotFound, nf.Error())
 	case errors.As(err, &done):
 		s.errorPage(c, http.StatusBadRequest, done.Error())
+	case clientGone(c):
+		c.AbortWithStatus(StatusClientClosedRequest)
 	default:
 		s.Logger.Error("store", "error", err.Error(), "request_id", c.GetString(requestIDKey), "route", c.FullPath())
 		s.errorPage(c, http.StatusServiceUnavailable, "the database is unavailable, please retry")
 	}
+}
+
+// StatusClientClosedRequest is nginx's status for a request whose client
+// went away before the answer: what the access log and http_requests_total
+// record then. It is no server error (not 5xx) and nobody reads the body.
+const StatusClientClosedRequest = 499
+
+// clientGone reports whether the client cancelled the request (closed the
+// connection), which makes the statements it was waiting for fail.
+func clientGone(c *gin.Context) bool {
+	return errors.Is(c.Request.Context().Err(), context.Canceled)
 }
 
 type startData struct {
@@ -123,8 +137,8 @@ type startData struct {
 func (s *server) startForm(c *gin.Context) {
 	d := startData{}
 	if w := c.Query("walk"); w != "" {
-		id, err := strconv.ParseInt(w, 10, 64)
-		if err != nil || id <= 0 {
+		id, ok := walker.ParseID(w)
+		if !ok {
 			s.errorPage(c, http.StatusNotFound, fmt.Sprintf("no walk with ID %s found", w))
 			return
 		}
@@ -184,14 +198,14 @@ func (s *server) startWalk(c *gin.Context) {
 	c.Redirect(http.StatusFound, "/walks/start/?walk="+strconv.FormatInt(walk.ID, 10))
 }
 
-// formID reads a required positive id from a form field.
+// formID reads a required id from a form field (a select's value).
 func formID(errs walker.FieldErrors, field, v string) int64 {
 	if strings.TrimSpace(v) == "" {
 		errs[field] = "This field is required."
 		return 0
 	}
-	id, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-	if err != nil || id <= 0 {
+	id, ok := walker.ParseID(v)
+	if !ok {
 		errs[field] = "Select a valid choice. That choice is not one of the available choices."
 		return 0
 	}

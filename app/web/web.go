@@ -141,6 +141,10 @@ func (s *server) ready(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.Ready(ctx); err != nil {
+		if clientGone(c) {
+			c.AbortWithStatus(StatusClientClosedRequest)
+			return
+		}
 		s.Logger.Warn("not ready", "error", err.Error(), "request_id", c.GetString(requestIDKey))
 		c.String(http.StatusServiceUnavailable, "database unavailable\n")
 		return

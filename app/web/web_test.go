@@ -33,6 +33,7 @@ type app struct {
 	srv   *httptest.Server
 	store *store.Store
 	reg   *prometheus.Registry
+	db    store.Config // the database, for tests that lock it from outside
 }
 
 type backend = testdb.Backend
@@ -42,7 +43,8 @@ var backends = testdb.Backends
 func newApp(t *testing.T, b backend, mutate ...func(*web.Config)) *app {
 	t.Helper()
 	reg := metrics.NewRegistry()
-	st, err := store.Open(context.Background(), b.Config(t), reg)
+	db := b.Config(t)
+	st, err := store.Open(context.Background(), db, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +63,7 @@ func newApp(t *testing.T, b backend, mutate ...func(*web.Config)) *app {
 	}
 	srv := httptest.NewServer(web.New(cfg))
 	t.Cleanup(srv.Close)
-	return &app{t: t, srv: srv, store: st, reg: reg}
+	return &app{t: t, srv: srv, store: st, reg: reg, db: db}
 }
 
 func forEachBackend(t *testing.T, test func(t *testing.T, a *app)) {

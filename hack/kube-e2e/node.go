@@ -449,5 +449,5 @@ func lastLines(s string, k int) string {
 
 // poll waits for cond (internal/poll) at the e2e's pace.
 func poll(ctx context.Context, what string, timeout time.Duration, cond func() (bool, error)) error {
-	return pollpkg.Until(ctx, what, timeout, 300*time.Millisecond, cond)
+	return pollpkg.Wait(ctx, what, timeout, 300*time.Millisecond, cond)
 }

@@ -53,18 +53,27 @@ func Materialise(spec *corev1.PodSpec, container string, src Sources, root strin
 			}
 			items = v.ConfigMap.Items
 		case v.Secret != nil:
+			optional := v.Secret.Optional != nil && *v.Secret.Optional
 			sec, ok := src.Secrets[v.Secret.SecretName]
-			if !ok {
+			if !ok && !optional {
 				return nil, fmt.Errorf("volume %s: no Secret %s", v.Name, v.Secret.SecretName)
 			}
 			data = map[string][]byte{}
-			for k, b := range sec.Data {
-				data[k] = b
-			}
-			for k, s := range sec.StringData {
-				data[k] = []byte(s)
+			if sec != nil {
+				for k, b := range sec.Data {
+					data[k] = b
+				}
+				for k, s := range sec.StringData {
+					data[k] = []byte(s)
+				}
 			}
 			items = v.Secret.Items
+			if optional && len(items) > 0 {
+				// As the kubelet does: an optional source's missing keys
+				// are left out (and the other keys stay unlisted).
+				data = pick(items, data)
+				items = nil
+			}
 		case v.EmptyDir != nil:
 			// the folder is all it needs
 		default:
@@ -89,6 +98,17 @@ func Materialise(spec *corev1.PodSpec, container string, src Sources, root strin
 		mounts[m.MountPath] = dir
 	}
 	return mounts, nil
+}
+
+// pick is the files of the listed items that data has, by path.
+func pick(items []corev1.KeyToPath, data map[string][]byte) map[string][]byte {
+	out := map[string][]byte{}
+	for _, it := range items {
+		if b, ok := data[it.Key]; ok {
+			out[it.Path] = b
+		}
+	}
+	return out
 }
 
 var listenDirective = regexp.MustCompile(`(?m)^(\s*listen\s+)[^;]+;`)

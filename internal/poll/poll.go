@@ -1,5 +1,5 @@
-// Package poll waits until a condition holds, for tests and tools that wait
-// on servers, clusters and metrics.
+// Package poll waits for a condition that another process or goroutine
+// brings about, for the tests and tools: a bounded wait, never a bare loop.
 package poll
 
 import (
@@ -8,11 +8,20 @@ import (
 	"time"
 )
 
-// Until calls cond every interval until it returns true, the timeout
-// passes or ctx ends. An error from cond does not stop the wait (the thing
-// awaited may not be up yet); the last one is in the error returned when
-// time runs out.
-func Until(ctx context.Context, what string, timeout, interval time.Duration, cond func() (done bool, err error)) error {
+// Every is the pause between two checks of Until.
+const Every = 20 * time.Millisecond
+
+// Until checks ok every Every until it holds or d has passed, and reports
+// whether it held (checked once more at the deadline).
+func Until(d time.Duration, ok func() bool) bool {
+	return Wait(context.Background(), "", d, Every, func() (bool, error) { return ok(), nil }) == nil
+}
+
+// Wait calls cond every interval until it returns true, the timeout passes
+// or ctx ends. An error from cond does not stop the wait (the thing awaited
+// may not be up yet); the last one is in the error returned when time runs
+// out, which names what was awaited.
+func Wait(ctx context.Context, what string, timeout, interval time.Duration, cond func() (done bool, err error)) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		done, err := cond()

@@ -104,6 +104,18 @@ Usage: include "walker.secretValue" (dict "ctx" . "secret" NAME "key" KEY "value
 {{- end }}
 {{- end }}
 
+{{/*
+An htpasswd {SSHA} hash: base64 of SHA-1(password + salt) followed by the
+salt, which nginx's auth_basic reads. Templates have SHA-1 only in hex;
+urlParse decodes "%xx" escapes to the raw bytes that base64 needs.
+Usage: include "walker.ssha" (dict "password" P "salt" S)
+*/}}
+{{- define "walker.ssha" -}}
+{{- $hex := printf "%s%x" (sha1sum (print .password .salt)) .salt -}}
+{{- $raw := get (urlParse (printf "http://x/%s" (regexReplaceAll "(..)" $hex "%${1}"))) "path" | trimPrefix "/" -}}
+{SSHA}{{ $raw | b64enc }}
+{{- end }}
+
 {{/* The app's environment, shared by the migrate init container and the app. */}}
 {{- define "walker.env" -}}
 - name: DB_HOST

@@ -1,0 +1,269 @@
+package charts_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha1"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/walkerhq/walker/internal/poll"
+)
+
+// fromAddr is an HTTP client whose connections leave from ip: any
+// 127.0.0.0/8 address is loopback on Linux, and nginx sees another client.
+func fromAddr(ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 10 * time.Second}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
+}
+
+// tally counts answers by status, safe for concurrent use.
+type tally struct {
+	mu sync.Mutex
+	n  map[int]int
+}
+
+func (t *tally) add(status int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.n == nil {
+		t.n = map[int]int{}
+	}
+	t.n[status]++
+}
+
+func (t *tally) get() map[int]int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := map[int]int{}
+	for k, v := range t.n {
+		out[k] = v
+	}
+	return out
+}
+
+// status sends req and returns the answer's status (0: no answer).
+func status(c *http.Client, req *http.Request) int {
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func (p *pod) metricsRequest(ctx context.Context, password string) *http.Request {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.base+"/metrics", nil)
+	req.SetBasicAuth("prometheus", password)
+	return req
+}
+
+// Wrong passwords from many addresses meet a limit that holds across them
+// all, before the password is checked; meanwhile pages are served, and the
+// scraper is answered 200 although its own address floods wrong passwords
+// (its requests never share a bucket with the guesses).
+func TestRenderedNginxUnderPasswordGuessing(t *testing.T) {
+	p := startPod(t, nil)
+	ctx := context.Background()
+
+	t.Run("the total limit holds across addresses", func(t *testing.T) {
+		// 10 addresses, 4 guesses each: each address stays far within its
+		// own burst, together they pass the total one.
+		var answers tally
+		var wg sync.WaitGroup
+		for i := range 10 {
+			c := fromAddr(fmt.Sprintf("127.0.0.%d", 2+i))
+			for n := range 4 {
+				wg.Go(func() { answers.add(status(c, p.metricsRequest(ctx, fmt.Sprintf("guess-%d-%d", i, n)))) })
+			}
+		}
+		wg.Wait()
+		got := answers.get()
+		if got[http.StatusTooManyRequests] == 0 || got[http.StatusUnauthorized] == 0 || got[401]+got[429] != 40 {
+			t.Errorf("40 guesses from 10 addresses answered %v; want some 401 and the rest 429", got)
+		}
+	})
+
+	t.Run("pages and scrapes are served during a flood", func(t *testing.T) {
+		flood, stop := context.WithTimeout(ctx, 3*time.Second)
+		defer stop()
+		var guesses, scraperAddrGuesses, scrapes, pages tally
+		var wg sync.WaitGroup
+		// Guessers on 10 addresses and on the scraper's own (127.0.0.1).
+		for i := range 11 {
+			ip := fmt.Sprintf("127.0.0.%d", 1+i)
+			c, into := fromAddr(ip), &guesses
+			if i == 0 {
+				into = &scraperAddrGuesses
+			}
+			wg.Go(func() {
+				for n := 0; flood.Err() == nil; n++ {
+					if s := status(c, p.metricsRequest(flood, fmt.Sprintf("guess-%s-%d", ip, n))); s != 0 {
+						into.add(s)
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+			})
+		}
+		// The scraper and a browser, also on 127.0.0.1, until the flood ends.
+		loop := func(into *tally, every time.Duration, req func() *http.Request) {
+			c := fromAddr("127.0.0.1")
+			for flood.Err() == nil {
+				into.add(status(c, req()))
+				time.Sleep(every)
+			}
+		}
+		wg.Go(func() {
+			loop(&scrapes, 100*time.Millisecond, func() *http.Request { return p.metricsRequest(ctx, p.password) })
+		})
+		wg.Go(func() {
+			loop(&pages, 20*time.Millisecond, func() *http.Request {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.base+"/walks/start/", nil)
+				return req
+			})
+		})
+		wg.Wait()
+
+		if got := scrapes.get(); len(got) != 1 || got[200] < 5 {
+			t.Errorf("scrapes with the password during the flood answered %v; want only 200", got)
+		}
+		if got := pages.get(); len(got) != 1 || got[200] < 5 {
+			t.Errorf("pages during the flood answered %v; want only 200", got)
+		}
+		if got := scraperAddrGuesses.get(); got[429] == 0 || got[401]+got[429] != sum(got) {
+			t.Errorf("guesses from the scraper's address answered %v; want 401 and 429 (limited)", got)
+		}
+		if got := guesses.get(); got[429] == 0 || got[401]+got[429] != sum(got) {
+			t.Errorf("guesses from 10 addresses answered %v; want 401 and 429", got)
+		}
+	})
+}
+
+func sum(m map[int]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// Clients sending their bodies a byte at a time (the body timeout restarts
+// on every byte) hold connections; one address gets only its share, the
+// rest are answered 429 at once, and pages are served while they are held.
+// The worker's connections are few here so that the reproduction is small:
+// 200 slow sockets would take all 128 without the per-address limit.
+func TestRenderedNginxUnderSlowBodies(t *testing.T) {
+	const perAddress, sockets = 40, 200
+	p := startPod(t, nil, "--set", fmt.Sprintf("nginx.workerProcesses=1,nginx.workerConnections=128,nginx.connectionsPerAddress=%d", perAddress))
+	ctx, stop := context.WithTimeout(context.Background(), 40*time.Second)
+	defer stop()
+
+	type slow struct {
+		conn net.Conn
+		mu   sync.Mutex
+		done bool // answered (and closed by us)
+	}
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.50")}, Timeout: 10 * time.Second}
+	var conns []*slow
+	t.Cleanup(func() {
+		for _, s := range conns {
+			s.conn.Close()
+		}
+	})
+	var answers tally
+	for range sockets {
+		c, err := dialer.DialContext(ctx, "tcp", p.addr)
+		if err != nil {
+			t.Fatalf("connection %d: %v", len(conns)+1, err)
+		}
+		s := &slow{conn: c}
+		conns = append(conns, s)
+		fmt.Fprintf(c, "POST /api/walkers HTTP/1.1\r\nHost: walker\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
+		go func() {
+			// Bounded by ctx: the cleanup closes the socket.
+			line, err := bufio.NewReader(c).ReadString('\n')
+			s.mu.Lock()
+			s.done = true
+			s.mu.Unlock()
+			c.Close()
+			if f := strings.Fields(line); err == nil && len(f) > 1 {
+				var code int
+				fmt.Sscan(f[1], &code)
+				answers.add(code)
+			} else {
+				answers.add(0)
+			}
+		}()
+	}
+	// One more body byte every 2s on every unanswered socket keeps it held.
+	go func() {
+		for ctx.Err() == nil {
+			time.Sleep(2 * time.Second)
+			for _, s := range conns {
+				s.mu.Lock()
+				if !s.done {
+					s.conn.Write([]byte(" "))
+				}
+				s.mu.Unlock()
+			}
+		}
+	}()
+	if !poll.Until(20*time.Second, func() bool { return sum(answers.get()) >= sockets-perAddress }) {
+		t.Fatalf("after 20s, %v of %d slow sockets were answered; want %d answered 429 and %d held",
+			answers.get(), sockets, sockets-perAddress, perAddress)
+	}
+	if got := answers.get(); got[http.StatusTooManyRequests] != sockets-perAddress {
+		t.Errorf("slow sockets answered %v; want %d of them 429", got, sockets-perAddress)
+	}
+	browser := fromAddr("127.0.0.1")
+	for i := range 20 {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.base+"/walks/start/", nil)
+		if s := status(browser, req); s != http.StatusOK {
+			t.Fatalf("page %d while slow sockets are held: %d, want 200", i, s)
+		}
+	}
+	held := 0
+	for _, s := range conns {
+		s.mu.Lock()
+		if !s.done {
+			held++
+		}
+		s.mu.Unlock()
+	}
+	if held != perAddress {
+		t.Errorf("%d slow sockets held while the pages were served, want %d", held, perAddress)
+	}
+}
+
+// An existingSecret made before scraper.map existed (username, password,
+// htpasswd only): the optional mount is empty, nginx starts, and /metrics
+// works; scrapes then share the guessers' limits.
+func TestRenderedNginxWithAnExistingSecret(t *testing.T) {
+	salt := "s4ltS4lt"
+	sum := sha1.Sum([]byte(podPassword + salt))
+	htpasswd := "prometheus:{SSHA}" + base64.StdEncoding.EncodeToString(append(sum[:], salt...))
+	existing := &corev1.Secret{Data: map[string][]byte{
+		"username": []byte("prometheus"), "password": []byte(podPassword), "htpasswd": []byte(htpasswd),
+	}}
+	p := startPod(t, map[string]*corev1.Secret{"my-metrics": existing},
+		"--set", "metrics.auth.existingSecret=my-metrics,prometheus.enabled=false")
+	ctx := context.Background()
+	for _, c := range []struct {
+		password string
+		want     int
+	}{{podPassword, 200}, {"wrong", 401}} {
+		if got := status(http.DefaultClient, p.metricsRequest(ctx, c.password)); got != c.want {
+			t.Errorf("/metrics with password %q = %d, want %d", c.password, got, c.want)
+		}
+	}
+}

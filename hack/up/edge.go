@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The sidecar's edge under attack: page latency through nginx while
+// wrong-password guesses arrive from several addresses, and what nginx
+// spends on one authenticated scrape.
+const (
+	guessAddresses   = 10
+	guessesPerSecond = 2 // per address: what the per-address /metrics limit lets through
+	pageClients      = 4
+)
+
+// loopbackClient is an HTTP client whose connections leave from ip (any
+// 127.0.0.0/8 address is loopback on Linux), so nginx sees distinct clients.
+func loopbackClient(ip string, timeout time.Duration) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: timeout}
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 2}}
+}
+
+// guessFlood sends wrong-password requests to /metrics from
+// guessAddresses addresses, each at guessesPerSecond, open loop (a slow
+// answer does not slow the attacker), until ctx ends. It returns the
+// answers by status ("error" for transport failures).
+func guessFlood(ctx context.Context, base string) map[string]int {
+	var mu sync.Mutex
+	statuses := map[string]int{}
+	var wg sync.WaitGroup
+	for i := range guessAddresses {
+		client := loopbackClient(fmt.Sprintf("127.0.0.%d", 2+i), 10*time.Second)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tick := time.NewTicker(time.Second / guessesPerSecond)
+			defer tick.Stop()
+			for n := 0; ; n++ {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+					req.SetBasicAuth("prometheus", fmt.Sprintf("guess-%d-%d", i, n))
+					status := "error"
+					if resp, err := client.Do(req); err == nil {
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						status = strconv.Itoa(resp.StatusCode)
+					} else if ctx.Err() != nil {
+						return // cut off by the end of the run, not answered
+					}
+					mu.Lock()
+					statuses[status]++
+					mu.Unlock()
+				}()
+			}
+		}()
+	}
+	wg.Wait()
+	return statuses
+}
+
+// pageLoad runs pageClients loops of GET /walks/start/ for d.
+func (s *stack) pageLoad(ctx context.Context, d time.Duration, dog, walker int) loadResult {
+	return runLoad(ctx, pageClients, d, func(int) func([][]time.Duration) error {
+		c := newLifecycleClient(s.appURL(), dog, walker)
+		return func(lats [][]time.Duration) error {
+			var err error
+			lats[0], _, _, err = c.do(lats[0], http.MethodGet, "/walks/start/", nil, http.StatusOK)
+			return err
+		}
+	})
+}
+
+// benchEdge measures pages with and without a guess flood, then nginx's
+// CPU per authenticated scrape and per proxied request.
+func (s *stack) benchEdge(ctx context.Context, dog, walker int) (errs int, err error) {
+	w := s.opts.out
+	d := s.opts.benchFor
+	fmt.Fprintf(w, "\npages (GET /walks/start/), %d clients, %s, through nginx, no attack:\n", pageClients, d)
+	quiet := s.pageLoad(ctx, d, dog, walker)
+	quiet.print(w, "pages")
+
+	fmt.Fprintf(w, "\npages, same load, while %d loopback addresses each send %d wrong-password guesses/s to /metrics:\n",
+		guessAddresses, guessesPerSecond)
+	floodCtx, stop := context.WithCancel(ctx)
+	guesses := make(chan map[string]int, 1)
+	go func() { guesses <- guessFlood(floodCtx, s.appURL()) }()
+	flooded := s.pageLoad(ctx, d, dog, walker)
+	stop()
+	flooded.print(w, "pages")
+	fmt.Fprintf(w, "  guesses answered: %v\n", <-guesses)
+	q, f := quiet.Latencies[steps[0]], flooded.Latencies[steps[0]]
+	fmt.Fprintf(w, "  flood/quiet: p50 x%.1f, p99 x%.1f, throughput x%.2f\n",
+		ratio(percentile(f, 0.5), percentile(q, 0.5)), ratio(percentile(f, 0.99), percentile(q, 0.99)),
+		flooded.perSecond()/quiet.perSecond())
+
+	// Queued guesses may still be burning nginx's CPU: wait until it idles.
+	if err := s.nginxIdle(ctx); err != nil {
+		return 0, err
+	}
+	// Each request on its own connection from one of 25 addresses, for both
+	// measures alike: no per-address limit answers instead of the password
+	// check, and the difference between the two is the scrape's own cost
+	// (the password check and the larger body).
+	from := func(i int) *http.Client {
+		c := loopbackClient(fmt.Sprintf("127.0.1.%d", 1+i/4), 10*time.Second)
+		c.Transport.(*http.Transport).DisableKeepAlives = true
+		return c
+	}
+	scrape, n, err := s.nginxCPUPer(ctx, 100, func(i int) (*http.Client, *http.Request) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.appURL()+"/metrics", nil)
+		req.SetBasicAuth(s.username, s.password)
+		return from(i), req
+	})
+	if err != nil {
+		return 0, fmt.Errorf("authenticated scrapes: %w", err)
+	}
+	page, m, err := s.nginxCPUPer(ctx, 100, func(i int) (*http.Client, *http.Request) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.appURL()+"/livez", nil)
+		return from(i), req
+	})
+	if err != nil {
+		return 0, fmt.Errorf("proxied requests: %w", err)
+	}
+	fmt.Fprintf(w, "\nnginx CPU per authenticated scrape: %s (%d scrapes); per proxied GET /livez: %s (%d); ratio x%.1f\n",
+		scrape, n, page, m, ratio(scrape, page))
+	return quiet.Errors + flooded.Errors, nil
+}
+
+// nginxIdle waits (up to 60s) until nginx spends under 1% of a CPU.
+func (s *stack) nginxIdle(ctx context.Context) error {
+	const every = 500 * time.Millisecond
+	last, err := processTreeCPU(s.nginx.Pid())
+	if err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(every):
+		}
+		now, err := processTreeCPU(s.nginx.Pid())
+		if err != nil {
+			return err
+		}
+		if now-last < every/100 {
+			return nil
+		}
+		last = now
+	}
+	return fmt.Errorf("nginx still busy 60s after the guess flood")
+}
+
+func ratio(a, b time.Duration) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+// nginxCPUPer sends up to n requests one after another (for at most 20s)
+// and returns nginx's CPU time per request: master and workers, from the
+// scheduler's nanosecond counters. Each answer must be 200.
+func (s *stack) nginxCPUPer(ctx context.Context, n int, next func(i int) (*http.Client, *http.Request)) (time.Duration, int, error) {
+	before, err := processTreeCPU(s.nginx.Pid())
+	if err != nil {
+		return 0, 0, err
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	done := 0
+	for ; done < n && time.Now().Before(deadline); done++ {
+		client, req := next(done)
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, 0, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return 0, 0, fmt.Errorf("GET %s = %d, want 200", req.URL.Path, resp.StatusCode)
+		}
+	}
+	after, err := processTreeCPU(s.nginx.Pid())
+	if err != nil {
+		return 0, 0, err
+	}
+	return ((after - before) / time.Duration(done)).Round(time.Microsecond), done, nil
+}
+
+// processTreeCPU sums the CPU time of pid and its children (nginx's
+// workers) from /proc/<pid>/schedstat, which counts nanoseconds (the
+// utime ticks of /proc/<pid>/stat are 10 ms, too coarse here).
+func processTreeCPU(pid int) (time.Duration, error) {
+	pids := []int{pid}
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, st := range stats {
+		b, err := os.ReadFile(st)
+		if err != nil {
+			continue // the process ended
+		}
+		// Fields after the command name, which is in parentheses and may hold spaces.
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			child, _ := strconv.Atoi(filepath.Base(filepath.Dir(st)))
+			pids = append(pids, child)
+		}
+	}
+	var total time.Duration
+	for _, p := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/schedstat", p))
+		if err != nil {
+			return 0, err
+		}
+		ns, err := strconv.ParseInt(strings.Fields(string(b))[0], 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		total += time.Duration(ns)
+	}
+	return total, nil
+}
