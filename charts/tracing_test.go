@@ -24,7 +24,7 @@ import (
 // and its id is in the app's access log, in nginx's, and on the exemplars
 // of /metrics read through nginx in the OpenMetrics format.
 func TestTracingThroughNginx(t *testing.T) {
-	recv, err := otlprecv.Start()
+	recv, err := otlprecv.Start(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

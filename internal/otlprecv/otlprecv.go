@@ -11,6 +11,7 @@ package otlprecv
 import (
 	"compress/gzip"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -27,12 +28,14 @@ import (
 
 // Span is what the tests look at in a received span.
 type Span struct {
-	TraceID, SpanID, ParentSpanID string
-	Name                          string
-	Kind                          string // SPAN_KIND_SERVER, SPAN_KIND_CLIENT...
-	Service                       string // the resource's service.name
-	Attributes                    map[string]string
-	StatusError                   bool
+	TraceID      string            `json:"trace_id"`
+	SpanID       string            `json:"span_id"`
+	ParentSpanID string            `json:"parent_span_id,omitempty"`
+	Name         string            `json:"name"`
+	Kind         string            `json:"kind"`    // SPAN_KIND_SERVER, SPAN_KIND_CLIENT...
+	Service      string            `json:"service"` // the resource's service.name
+	Attributes   map[string]string `json:"attributes"`
+	StatusError  bool              `json:"error,omitempty"`
 }
 
 // Receiver listens on loopback for OTLP/HTTP protobuf exports.
@@ -44,15 +47,17 @@ type Receiver struct {
 
 	mu    sync.Mutex
 	spans []Span
+	log   io.Writer
 }
 
-// Start listens on a free loopback port until Close.
-func Start() (*Receiver, error) {
+// Start listens on a free loopback port until Close. With a log, every
+// span received is also written to it as a JSON line.
+func Start(log io.Writer) (*Receiver, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	r := &Receiver{URL: "http://" + ln.Addr().String(), ln: ln}
+	r := &Receiver{URL: "http://" + ln.Addr().String(), ln: ln, log: log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/traces", r.export)
 	r.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
@@ -114,6 +119,12 @@ func (r *Receiver) export(w http.ResponseWriter, req *http.Request) {
 	}
 	r.mu.Lock()
 	r.spans = append(r.spans, got...)
+	if r.log != nil {
+		enc := json.NewEncoder(r.log)
+		for _, s := range got {
+			enc.Encode(s)
+		}
+	}
 	r.mu.Unlock()
 	// An empty ExportTraceServiceResponse: everything accepted.
 	w.Header().Set("Content-Type", "application/x-protobuf")

@@ -94,7 +94,7 @@ var traceparent = regexp.MustCompile(`^00-([0-9a-f]{32})-([0-9a-f]{16})-01$`)
 // child spans, and the trace id is in the access log and on the exemplars
 // of the request duration and the walk counter.
 func TestTracingOn(t *testing.T) {
-	recv, err := otlprecv.Start()
+	recv, err := otlprecv.Start(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
