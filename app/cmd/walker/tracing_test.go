@@ -162,4 +162,8 @@ func TestTracingOn(t *testing.T) {
 		t.Errorf("no exemplar with the trace id on http_request_duration_seconds of POST /api/walks:\n%s",
 			grepLines(body, `route="/api/walks"`))
 	}
+	if !regexp.MustCompile(`db_query_duration_seconds_bucket\{alias="default",operation="create",vendor="sqlite",le="[^"]+"\} [0-9]+ # \{trace_id="` + traceID + `"\}`).MatchString(body) {
+		t.Errorf("no exemplar with the trace id on db_query_duration_seconds of the INSERT:\n%s",
+			grepLines(body, `db_query_duration_seconds_bucket{alias="default",operation="create"`))
+	}
 }
