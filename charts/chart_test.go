@@ -73,6 +73,7 @@ var matrix = []struct {
 	{"ServiceMonitor on", []string{"--set", "serviceMonitor.enabled=true,prometheus.enabled=false"}},
 	{"NetworkPolicy on", []string{"--set", "networkPolicy.enabled=true"}},
 	{"PrometheusRule and Grafana dashboard on", []string{"--set", "prometheusRule.enabled=true,grafanaDashboard.enabled=true"}},
+	{"tracing on", []string{"--set", "tracing.enabled=true,tracing.endpoint=http://otel-collector.monitoring:4318,tracing.sampler=parentbased_traceidratio,tracing.samplerArg=0.25,tracing.resourceAttributes=deployment.environment.name=test"}},
 }
 
 func TestLintStrict(t *testing.T) {
@@ -292,6 +293,44 @@ func TestTemplateCaseDetails(t *testing.T) {
 		if d := objs.Deployments[release]; d.Spec.Replicas == nil || *d.Spec.Replicas != 1 {
 			t.Errorf("replicas = %v", d.Spec.Replicas)
 		}
+		for _, c := range append(deployment(t, objs).InitContainers, deployment(t, objs).Containers...) {
+			for _, e := range c.Env {
+				if strings.HasPrefix(e.Name, "OTEL_") {
+					t.Errorf("%s: %s is set with tracing off", c.Name, e.Name)
+				}
+			}
+		}
+	})
+	t.Run("tracing sets the standard OTEL variables of the app only", func(t *testing.T) {
+		objs := render(t, matrix[10].args...)
+		spec := deployment(t, objs)
+		env := envOf(chart.Container(spec, "walker"))
+		want := map[string]string{
+			"OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector.monitoring:4318",
+			"OTEL_TRACES_SAMPLER":         "parentbased_traceidratio",
+			"OTEL_TRACES_SAMPLER_ARG":     "0.25",
+			"OTEL_SERVICE_NAME":           "walker",
+			"OTEL_RESOURCE_ATTRIBUTES":    "k8s.namespace.name=" + namespace + ",k8s.pod.name=$(WALKER_POD_NAME),deployment.environment.name=test",
+		}
+		for k, v := range want {
+			if env[k] != v {
+				t.Errorf("%s = %q, want %q", k, env[k], v)
+			}
+		}
+		// $(WALKER_POD_NAME) expands only if that variable comes first.
+		var names []string
+		for _, e := range chart.Container(spec, "walker").Env {
+			names = append(names, e.Name)
+			if e.Name == "WALKER_POD_NAME" && (e.ValueFrom == nil || e.ValueFrom.FieldRef == nil || e.ValueFrom.FieldRef.FieldPath != "metadata.name") {
+				t.Errorf("WALKER_POD_NAME = %+v, want the downward API's metadata.name", e)
+			}
+		}
+		if i, j := slices.Index(names, "WALKER_POD_NAME"), slices.Index(names, "OTEL_RESOURCE_ATTRIBUTES"); i < 0 || i > j {
+			t.Errorf("env order %v: WALKER_POD_NAME must precede OTEL_RESOURCE_ATTRIBUTES", names)
+		}
+		if migrate := envOf(chart.Container(spec, "migrate")); migrate["OTEL_EXPORTER_OTLP_ENDPOINT"] != "" {
+			t.Error("the migrate init container gets the tracing variables; only serve traces")
+		}
 	})
 	t.Run("external database", func(t *testing.T) {
 		objs := render(t, matrix[1].args...)
@@ -407,6 +446,10 @@ func TestTemplateRefusesBrokenValues(t *testing.T) {
 		{"negative replicas", []string{"--set", "replicaCount=-1"}, "minimum"},
 		{"bad log level", []string{"--set", "app.logLevel=loud"}, "logLevel"},
 		{"username with a colon", []string{"--set", "metrics.auth.username=a:b"}, "username"},
+		{"tracing without an endpoint", []string{"--set", "tracing.enabled=true"}, "tracing.endpoint is required"},
+		{"tracing endpoint that is not a URL", []string{"--set", "tracing.enabled=true,tracing.endpoint=collector:4318"}, "tracing/endpoint"},
+		{"unknown sampler", []string{"--set", "tracing.sampler=sometimes"}, "tracing/sampler"},
+		{"sampler ratio over 1", []string{"--set-string", "tracing.samplerArg=2"}, "tracing/samplerArg"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

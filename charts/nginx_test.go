@@ -61,6 +61,7 @@ type pod struct {
 	appPort  int
 	password string
 	objs     *chart.Objects
+	root     string // the processes' logs: walker.log, nginx.log
 }
 
 const podPassword = "correct-horse-battery"
@@ -94,6 +95,12 @@ func walkerBinary(t *testing.T) string {
 // the cluster would already have (an existingSecret).
 func startPod(t *testing.T, existing map[string]*corev1.Secret, args ...string) *pod {
 	t.Helper()
+	return startPodEnv(t, existing, nil, args...)
+}
+
+// startPodEnv is startPod with more variables for the app's process.
+func startPodEnv(t *testing.T, existing map[string]*corev1.Secret, appEnv []string, args ...string) *pod {
+	t.Helper()
 	nginx := testtool.Require(t, "nginx", "/usr/sbin")
 	appPort, metricsPort, nginxPort := testtool.FreePort(t), testtool.FreePort(t), testtool.FreePort(t)
 	objs := render(t, append([]string{"--set-string", "metrics.auth.password=" + podPassword,
@@ -107,7 +114,7 @@ func startPod(t *testing.T, existing map[string]*corev1.Secret, args ...string) 
 	}
 	os.Chmod(root, 0o755)
 	t.Cleanup(func() { os.RemoveAll(root) })
-	p := &pod{addr: fmt.Sprintf("127.0.0.1:%d", nginxPort), appPort: appPort, password: podPassword, objs: objs}
+	p := &pod{addr: fmt.Sprintf("127.0.0.1:%d", nginxPort), appPort: appPort, password: podPassword, objs: objs, root: root}
 	p.base = "http://" + p.addr
 	secrets := maps.Clone(objs.Secrets)
 	maps.Copy(secrets, existing)
@@ -118,12 +125,21 @@ func startPod(t *testing.T, existing map[string]*corev1.Secret, args ...string) 
 	if out, err := exec.Command(nginx, append([]string{"-t"}, nginxArgs...)...).CombinedOutput(); err != nil {
 		t.Fatalf("nginx -t on the rendered configuration: %v\n%s", err, out)
 	}
-	start(t, root, "walker", []string{
+	// The chart's tracing variables as the kubelet would set them; the
+	// listeners and the database are the test's.
+	var env []string
+	for _, e := range chart.LiteralEnv(chart.Container(deployment(t, objs), "walker"), release+"-pod", namespace) {
+		if strings.HasPrefix(e, "OTEL_") {
+			env = append(env, e)
+		}
+	}
+	env = append(append(env,
 		fmt.Sprintf("WALKER_ADDR=127.0.0.1:%d", appPort),
 		fmt.Sprintf("WALKER_METRICS_ADDR=127.0.0.1:%d", metricsPort),
-		"WALKER_SQLITE_PATH=" + filepath.Join(root, "walker.db"),
+		"WALKER_SQLITE_PATH="+filepath.Join(root, "walker.db"),
 		"WALKER_SECRET_KEY=0123456789abcdef0123456789abcdef",
-	}, walkerBinary(t), "serve")
+	), appEnv...)
+	start(t, root, "walker", env, walkerBinary(t), "serve")
 	start(t, root, "nginx", nil, append([]string{nginx}, nginxArgs...)...)
 	if !poll.Until(20*time.Second, func() bool {
 		resp, err := http.Get(p.base + "/readyz")

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -177,6 +178,7 @@ func standaloneValues(t *testing.T) []byte {
 		Prometheus struct {
 			Server struct {
 				ExtraSecretMounts []map[string]any `json:"extraSecretMounts"`
+				ExtraArgs         map[string]any   `json:"extraArgs"`
 			} `json:"server"`
 			ExtraScrapeConfigs string `json:"extraScrapeConfigs"`
 		} `json:"prometheus"`
@@ -187,7 +189,10 @@ func standaloneValues(t *testing.T) []byte {
 	// In its own release, .Release.Name is Prometheus's: name the walker
 	// release it scrapes instead.
 	job := strings.ReplaceAll(values.Prometheus.ExtraScrapeConfigs, "{{ .Release.Name }}", "walker")
-	mounts, err := yaml.Marshal(map[string]any{"server": map[string]any{"extraSecretMounts": values.Prometheus.Server.ExtraSecretMounts}})
+	mounts, err := yaml.Marshal(map[string]any{"server": map[string]any{
+		"extraSecretMounts": values.Prometheus.Server.ExtraSecretMounts,
+		"extraArgs":         values.Prometheus.Server.ExtraArgs,
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,8 +204,9 @@ func standaloneValues(t *testing.T) []byte {
 #   helm upgrade --install prometheus prometheus-community/prometheus \
 #     --namespace walker -f charts/walker/prometheus-values.yaml
 #
-# GENERATED from charts/walker/values.yaml (prometheus.extraScrapeConfigs and
-# prometheus.server.extraSecretMounts) by
+# GENERATED from charts/walker/values.yaml (prometheus.extraScrapeConfigs,
+# prometheus.server.extraSecretMounts and prometheus.server.extraArgs: the
+# exemplar storage) by
 #   go test ./charts -run TestStandalonePrometheusValues -update
 # Do not edit: the test fails when this file and values.yaml differ.
 `)
@@ -259,5 +265,37 @@ func TestStandalonePrometheusValues(t *testing.T) {
 	}
 	if regexp.MustCompile(`\{\{`).Match(a) {
 		t.Errorf("unrendered template in the standalone job:\n%s", a)
+	}
+}
+
+// TestBundledPrometheusKeepsNativeHistogramsAndExemplars: the walker job
+// scrapes native histograms and still the classic buckets (the rules read
+// _bucket series), and the server stores exemplars.
+func TestBundledPrometheusKeepsNativeHistogramsAndExemplars(t *testing.T) {
+	objs := render(t)
+	promYAML, err := objs.PrometheusConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := chart.ScrapeJob(promYAML, "walker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job["scrape_native_histograms"] != true || job["always_scrape_classic_histograms"] != true {
+		t.Errorf("walker job: scrape_native_histograms %v, always_scrape_classic_histograms %v; want both true",
+			job["scrape_native_histograms"], job["always_scrape_classic_histograms"])
+	}
+	var args []string
+	for _, d := range objs.Deployments {
+		if c := chart.Container(&d.Spec.Template.Spec, "prometheus-server"); c != nil {
+			args = c.Args
+		}
+	}
+	if !slices.Contains(args, "--enable-feature=exemplar-storage") {
+		t.Errorf("prometheus-server args %v lack --enable-feature=exemplar-storage", args)
+	}
+	// The chart's own flags stay (the config reloader needs the lifecycle API).
+	if !slices.Contains(args, "--web.enable-lifecycle") {
+		t.Errorf("prometheus-server args %v lost --web.enable-lifecycle", args)
 	}
 }

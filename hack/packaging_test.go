@@ -220,7 +220,9 @@ func freeAddr(t *testing.T) string {
 
 // TestLocalStackComesUp runs `make up`'s program in its checking mode: the
 // pod's topology on loopback from the chart's rendered configuration, with
-// Prometheus scraping the app through nginx with the generated password.
+// Prometheus scraping the app through nginx with the generated password,
+// native histograms beside the classic buckets, and a walk traced (into an
+// OTLP receiver) to its exemplars in Prometheus.
 func TestLocalStackComesUp(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL, nginx and Prometheus")
@@ -244,6 +246,12 @@ func TestLocalStackComesUp(t *testing.T) {
 		"metrics with a wrong password: 401",
 		"metrics with the generated password: 200",
 		"Prometheus scraped the new walk through nginx: walks_started_total 0 -> 1",
+		"ok  native histograms: histogram_quantile(0.99, sum(rate(http_request_duration_seconds[1m])))",
+		"ok  classic buckets still scraped",
+		`span "POST /api/walks" in the OTLP receiver`,
+		"ok  the app's access log line of the walk carries its trace_id",
+		"ok  /metrics (OpenMetrics, through nginx) has the trace id as exemplar on walks_started_total and http_request_duration_seconds",
+		"ok  Prometheus stored the exemplars: query_exemplars finds the trace id on walks_started_total and http_request_duration_seconds",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("hack/up --check did not report %q:\n%s", want, out)

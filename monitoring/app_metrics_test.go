@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+
 	"github.com/walkerhq/walker/internal/testtool"
 )
 
@@ -78,5 +81,36 @@ func TestKnownMetricsAreTheAppsMetrics(t *testing.T) {
 		if !exported[m] {
 			t.Errorf("%s is not exported by the app, yet rules or panels may use it", m)
 		}
+	}
+
+	// Native histograms only show in the protobuf exposition, which a
+	// Prometheus that scrapes them negotiates.
+	req, _ := http.NewRequest(http.MethodGet, "http://"+metricsAddr+"/metrics", nil)
+	req.Header.Set("Accept", `application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited`)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	dec := expfmt.NewDecoder(resp.Body, expfmt.ResponseFormat(resp.Header))
+	schemas := map[string]*int32{}
+	for {
+		var mf dto.MetricFamily
+		if err := dec.Decode(&mf); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("protobuf exposition: %v", err)
+		}
+		if mf.GetType() == dto.MetricType_HISTOGRAM && len(mf.GetMetric()) > 0 {
+			schemas[mf.GetName()] = mf.GetMetric()[0].GetHistogram().Schema
+		}
+	}
+	for _, h := range nativeHistograms {
+		if schemas[h] == nil {
+			t.Errorf("%s has no native buckets in the protobuf exposition, yet panels query it as a native histogram", h)
+		}
+	}
+	if _, ok := schemas["walk_distance"]; !ok || schemas["walk_distance"] != nil {
+		t.Errorf("walk_distance: schema %v, want a classic histogram (the original's buckets)", schemas["walk_distance"])
 	}
 }

@@ -50,6 +50,15 @@ var walkerMetrics = []string{
 	"go_sql_open_connections", "go_sql_wait_count_total", "go_sql_wait_duration_seconds_total",
 }
 
+// nativeHistograms are the histograms the app also exports with native
+// buckets: a query may name them without _bucket (histogram_quantile on
+// the native series). app_metrics_test.go checks them against the app's
+// protobuf exposition; walk_distance stays classic.
+var nativeHistograms = []string{
+	"http_request_duration_seconds", "http_request_size_bytes", "http_response_size_bytes",
+	"db_query_duration_seconds",
+}
+
 type ruleFile struct {
 	Groups []struct {
 		Name     string `json:"name"`
@@ -222,7 +231,8 @@ type panel struct {
 	Type    string  `json:"type"`
 	Panels  []panel `json:"panels"`
 	Targets []struct {
-		Expr string `json:"expr"`
+		Expr     string `json:"expr"`
+		Exemplar bool   `json:"exemplar"`
 	} `json:"targets"`
 }
 
@@ -277,12 +287,81 @@ func TestDashboardQueriesParse(t *testing.T) {
 	}
 }
 
+// TestNativeLatencyPanels: each classic latency panel (a quantile of a
+// _duration_seconds_bucket series) has a native-histogram twin that reads
+// the native series (no le), both showing exemplars (trace ids); and the
+// rules stay on the classic series, so a Prometheus without native
+// histograms loses no alert.
+func TestNativeLatencyPanels(t *testing.T) {
+	data, err := os.ReadFile(dashboardFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d dashboard
+	if err := json.Unmarshal(data, &d); err != nil {
+		t.Fatal(err)
+	}
+	p := parser.NewParser(parser.Options{})
+	classic, native := map[string]bool{}, map[string]bool{}
+	var walk func([]panel)
+	walk = func(ps []panel) {
+		for _, pn := range ps {
+			walk(pn.Panels)
+			for _, tg := range pn.Targets {
+				node, err := p.ParseExpr(grafanaVariables.Replace(tg.Expr))
+				if err != nil {
+					continue // TestDashboardQueriesParse reports it
+				}
+				parser.Inspect(node, func(n parser.Node, _ []parser.Node) error {
+					vs, ok := n.(*parser.VectorSelector)
+					if !ok || !strings.Contains(vs.Name, "_duration_seconds") || !strings.Contains(tg.Expr, "histogram_quantile") {
+						return nil
+					}
+					if !tg.Exemplar {
+						t.Errorf("panel %q: latency query without exemplars (the way from a slow request to its trace)", pn.Title)
+					}
+					if base, ok := strings.CutSuffix(vs.Name, "_bucket"); ok {
+						classic[base] = true
+					} else if slices.Contains(nativeHistograms, vs.Name) {
+						native[vs.Name] = true
+						if strings.Contains(tg.Expr, "le)") || strings.Contains(tg.Expr, "le,") {
+							t.Errorf("panel %q reads a native histogram by le: %s", pn.Title, tg.Expr)
+						}
+					}
+					return nil
+				})
+			}
+		}
+	}
+	walk(d.Panels)
+	if len(classic) == 0 {
+		t.Fatal("no classic latency panel found")
+	}
+	for h := range classic {
+		if !native[h] {
+			t.Errorf("the classic latency panel of %s has no native-histogram version", h)
+		}
+	}
+	for _, r := range loadRules(t) {
+		node, err := p.ParseExpr(r.Expr)
+		if err != nil {
+			continue // promtool check rules reports it
+		}
+		parser.Inspect(node, func(n parser.Node, _ []parser.Node) error {
+			if vs, ok := n.(*parser.VectorSelector); ok && slices.Contains(nativeHistograms, vs.Name) {
+				t.Errorf("rule %s%s reads the native %s: the rules stay on the classic series", r.Record, r.Alert, vs.Name)
+			}
+			return nil
+		})
+	}
+}
+
 // TestOnlyKnownMetrics: every selector in the rules and the dashboard names
 // a walker metric or one of the rules' own recorded series.
 func TestOnlyKnownMetrics(t *testing.T) {
 	rules := loadRules(t)
 	known := map[string]bool{}
-	for _, m := range walkerMetrics {
+	for _, m := range append(append([]string{}, walkerMetrics...), nativeHistograms...) {
 		known[m] = true
 	}
 	for _, r := range rules {

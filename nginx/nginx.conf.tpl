@@ -28,13 +28,15 @@ http {
     uwsgi_temp_path /tmp/uwsgi;
     scgi_temp_path /tmp/scgi;
 
-    # One JSON line per request, with the upstream's timings and the request
-    # id that the app logs too.
+    # One JSON line per request, with the upstream's timings, the request
+    # id that the app logs too, and the W3C trace context the client sent
+    # (its trace id is the app's trace_id when the app traces).
     log_format walker escape=json '{"time":"$time_iso8601","request_id":"$request_id",'
         '"remote_addr":"$remote_addr","method":"$request_method","uri":"$request_uri",'
         '"status":$status,"bytes_sent":$body_bytes_sent,"request_time":$request_time,'
         '"upstream_status":"$upstream_status","upstream_connect_time":"$upstream_connect_time",'
-        '"upstream_response_time":"$upstream_response_time","user_agent":"$http_user_agent"}';
+        '"upstream_response_time":"$upstream_response_time","user_agent":"$http_user_agent",'
+        '"traceparent":"$http_traceparent"}';
     # Buffered: one write per 64 KiB or per second instead of one per request.
     access_log /dev/stdout walker buffer=64k flush=1s;
 
@@ -110,6 +112,11 @@ http {
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $walker_forwarded_proto;
         proxy_set_header X-Request-ID $request_id;
+        # W3C trace context, passed on as the client sent it (nginx makes no
+        # span of its own): the app's span joins the caller's trace. An
+        # absent header stays absent.
+        proxy_set_header traceparent $http_traceparent;
+        proxy_set_header tracestate $http_tracestate;
         proxy_connect_timeout 5s;
         proxy_read_timeout 60s;
 

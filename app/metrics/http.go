@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Unmatched is the route label of requests no route matched (404s, and the
@@ -27,6 +28,7 @@ type HTTP struct {
 	inFlight  prometheus.Gauge
 	panics    *prometheus.CounterVec
 	templates *prometheus.CounterVec
+	exemplars bool
 }
 
 // NewHTTP registers the HTTP metrics on reg.
@@ -36,16 +38,16 @@ func NewHTTP(reg prometheus.Registerer) *HTTP {
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "http_requests_total", Help: "HTTP requests answered, by method, route template and status.",
 		}, []string{"method", "route", "status"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		duration: prometheus.NewHistogramVec(WithNativeBuckets(prometheus.HistogramOpts{
 			Name: "http_request_duration_seconds", Help: "Time to answer HTTP requests, by method and route template.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .075, .1, .25, .5, .75, 1, 2.5, 5, 7.5, 10, 25, 50, 75},
-		}, []string{"method", "route"}),
-		reqSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		}), []string{"method", "route"}),
+		reqSize: prometheus.NewHistogramVec(WithNativeBuckets(prometheus.HistogramOpts{
 			Name: "http_request_size_bytes", Help: "Size of request bodies, by method and route template.", Buckets: sizes,
-		}, []string{"method", "route"}),
-		respSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		}), []string{"method", "route"}),
+		respSize: prometheus.NewHistogramVec(WithNativeBuckets(prometheus.HistogramOpts{
 			Name: "http_response_size_bytes", Help: "Size of response bodies, by method and route template.", Buckets: sizes,
-		}, []string{"method", "route"}),
+		}), []string{"method", "route"}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "http_requests_in_flight", Help: "HTTP requests being answered.",
 		}),
@@ -93,6 +95,10 @@ func (h *HTTP) Panicked(route string) {
 // Rendered counts a template render.
 func (h *HTTP) Rendered(template string) { h.templates.WithLabelValues(template).Inc() }
 
+// TraceExemplars makes the request duration of sampled traces carry their
+// trace id as exemplar (the wrapper must run inside the tracing one).
+func (h *HTTP) TraceExemplars() { h.exemplars = true }
+
 // Wrap instruments next.
 func (h *HTTP) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -109,7 +115,12 @@ func (h *HTTP) Wrap(next http.Handler) http.Handler {
 		defer func() {
 			method := Method(r.Method)
 			h.requests.WithLabelValues(method, holder.route, strconv.Itoa(rec.status)).Inc()
-			h.duration.WithLabelValues(method, holder.route).Observe(time.Since(start).Seconds())
+			took := time.Since(start).Seconds()
+			if ex := h.exemplar(r); ex != nil {
+				h.duration.WithLabelValues(method, holder.route).(prometheus.ExemplarObserver).ObserveWithExemplar(took, ex)
+			} else {
+				h.duration.WithLabelValues(method, holder.route).Observe(took)
+			}
 			size := body.n
 			if r.ContentLength > size {
 				size = r.ContentLength // a body the handler did not read
@@ -119,6 +130,13 @@ func (h *HTTP) Wrap(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+func (h *HTTP) exemplar(r *http.Request) prometheus.Labels {
+	if !h.exemplars {
+		return nil
+	}
+	return TraceExemplar(trace.SpanContextFromContext(r.Context()))
 }
 
 // Method bounds the method label: the standard methods as sent (upper

@@ -5,12 +5,15 @@
 package metrics
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // NewRegistry returns a registry with the Go runtime and process collectors.
@@ -37,6 +40,37 @@ func Handler(reg *prometheus.Registry, logger *slog.Logger) http.Handler {
 	return promhttp.InstrumentMetricHandler(reg, promhttp.HandlerFor(reg, opts))
 }
 
+// Native histogram settings of the latency and size histograms, next to
+// their classic buckets: a Prometheus that scrapes native histograms gets
+// buckets 9% apart (schema 3) at any scale, the others the classic buckets
+// as before. At most 100 buckets per series, and a reset at most hourly
+// when that is reached: a bounded scrape whatever the spread of values.
+const (
+	nativeBucketFactor     = 1.1
+	nativeMaxBuckets       = 100
+	nativeMinResetDuration = time.Hour
+)
+
+// WithNativeBuckets adds native buckets to opts, which keeps its classic
+// ones: the text exposition and every query of the _bucket series stay as
+// they were.
+func WithNativeBuckets(opts prometheus.HistogramOpts) prometheus.HistogramOpts {
+	opts.NativeHistogramBucketFactor = nativeBucketFactor
+	opts.NativeHistogramMaxBucketNumber = nativeMaxBuckets
+	opts.NativeHistogramMinResetDuration = nativeMinResetDuration
+	return opts
+}
+
+// TraceExemplar is the exemplar of an observation made in the span sc of a
+// sampled trace ({trace_id="..."}), nil otherwise: an exemplar should lead
+// to a trace that the tracing backend has.
+func TraceExemplar(sc trace.SpanContext) prometheus.Labels {
+	if !sc.IsSampled() {
+		return nil
+	}
+	return prometheus.Labels{"trace_id": sc.TraceID().String()}
+}
+
 // Walks are the custom metrics of the original app, with its names: the
 // Python client appended _total to counters, so ours carry it explicitly.
 type Walks struct {
@@ -44,6 +78,7 @@ type Walks struct {
 	completed prometheus.Counter
 	invalid   prometheus.Counter
 	distance  prometheus.Histogram
+	exemplars bool
 }
 
 // DistanceBuckets are the original's walk_distance buckets, in meters.
@@ -62,13 +97,36 @@ func NewWalks(reg prometheus.Registerer) *Walks {
 	return w
 }
 
-// Started counts a walk that was stored.
-func (w *Walks) Started() { w.started.Inc() }
+// TraceExemplars makes the walks of sampled traces carry their trace id as
+// exemplar. Off (without tracing), nothing looks for a trace.
+func (w *Walks) TraceExemplars() { w.exemplars = true }
 
-// Completed counts a walk that was completed and observes its distance.
-func (w *Walks) Completed(meters int) {
+// Started counts a walk that was stored by the request of ctx.
+func (w *Walks) Started(ctx context.Context) {
+	if ex := w.exemplar(ctx); ex != nil {
+		w.started.(prometheus.ExemplarAdder).AddWithExemplar(1, ex)
+		return
+	}
+	w.started.Inc()
+}
+
+// Completed counts a walk that was completed by the request of ctx and
+// observes its distance.
+func (w *Walks) Completed(ctx context.Context, meters int) {
+	if ex := w.exemplar(ctx); ex != nil {
+		w.completed.(prometheus.ExemplarAdder).AddWithExemplar(1, ex)
+		w.distance.(prometheus.ExemplarObserver).ObserveWithExemplar(float64(meters), ex)
+		return
+	}
 	w.completed.Inc()
 	w.distance.Observe(float64(meters))
+}
+
+func (w *Walks) exemplar(ctx context.Context) prometheus.Labels {
+	if !w.exemplars {
+		return nil
+	}
+	return TraceExemplar(trace.SpanContextFromContext(ctx))
 }
 
 // Invalid counts a start attempt rejected by validation.

@@ -12,7 +12,12 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
+
+	"github.com/walkerhq/walker/app/metrics"
 )
 
 // Models as the original's ExportModelOperationsMixin named them.
@@ -49,10 +54,10 @@ func newDBMetrics(vendor string) *dbMetrics {
 			Name: "db_statements_total", Help: "Statements executed, by gorm operation.", ConstLabels: labels}, []string{"operation"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "db_errors_total", Help: "Statements that failed, by error type.", ConstLabels: labels}, []string{"type"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		duration: prometheus.NewHistogramVec(metrics.WithNativeBuckets(prometheus.HistogramOpts{
 			Name: "db_query_duration_seconds", Help: "Time of each statement, by gorm operation.", ConstLabels: labels,
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-		}, []string{"operation"}),
+		}), []string{"operation"}),
 		inserts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "model_inserts_total", Help: "Rows inserted, by model."}, []string{"model"}),
 		updates: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -93,15 +98,25 @@ func (m *dbMetrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.newConnections, m.newConnectionErrors, m.statements, m.errors, m.duration, m.inserts, m.updates, m.deletes}
 }
 
-const startKey = "walker:start"
+const (
+	startKey = "walker:start"
+	spanKey  = "walker:span"
+)
 
 // slowStatement is logged at warn level.
 const slowStatement = 250 * time.Millisecond
 
 // instrument hooks gorm's processors: each statement is counted and timed,
-// its error classified, and rows written are counted per model.
-func (m *dbMetrics) instrument(db *gorm.DB, logger *slog.Logger) error {
-	before := func(db *gorm.DB) { db.InstanceSet(startKey, time.Now()) }
+// its error classified, and rows written are counted per model. With a
+// tracer, a statement made within a recorded span gets a child span, and
+// its duration the trace id as exemplar.
+func (m *dbMetrics) instrument(db *gorm.DB, logger *slog.Logger, tracer trace.Tracer) error {
+	before := func(db *gorm.DB) {
+		db.InstanceSet(startKey, time.Now())
+		if tracer != nil {
+			m.startSpan(db, tracer)
+		}
+	}
 	after := func(op string) func(*gorm.DB) {
 		statements, duration := m.statements.WithLabelValues(op), m.duration.WithLabelValues(op)
 		return func(db *gorm.DB) {
@@ -111,7 +126,15 @@ func (m *dbMetrics) instrument(db *gorm.DB, logger *slog.Logger) error {
 			}
 			took := time.Since(v.(time.Time))
 			statements.Inc()
-			duration.Observe(took.Seconds())
+			var ex prometheus.Labels
+			if tracer != nil {
+				ex = metrics.TraceExemplar(endSpan(db))
+			}
+			if ex != nil {
+				duration.(prometheus.ExemplarObserver).ObserveWithExemplar(took.Seconds(), ex)
+			} else {
+				duration.Observe(took.Seconds())
+			}
 			if took > slowStatement {
 				logger.Warn("slow statement", "operation", op, "table", db.Statement.Table, "duration", took.String())
 			}
@@ -158,6 +181,47 @@ func (m *dbMetrics) instrument(db *gorm.DB, logger *slog.Logger) error {
 		}
 	}
 	return nil
+}
+
+// startSpan opens the statement's span, when the statement belongs to a
+// recorded one (a traced request): never a trace of its own.
+func (m *dbMetrics) startSpan(db *gorm.DB, tracer trace.Tracer) {
+	ctx := db.Statement.Context
+	if ctx == nil || !trace.SpanFromContext(ctx).IsRecording() {
+		return
+	}
+	_, span := tracer.Start(ctx, m.vendor, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(semconv.DBSystemNameKey.String(m.vendor)))
+	db.InstanceSet(spanKey, span)
+}
+
+// endSpan completes the statement's span, named as the conventions ask
+// ("SELECT walks"), with the statement's text (placeholders, no values),
+// and returns its context; an empty one when the statement has no span.
+func endSpan(db *gorm.DB) trace.SpanContext {
+	v, ok := db.InstanceGet(spanKey)
+	if !ok {
+		return trace.SpanContext{}
+	}
+	span := v.(trace.Span)
+	query := db.Statement.SQL.String()
+	op, _, _ := strings.Cut(strings.TrimSpace(query), " ")
+	op = strings.ToUpper(op)
+	name := op
+	if t := db.Statement.Table; t != "" {
+		name += " " + t
+		span.SetAttributes(semconv.DBCollectionName(t))
+	}
+	if name != "" {
+		span.SetName(name)
+	}
+	span.SetAttributes(semconv.DBOperationName(op), semconv.DBQueryText(query))
+	if err := db.Error; err != nil && !errors.Is(err, gorm.ErrRecordNotFound) && !callerCancelled(db) {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, classify(err))
+	}
+	span.End()
+	return span.SpanContext()
 }
 
 // callerCancelled reports whether the statement's context was cancelled

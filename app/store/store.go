@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -48,6 +49,8 @@ type Config struct {
 	// MaxOpenConns bounds the pool (default 20 on PostgreSQL).
 	MaxOpenConns int
 	Logger       *slog.Logger
+	// Tracer, when set, gives the statements of traced requests a span.
+	Tracer trace.Tracer
 }
 
 // Store is the gorm implementation of walker.Store.
@@ -152,7 +155,7 @@ func Open(ctx context.Context, cfg Config, reg prometheus.Registerer) (*Store, e
 		return nil, fmt.Errorf("open %s: %w", s.vendor, err)
 	}
 	s.db = db
-	if err := s.metrics.instrument(db, s.logger); err != nil {
+	if err := s.metrics.instrument(db, s.logger, cfg.Tracer); err != nil {
 		s.sqlDB.Close()
 		return nil, err
 	}

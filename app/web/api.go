@@ -351,7 +351,7 @@ func (s *server) apiStartWalk(c *gin.Context) {
 		c.JSON(http.StatusBadRequest, apiError{Error: "invalid walk", Fields: errs})
 		return
 	}
-	s.Walks.Started()
+	s.Walks.Started(c.Request.Context())
 	c.JSON(http.StatusCreated, toWalkJSON(walk))
 }
 
@@ -388,6 +388,6 @@ func (s *server) apiCompleteWalk(c *gin.Context) {
 		s.apiStoreError(c, err)
 		return
 	}
-	s.Walks.Completed(w.Distance)
+	s.Walks.Completed(c.Request.Context(), w.Distance)
 	c.JSON(http.StatusOK, toWalkJSON(w))
 }

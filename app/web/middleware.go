@@ -17,14 +17,17 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/walkerhq/walker/app/metrics"
+	"github.com/walkerhq/walker/app/tracing"
 )
 
 const requestIDKey = "request_id"
 
 // routeLabel hands the matched route template to the HTTP instrumentation
-// (gin matched the route before this first middleware runs).
+// and the request's span (gin matched the route before this first
+// middleware runs).
 func (s *server) routeLabel(c *gin.Context) {
 	metrics.SetRoute(c.Request.Context(), c.FullPath())
+	tracing.SetRoute(c.Request, c.FullPath())
 	c.Next()
 }
 
@@ -44,8 +47,9 @@ func (s *server) requestID(c *gin.Context) {
 	c.Next()
 }
 
-// accessLog writes one JSON line per request; health checks at debug level
-// so that probes do not drown the log.
+// accessLog writes one JSON line per request, with the trace id when the
+// request is traced; health checks at debug level so that probes do not
+// drown the log.
 func (s *server) accessLog(c *gin.Context) {
 	start := time.Now()
 	c.Next()
@@ -63,7 +67,7 @@ func (s *server) accessLog(c *gin.Context) {
 	if route == "" {
 		route = metrics.Unmatched
 	}
-	s.Logger.LogAttrs(c.Request.Context(), level, "request",
+	attrs := [...]slog.Attr{
 		slog.String("request_id", c.GetString(requestIDKey)),
 		slog.String("method", c.Request.Method),
 		slog.String("path", c.Request.URL.Path),
@@ -72,7 +76,14 @@ func (s *server) accessLog(c *gin.Context) {
 		slog.Int("bytes", c.Writer.Size()),
 		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 		slog.String("remote", c.ClientIP()),
-	)
+		{},
+	}
+	n := len(attrs) - 1
+	if id := tracing.TraceID(c.Request.Context()); id != "" {
+		attrs[n] = slog.String("trace_id", id)
+		n++
+	}
+	s.Logger.LogAttrs(c.Request.Context(), level, "request", attrs[:n]...)
 }
 
 // recoverPanic turns a handler panic into a plain 500, logs it with the

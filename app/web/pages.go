@@ -193,7 +193,7 @@ func (s *server) startWalk(c *gin.Context) {
 		s.render(c, http.StatusBadRequest, "start.html", "Start a walk", errs, d)
 		return
 	}
-	s.Walks.Started()
+	s.Walks.Started(c.Request.Context())
 	s.flash(c, fmt.Sprintf("Walk %d started.", walk.ID))
 	c.Redirect(http.StatusFound, "/walks/start/?walk="+strconv.FormatInt(walk.ID, 10))
 }
@@ -251,7 +251,7 @@ func (s *server) completeWalk(c *gin.Context) {
 			s.storeError(c, err)
 			return
 		}
-		s.Walks.Completed(walk.Distance)
+		s.Walks.Completed(c.Request.Context(), walk.Distance)
 		s.flash(c, fmt.Sprintf("Walk %d completed: %d m.", id, walk.Distance))
 		c.Redirect(http.StatusFound, "/walks/start/?walk="+strconv.FormatInt(id, 10))
 		return

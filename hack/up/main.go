@@ -8,6 +8,11 @@
 //	go run ./hack/up            # until Ctrl-C
 //	go run ./hack/up --check    # bring it up, verify the scrape and auth, stop
 //	go run ./hack/up --bench    # bring it up, run the load test, stop
+//
+// Tracing is on (the chart's tracing values) with a small OTLP receiver
+// standing in for a collector: it writes the spans to traces.jsonl in the
+// state folder. --bench runs with tracing off, as the chart's defaults do,
+// unless --tracing is given.
 package main
 
 import (
@@ -47,6 +52,7 @@ type options struct {
 	stateRoot   string
 	out         io.Writer
 	scrapeWait  time.Duration
+	tracing     bool
 }
 
 func main() {
@@ -62,7 +68,11 @@ func main() {
 	flag.StringVar(&o.profile, "profile", "", "with --bench: write a CPU profile of the app during the lifecycle run to this file")
 	flag.BoolVar(&o.keepState, "keep", false, "keep the state folder (logs, data) after stopping")
 	flag.DurationVar(&o.scrapeWait, "scrape-wait", 60*time.Second, "how long to wait for Prometheus to report the target up")
+	flag.BoolVar(&o.tracing, "tracing", true, "trace the app into a local OTLP receiver (default off with --bench)")
 	flag.Parse()
+	if o.bench && !flagGiven("tracing") {
+		o.tracing = false // measure what the chart's defaults run
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -158,6 +168,12 @@ func (o options) tool(name string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%s not found: run hack/tools (make tools)", name)
+}
+
+func flagGiven(name string) bool {
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
 
 func randomToken(n int) string {

@@ -22,13 +22,16 @@ type renderedPod struct {
 	metricsSecret   *corev1.Secret
 	scrapeJob       map[string]any
 	jobLabel        string
-	appPort         int
-	metricsPort     int
+	// promFeatures are the bundled Prometheus's --enable-feature flags.
+	promFeatures []string
+	appPort      int
+	metricsPort  int
 }
 
 // renderChart runs `helm template` with the generated password and the
-// bundled Prometheus on (its rendered ConfigMap carries the scrape job).
-func renderChart(ctx context.Context, o options, password string) (*renderedPod, error) {
+// bundled Prometheus on (its rendered ConfigMap carries the scrape job),
+// and tracing on towards otlpEndpoint unless it is empty.
+func renderChart(ctx context.Context, o options, password, otlpEndpoint string) (*renderedPod, error) {
 	helm, err := o.tool("helm")
 	if err != nil {
 		return nil, err
@@ -36,9 +39,12 @@ func renderChart(ctx context.Context, o options, password string) (*renderedPod,
 	if err := runOnce(o.repoRoot, "hack/chart-deps", nil, filepath.Join(o.repoRoot, "hack", "chart-deps")); err != nil {
 		return nil, err
 	}
-	objs, _, err := chart.Render(ctx, helm, filepath.Join(o.repoRoot, o.chart), o.release,
-		"--namespace", o.namespace, "--set-string", "metrics.auth.password="+password,
-		"--set", fmt.Sprintf("app.port=%d,app.metricsPort=%d", o.appPort, o.metricsPort))
+	args := []string{"--namespace", o.namespace, "--set-string", "metrics.auth.password=" + password,
+		"--set", fmt.Sprintf("app.port=%d,app.metricsPort=%d", o.appPort, o.metricsPort)}
+	if otlpEndpoint != "" {
+		args = append(args, "--set", "tracing.enabled=true,tracing.endpoint="+otlpEndpoint)
+	}
+	objs, _, err := chart.Render(ctx, helm, filepath.Join(o.repoRoot, o.chart), o.release, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -67,6 +73,15 @@ func renderChart(ctx context.Context, o options, password string) (*renderedPod,
 	if p.scrapeJob, err = chart.ScrapeJob(promYAML, "walker"); err != nil {
 		return nil, err
 	}
+	for _, d := range objs.Deployments {
+		if c := chart.Container(&d.Spec.Template.Spec, "prometheus-server"); c != nil {
+			for _, a := range c.Args {
+				if strings.HasPrefix(a, "--enable-feature=") {
+					p.promFeatures = append(p.promFeatures, a)
+				}
+			}
+		}
+	}
 	// The job relabels job to the Service's name.
 	for _, s := range objs.Services {
 		if s.Labels["app.kubernetes.io/component"] == "app" {
@@ -78,14 +93,14 @@ func renderChart(ctx context.Context, o options, password string) (*renderedPod,
 
 // appEnv is the walker container's literal environment from the chart, with
 // the listeners kept on loopback (the host is not a pod).
-func (p *renderedPod) appEnv() []string {
+func (p *renderedPod) appEnv(namespace string) []string {
 	var env []string
 	c := chart.Container(&p.deployment.Spec.Template.Spec, "walker")
-	for _, e := range c.Env {
-		if e.ValueFrom != nil || strings.HasPrefix(e.Name, "DB_") {
+	for _, e := range chart.LiteralEnv(c, "local", namespace) {
+		if strings.HasPrefix(e, "DB_") {
 			continue // credentials come from Secrets in the pod; here DATABASE_URL
 		}
-		env = append(env, e.Name+"="+e.Value)
+		env = append(env, e)
 	}
 	secretKey := p.objects.Secrets[p.deployment.Name+"-app"]
 	if secretKey != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/walkerhq/walker/internal/localpg"
+	"github.com/walkerhq/walker/internal/otlprecv"
 	"github.com/walkerhq/walker/internal/proc"
 )
 
@@ -27,6 +28,7 @@ type stack struct {
 	binary   string
 	nginx    *proc.Process
 	prom     *proc.Process
+	otlp     *otlprecv.Receiver
 	password string
 	username string
 }
@@ -54,9 +56,23 @@ func (s *stack) start(ctx context.Context) error {
 	}
 	done()
 
+	endpoint := ""
+	if o.tracing {
+		done = step("starting the OTLP receiver (a collector)")
+		traces, err := os.Create(filepath.Join(s.dir, "traces.jsonl"))
+		if err != nil {
+			return err
+		}
+		if s.otlp, err = otlprecv.Start(traces); err != nil {
+			return err
+		}
+		endpoint = s.otlp.URL
+		done()
+	}
+
 	done = step("rendering the chart (helm template)")
 	s.password = randomToken(12)
-	pod, err := renderChart(ctx, o, s.password)
+	pod, err := renderChart(ctx, o, s.password, endpoint)
 	if err != nil {
 		return err
 	}
@@ -74,7 +90,7 @@ func (s *stack) start(ctx context.Context) error {
 	done()
 
 	done = step("walker migrate (the init container)")
-	s.appEnv = append(pod.appEnv(), "DATABASE_URL="+s.dbURL)
+	s.appEnv = append(pod.appEnv(o.namespace), "DATABASE_URL="+s.dbURL)
 	if o.profile != "" {
 		s.appEnv = append(s.appEnv, "WALKER_PPROF=true")
 	}
@@ -118,11 +134,13 @@ func (s *stack) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.prom, err = startProcess(s.dir, "prometheus", nil, promBin,
-		"--config.file="+promConf,
-		"--storage.tsdb.path="+filepath.Join(s.dir, "prometheus", "data"),
+	// The bundled server's feature flags (exemplar storage) as rendered.
+	promArgs := append([]string{promBin,
+		"--config.file=" + promConf,
+		"--storage.tsdb.path=" + filepath.Join(s.dir, "prometheus", "data"),
 		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", o.promPort),
-		"--log.level=warn"); err != nil {
+		"--log.level=warn"}, pod.promFeatures...)
+	if s.prom, err = startProcess(s.dir, "prometheus", nil, promArgs...); err != nil {
 		return err
 	}
 	if err := waitHTTP(ctx, s.promURL()+"/-/ready", 60*time.Second, statusIs(200)); err != nil {
@@ -218,6 +236,11 @@ walker is up (state in %s):
   Prometheus graph         %s/query?g0.expr=walks_started_total
   PostgreSQL               %s
 `, s.dir, s.appURL(), s.appURL(), s.username, s.password, s.promURL(), s.promURL(), s.dbURL)
+	if s.otlp != nil {
+		fmt.Fprintf(w, `  exemplars (trace ids)    %s/api/v1/query_exemplars?query=walks_started_total
+  traces (OTLP receiver)   %s  (trace_id -> the app's log: %s)
+`, s.promURL(), filepath.Join(s.dir, "traces.jsonl"), s.app.Log)
+	}
 }
 
 // stop ends the processes in reverse order of their start.
@@ -226,6 +249,9 @@ func (s *stack) stop() {
 		if p != nil {
 			p.Stop(10 * time.Second)
 		}
+	}
+	if s.otlp != nil {
+		s.otlp.Close()
 	}
 	if s.pg != nil {
 		if err := s.pg.Stop(); err != nil {

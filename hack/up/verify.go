@@ -72,7 +72,7 @@ func (s *stack) verify(ctx context.Context) error {
 		after, err := s.query(ctx, "sum(walks_started_total)")
 		if err == nil && after == before+1 {
 			fmt.Fprintf(s.opts.out, "ok  Prometheus scraped the new walk through nginx: walks_started_total %g -> %g\n", before, after)
-			return nil
+			return s.verifyObservability(ctx)
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("Prometheus did not see the walk: walks_started_total %g -> %g (%v)", before, after, err)

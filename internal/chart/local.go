@@ -196,3 +196,38 @@ func replacePathPrefixes(text string, longestFirst []string, mounts map[string]s
 		return sub[1] + mounts[sub[2]] + sub[3]
 	})
 }
+
+var envReference = regexp.MustCompile(`\$\(([A-Za-z_][A-Za-z0-9_]*)\)`)
+
+// LiteralEnv is a container's environment as NAME=value, as the kubelet
+// would set it for a pod named pod: literal values with their $(VAR)
+// references to earlier variables expanded, and the downward API's
+// metadata.name. Variables read from Secrets or ConfigMaps are left out
+// (the caller supplies their local equivalents).
+func LiteralEnv(c *corev1.Container, pod, namespace string) []string {
+	seen := map[string]string{}
+	var env []string
+	for _, e := range c.Env {
+		v := e.Value
+		if e.ValueFrom != nil {
+			f := e.ValueFrom.FieldRef
+			switch {
+			case f != nil && f.FieldPath == "metadata.name":
+				v = pod
+			case f != nil && f.FieldPath == "metadata.namespace":
+				v = namespace
+			default:
+				continue
+			}
+		}
+		v = envReference.ReplaceAllStringFunc(v, func(ref string) string {
+			if val, ok := seen[ref[2:len(ref)-1]]; ok {
+				return val
+			}
+			return ref // the kubelet leaves unknown references as they are
+		})
+		seen[e.Name] = v
+		env = append(env, e.Name+"="+v)
+	}
+	return env
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/walkerhq/walker/app/store"
+	"github.com/walkerhq/walker/app/tracing"
 )
 
 // flagHelp reports that -h was asked for and the usage already printed.
@@ -31,6 +32,8 @@ type config struct {
 	HTTPMetrics     bool
 	MaxBodyBytes    int64
 	Pprof           bool
+	// Tracing: the OTEL_* variables ask for it (the SDK reads the rest).
+	Tracing bool
 }
 
 // loadConfig reads the environment (through getenv, so tests need not touch
@@ -60,6 +63,10 @@ func loadConfig(name string, args []string, getenv func(string) string, usage io
 	levelText := env.str("WALKER_LOG_LEVEL", "info")
 	if env.err != nil {
 		return cfg, env.err
+	}
+	var err error
+	if cfg.Tracing, err = tracing.Enabled(getenv); err != nil {
+		return cfg, err
 	}
 
 	fs := flag.NewFlagSet("walker "+name, flag.ContinueOnError)

@@ -30,6 +30,29 @@ func TestLoadConfig(t *testing.T) {
 				if c.DBTimeout != 5*time.Second || c.ShutdownTimeout != 20*time.Second || c.LogLevel != slog.LevelInfo {
 					t.Errorf("unexpected defaults: %+v", c)
 				}
+				if c.Tracing {
+					t.Error("tracing is on without any OTEL_* variable")
+				}
+			},
+		},
+		{
+			name: "an OTLP endpoint turns tracing on",
+			cmd:  "serve",
+			env:  map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector:4318"},
+			check: func(t *testing.T, c config) {
+				if !c.Tracing {
+					t.Error("tracing is off with OTEL_EXPORTER_OTLP_ENDPOINT set")
+				}
+			},
+		},
+		{
+			name: "OTEL_SDK_DISABLED and OTEL_TRACES_EXPORTER=none keep it off",
+			cmd:  "serve",
+			env:  map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c:4318/v1/traces", "OTEL_SDK_DISABLED": "true"},
+			check: func(t *testing.T, c config) {
+				if c.Tracing {
+					t.Error("tracing is on with OTEL_SDK_DISABLED=true")
+				}
 			},
 		},
 		{
@@ -71,6 +94,9 @@ func TestLoadConfig(t *testing.T) {
 		{name: "unknown log level", cmd: "serve", args: []string{"--log-level", "loud"}, wantErr: "log level"},
 		{name: "serve-only flag on migrate", cmd: "migrate", args: []string{"--addr", ":1"}, wantErr: "flag provided but not defined"},
 		{name: "stray argument", cmd: "demo", args: []string{"extra"}, wantErr: "unexpected argument"},
+		{name: "OTLP over gRPC is refused, not ignored", cmd: "serve", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, wantErr: "OTEL_EXPORTER_OTLP_PROTOCOL"},
+		{name: "endpoint that is not a URL", cmd: "serve", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "otel-collector:4318"}, wantErr: "OTEL_EXPORTER_OTLP_ENDPOINT"},
+		{name: "exporter walker lacks", cmd: "serve", env: map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, wantErr: "OTEL_TRACES_EXPORTER"},
 		{name: "short secret key", cmd: "serve", env: map[string]string{"WALKER_SECRET_KEY": "short"}, wantErr: "at least 16 bytes"},
 	}
 	for _, tt := range tests {

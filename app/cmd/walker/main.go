@@ -24,6 +24,7 @@ import (
 
 	"github.com/walkerhq/walker/app/metrics"
 	"github.com/walkerhq/walker/app/store"
+	"github.com/walkerhq/walker/app/tracing"
 	"github.com/walkerhq/walker/app/web"
 )
 
@@ -98,10 +99,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // openStore opens the configured database, its metrics on reg, and
-// applies the migrations when asked.
-func openStore(ctx context.Context, cfg config, logger *slog.Logger, reg *prometheus.Registry, migrate bool) (*store.Store, error) {
+// applies the migrations when asked. tr (nil: tracing off) traces the
+// statements of traced requests.
+func openStore(ctx context.Context, cfg config, logger *slog.Logger, reg *prometheus.Registry, migrate bool, tr *tracing.Tracing) (*store.Store, error) {
 	sc := cfg.storeConfig()
 	sc.Logger = logger
+	if tr != nil {
+		sc.Tracer = tr.Tracer()
+	}
 	st, err := store.Open(ctx, sc, reg)
 	if err != nil {
 		return nil, err
@@ -116,7 +121,7 @@ func openStore(ctx context.Context, cfg config, logger *slog.Logger, reg *promet
 }
 
 func migrate(ctx context.Context, cfg config, logger *slog.Logger) error {
-	st, err := openStore(ctx, cfg, logger, metrics.NewRegistry(), true)
+	st, err := openStore(ctx, cfg, logger, metrics.NewRegistry(), true, nil)
 	if err != nil {
 		return err
 	}
@@ -126,7 +131,7 @@ func migrate(ctx context.Context, cfg config, logger *slog.Logger) error {
 }
 
 func demo(ctx context.Context, cfg config, logger *slog.Logger) error {
-	st, err := openStore(ctx, cfg, logger, metrics.NewRegistry(), true)
+	st, err := openStore(ctx, cfg, logger, metrics.NewRegistry(), true, nil)
 	if err != nil {
 		return err
 	}
@@ -140,8 +145,23 @@ func demo(ctx context.Context, cfg config, logger *slog.Logger) error {
 }
 
 func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
+	var tr *tracing.Tracing
+	if cfg.Tracing {
+		var err error
+		if tr, err = tracing.New(ctx, version, logger); err != nil {
+			return err
+		}
+		defer func() {
+			// The spans of the last requests, sent before the process ends.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := tr.Shutdown(ctx); err != nil {
+				logger.Warn("tracing shutdown", "error", err.Error())
+			}
+		}()
+	}
 	reg := metrics.NewRegistry()
-	st, err := openStore(ctx, cfg, logger, reg, cfg.Migrate)
+	st, err := openStore(ctx, cfg, logger, reg, cfg.Migrate, tr)
 	if err != nil {
 		return err
 	}
@@ -175,8 +195,18 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	if cfg.HTTPMetrics {
 		wc.HTTP = metrics.NewHTTP(reg)
 	}
+	handler := web.New(wc)
+	if tr != nil {
+		// Outside the HTTP instrumentation, which finds the span in the
+		// request's context for its exemplars.
+		wc.Walks.TraceExemplars()
+		if wc.HTTP != nil {
+			wc.HTTP.TraceExemplars()
+		}
+		handler = tr.Wrap(handler)
+	}
 
-	public := newServer(web.New(wc), logger)
+	public := newServer(handler, logger)
 	metricsMux := http.NewServeMux()
 	metricsMux.Handle("GET /metrics", metrics.Handler(reg, logger))
 	if cfg.Pprof {
@@ -197,7 +227,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 		return err
 	}
 	logger.Info("serving", "addr", publicLn.Addr().String(), "metrics_addr", metricsLn.Addr().String(),
-		"database", st.Vendor(), "commit", commit)
+		"database", st.Vendor(), "tracing", cfg.Tracing, "commit", commit)
 
 	errc := make(chan error, 2)
 	go func() { errc <- public.Serve(publicLn) }()

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/walkerhq/walker/internal/otlprecv"
+)
+
+// openMetrics reads /metrics as Prometheus asks for exemplars: OpenMetrics.
+func openMetrics(t *testing.T, addr string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/metrics", nil)
+	req.Header.Set("Accept", "application/openmetrics-text;version=1.0.0")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/openmetrics-text") {
+		t.Fatalf("/metrics answered %q to an OpenMetrics Accept", ct)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// startWalkAPI starts a walk through the API with the given headers.
+func startWalkAPI(t *testing.T, base string, header http.Header) {
+	t.Helper()
+	post := func(path, body string) {
+		req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
+		req.Header = header.Clone()
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST %s = %d: %s", path, resp.StatusCode, b)
+		}
+	}
+	post("/api/walkers", `{"name":"Trace Walker","email":"trace@example.com"}`)
+	post("/api/dogs", `{"name":"Trace","age":3,"size":"md"}`)
+	post("/api/walks", `{"dog":1,"walker":1}`)
+}
+
+// goroutinesOf reports the goroutines whose stack mentions pkg.
+func goroutinesOf(pkg string) []string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, pkg) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+const otelSDK = "go.opentelemetry.io/otel/sdk"
+
+// TestTracingOffCostsNothing: without OTEL_* variables there is no tracing
+// goroutine, no trace id in the log and no exemplar, even for a request
+// that carries a sampled traceparent.
+func TestTracingOffCostsNothing(t *testing.T) {
+	s := startServe(t, nil)
+	h := http.Header{"Traceparent": {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}
+	startWalkAPI(t, "http://"+s.public, h)
+	if g := goroutinesOf(otelSDK); len(g) > 0 {
+		t.Errorf("tracing off, yet OpenTelemetry SDK goroutines run:\n%s", strings.Join(g, "\n\n"))
+	}
+	if body := openMetrics(t, s.metrics); strings.Contains(body, "trace_id") {
+		t.Errorf("exemplars without tracing:\n%s", grepLines(body, "trace_id"))
+	}
+	if strings.Contains(s.logs.String(), "trace_id") {
+		t.Errorf("trace ids logged without tracing:\n%s", s.logs)
+	}
+}
+
+var traceparent = regexp.MustCompile(`^00-([0-9a-f]{32})-([0-9a-f]{16})-01$`)
+
+// TestTracingOn: with an OTLP endpoint (a receiver in the test, the seam
+// we write ourselves), a request that carries a sampled traceparent is a
+// server span in that trace named after its route, its statements are
+// child spans, and the trace id is in the access log and on the exemplars
+// of the request duration and the walk counter.
+func TestTracingOn(t *testing.T) {
+	recv, err := otlprecv.Start(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer recv.Close()
+	// The SDK reads the process environment; so does the app's config here.
+	env := map[string]string{
+		"OTEL_EXPORTER_OTLP_ENDPOINT": recv.URL,
+		"OTEL_SERVICE_NAME":           "walker-test",
+		"OTEL_BSP_SCHEDULE_DELAY":     "100", // milliseconds between batches
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	s := startServe(t, env)
+	if g := goroutinesOf(otelSDK); len(g) == 0 {
+		t.Error("tracing on, yet no OpenTelemetry SDK goroutine: the goroutine check of TestTracingOffCostsNothing would prove nothing")
+	}
+	const parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	traceID := traceparent.FindStringSubmatch(parent)[1]
+	startWalkAPI(t, "http://"+s.public, http.Header{"Traceparent": {parent}})
+
+	server, ok := recv.WaitFor(10*time.Second, func(sp otlprecv.Span) bool {
+		return sp.TraceID == traceID && sp.Name == "POST /api/walks"
+	})
+	if !ok {
+		t.Fatalf("no span POST /api/walks in trace %s; received: %+v", traceID, recv.Spans())
+	}
+	if server.ParentSpanID != "00f067aa0ba902b7" || server.Kind != "SPAN_KIND_SERVER" || server.Service != "walker-test" {
+		t.Errorf("server span = %+v, want the traceparent's child, kind server, service walker-test", server)
+	}
+	if server.Attributes["http.route"] != "/api/walks" || server.Attributes["http.response.status_code"] != "201" {
+		t.Errorf("server span attributes = %v", server.Attributes)
+	}
+	insert, ok := recv.WaitFor(5*time.Second, func(sp otlprecv.Span) bool {
+		return sp.ParentSpanID == server.SpanID && sp.Name == "INSERT walks"
+	})
+	if !ok {
+		t.Errorf("no INSERT walks span under the request's span; trace: %+v", recv.Trace(traceID))
+	} else if insert.Kind != "SPAN_KIND_CLIENT" || insert.Attributes["db.system.name"] != "sqlite" || !strings.HasPrefix(insert.Attributes["db.query.text"], "INSERT INTO `walks`") {
+		t.Errorf("statement span = %+v", insert)
+	}
+
+	var logged bool
+	sc := bufio.NewScanner(strings.NewReader(s.logs.String()))
+	for sc.Scan() {
+		var line map[string]any
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "request" && line["route"] == "/api/walks" {
+			logged = line["trace_id"] == traceID
+		}
+	}
+	if !logged {
+		t.Errorf("the access log line of POST /api/walks lacks trace_id %s:\n%s", traceID, s.logs)
+	}
+
+	body := openMetrics(t, s.metrics)
+	for _, want := range []string{
+		`walks_started_total 1.0 # {trace_id="` + traceID + `"} 1.0`,
+		`http_request_duration_seconds_bucket{method="POST",route="/api/walks",le=`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("OpenMetrics /metrics lacks %q:\n%s", want, grepLines(body, "walks_started_total"))
+		}
+	}
+	if !regexp.MustCompile(`http_request_duration_seconds_bucket\{method="POST",route="/api/walks",le="[^"]+"\} 1 # \{trace_id="` + traceID + `"\}`).MatchString(body) {
+		t.Errorf("no exemplar with the trace id on http_request_duration_seconds of POST /api/walks:\n%s",
+			grepLines(body, `route="/api/walks"`))
+	}
+	if !regexp.MustCompile(`db_query_duration_seconds_bucket\{alias="default",operation="create",vendor="sqlite",le="[^"]+"\} [0-9]+ # \{trace_id="` + traceID + `"\}`).MatchString(body) {
+		t.Errorf("no exemplar with the trace id on db_query_duration_seconds of the INSERT:\n%s",
+			grepLines(body, `db_query_duration_seconds_bucket{alias="default",operation="create"`))
+	}
+}

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/walkerhq/walker/internal/otlprecv"
+	"github.com/walkerhq/walker/internal/poll"
+)
+
+// verifyObservability checks what Prometheus 3 and tracing add: the
+// native histograms next to the classic buckets, and one traced walk
+// started through nginx followed to its trace id in the collector, the
+// app's log, /metrics and Prometheus's exemplars.
+func (s *stack) verifyObservability(ctx context.Context) error {
+	if err := s.verifyNativeHistograms(ctx); err != nil {
+		return err
+	}
+	if s.otlp == nil {
+		fmt.Fprintln(s.opts.out, "--  tracing off (--tracing=false): trace checks skipped")
+		return nil
+	}
+	return s.verifyTracedWalk(ctx)
+}
+
+// verifyNativeHistograms: the latency quantile comes from the native
+// series, and the classic _bucket series the rules read are still there.
+func (s *stack) verifyNativeHistograms(ctx context.Context) error {
+	const quantile = `histogram_quantile(0.99, sum(rate(http_request_duration_seconds[1m])))`
+	var p99 float64
+	var err error
+	// rate() needs two scrapes of the series (5s apart here).
+	if !poll.Until(45*time.Second, func() bool {
+		p99, err = s.query(ctx, quantile)
+		return err == nil && !math.IsNaN(p99) && p99 > 0
+	}) {
+		return fmt.Errorf("Prometheus did not answer %s from native histograms: %v (%g)", quantile, err, p99)
+	}
+	native, err := s.nativeSeries(ctx, "http_request_duration_seconds")
+	if err != nil || native == 0 {
+		return fmt.Errorf("no native http_request_duration_seconds series in Prometheus (%v)", err)
+	}
+	fmt.Fprintf(s.opts.out, "ok  native histograms: %s = %.4fs from %d native series\n", quantile, p99, native)
+	classic, err := s.query(ctx, `count(http_request_duration_seconds_bucket)`)
+	if err != nil || classic == 0 {
+		return fmt.Errorf("the classic http_request_duration_seconds_bucket series are gone (%v)", err)
+	}
+	fmt.Fprintf(s.opts.out, "ok  classic buckets still scraped: %g http_request_duration_seconds_bucket series\n", classic)
+	return nil
+}
+
+// nativeSeries counts the series of an instant query that are native
+// histograms (the API gives them a "histogram" instead of a "value").
+func (s *stack) nativeSeries(ctx context.Context, expr string) (int, error) {
+	var body struct {
+		Data struct {
+			Result []struct {
+				Histogram json.RawMessage `json:"histogram"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := getJSON(ctx, s.promURL()+"/api/v1/query?query="+url.QueryEscape(expr), &body); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range body.Data.Result {
+		if len(r.Histogram) > 0 {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// verifyTracedWalk starts a walk through nginx as a traced client does
+// and finds its trace id everywhere a person following a slow walk looks.
+func (s *stack) verifyTracedWalk(ctx context.Context) error {
+	out := s.opts.out
+	traceID, parentID := randomToken(16), randomToken(8)
+	header := http.Header{"Traceparent": {"00-" + traceID + "-" + parentID + "-01"}}
+	dog, err := createViaAPI(s.appURL(), "/api/dogs", map[string]any{"name": "Traced", "age": 4, "size": "sm"})
+	if err != nil {
+		return err
+	}
+	walker, err := createViaAPI(s.appURL(), "/api/walkers", map[string]any{"name": "Traced Walker", "email": "traced@example.com"})
+	if err != nil {
+		return err
+	}
+	if err := postJSON(ctx, s.appURL()+"/api/walks", header, map[string]any{"dog": dog, "walker": walker}); err != nil {
+		return fmt.Errorf("traced walk through nginx: %w", err)
+	}
+
+	span, ok := s.otlp.WaitFor(15*time.Second, func(sp otlprecv.Span) bool {
+		return sp.TraceID == traceID && sp.Name == "POST /api/walks"
+	})
+	if !ok || span.ParentSpanID != parentID {
+		return fmt.Errorf("the collector has no span POST /api/walks in trace %s under the client's span (%+v)", traceID, s.otlp.Trace(traceID))
+	}
+	fmt.Fprintf(out, "ok  trace %s: span %q in the OTLP receiver, %d spans in the trace\n", traceID, span.Name, len(s.otlp.Trace(traceID)))
+
+	if !poll.Until(5*time.Second, func() bool { return logHasTrace(s.app.Log, "/api/walks", traceID) }) {
+		return fmt.Errorf("the app's access log has no line of POST /api/walks with trace_id %s", traceID)
+	}
+	fmt.Fprintln(out, "ok  the app's access log line of the walk carries its trace_id")
+
+	metrics, err := s.openMetrics(ctx)
+	if err != nil {
+		return err
+	}
+	for _, re := range []string{
+		`walks_started_total [0-9.]+ # \{trace_id="` + traceID + `"\}`,
+		`http_request_duration_seconds_bucket\{method="POST",route="/api/walks",le="[^"]+"\} [0-9.]+ # \{trace_id="` + traceID + `"\}`,
+	} {
+		if !regexp.MustCompile(re).MatchString(metrics) {
+			return fmt.Errorf("/metrics (OpenMetrics, through nginx) has no exemplar matching %s", re)
+		}
+	}
+	fmt.Fprintln(out, "ok  /metrics (OpenMetrics, through nginx) has the trace id as exemplar on walks_started_total and http_request_duration_seconds")
+
+	for _, metric := range []string{"walks_started_total", "http_request_duration_seconds"} {
+		var found bool
+		if !poll.Until(30*time.Second, func() bool {
+			found, err = s.hasExemplar(ctx, metric, traceID)
+			return found
+		}) {
+			return fmt.Errorf("Prometheus's /api/v1/query_exemplars has no exemplar of %s with trace_id %s (%v)", metric, traceID, err)
+		}
+	}
+	fmt.Fprintln(out, "ok  Prometheus stored the exemplars: query_exemplars finds the trace id on walks_started_total and http_request_duration_seconds")
+	return nil
+}
+
+func postJSON(ctx context.Context, url string, header http.Header, body any) error {
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(string(b)))
+	req.Header = header.Clone()
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		msg, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("POST %s = %d: %s", url, resp.StatusCode, msg)
+	}
+	return nil
+}
+
+// logHasTrace reports whether the app's log has a request line of route
+// with trace_id.
+func logHasTrace(path, route, traceID string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var line map[string]any
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "request" && line["route"] == route && line["trace_id"] == traceID {
+			return true
+		}
+	}
+	return false
+}
+
+// openMetrics reads /metrics through nginx as Prometheus asks for
+// exemplars in text: OpenMetrics.
+func (s *stack) openMetrics(ctx context.Context) (string, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.appURL()+"/metrics", nil)
+	req.SetBasicAuth(s.username, s.password)
+	req.Header.Set("Accept", "application/openmetrics-text;version=1.0.0")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || !strings.HasPrefix(ct, "application/openmetrics-text") {
+		return "", fmt.Errorf("/metrics through nginx: %s %q", resp.Status, ct)
+	}
+	return string(b), err
+}
+
+// hasExemplar asks Prometheus for the exemplars of metric over the last
+// minutes and looks for traceID.
+func (s *stack) hasExemplar(ctx context.Context, metric, traceID string) (bool, error) {
+	var body struct {
+		Data []struct {
+			Exemplars []struct {
+				Labels map[string]string `json:"labels"`
+			} `json:"exemplars"`
+		} `json:"data"`
+	}
+	now := time.Now()
+	q := url.Values{"query": {metric}, "start": {strconv.FormatInt(now.Add(-10*time.Minute).Unix(), 10)}, "end": {strconv.FormatInt(now.Unix()+60, 10)}}
+	if err := getJSON(ctx, s.promURL()+"/api/v1/query_exemplars?"+q.Encode(), &body); err != nil {
+		return false, err
+	}
+	for _, series := range body.Data {
+		for _, e := range series.Exemplars {
+			if e.Labels["trace_id"] == traceID {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
