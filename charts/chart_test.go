@@ -192,10 +192,18 @@ func checkPod(t *testing.T, objs *chart.Objects) {
 			t.Errorf("%s: probe %+v, want httpGet %s", p.c.Name, p.probe, p.path)
 		}
 	}
+	sleeps := map[string]int64{}
 	for _, c := range []*corev1.Container{app, nginx} {
 		if c.Lifecycle == nil || c.Lifecycle.PreStop == nil || c.Lifecycle.PreStop.Sleep == nil || c.Lifecycle.PreStop.Sleep.Seconds < 1 {
 			t.Errorf("%s: no preStop delay", c.Name)
+			continue
 		}
+		sleeps[c.Name] = c.Lifecycle.PreStop.Sleep.Seconds
+	}
+	// nginx must stop first: requests it passes on to an app that has
+	// stopped listening are 502s.
+	if sleeps[app.Name] <= sleeps[nginx.Name] {
+		t.Errorf("preStop sleeps: app %ds, nginx %ds; the app must outlive nginx", sleeps[app.Name], sleeps[nginx.Name])
 	}
 	mounts := map[string]bool{}
 	for _, m := range nginx.VolumeMounts {
