@@ -142,10 +142,35 @@ Usage: include "walker.ssha" (dict "password" P "salt" S)
   value: {{ .Values.app.logLevel | quote }}
 {{- end }}
 
+{{/*
+User and group ids from values: runAsUser, runAsGroup and fsGroup as far as
+the map given has them; a null (or absent) one is left out, for the platform
+to assign (OpenShift picks them from the namespace's range).
+Usage: include "walker.ids" .Values.postgresql
+*/}}
+{{- define "walker.ids" -}}
+{{- range $key := list "runAsUser" "runAsGroup" "fsGroup" }}
+{{- $id := index $ $key }}
+{{- if not (kindIs "invalid" $id) }}
+{{ $key }}: {{ $id }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Pod Security "restricted"; ids as walker.ids. Usage: include "walker.podSecurityContext" .Values.postgresql */}}
+{{- define "walker.podSecurityContext" -}}
+runAsNonRoot: true
+{{- include "walker.ids" . }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* Pod Security "restricted"; ids as walker.ids. Usage: include "walker.containerSecurityContext" .Values.app */}}
 {{- define "walker.containerSecurityContext" -}}
 allowPrivilegeEscalation: false
 readOnlyRootFilesystem: true
 runAsNonRoot: true
+{{- include "walker.ids" . }}
 capabilities:
   drop: ["ALL"]
 seccompProfile:
