@@ -22,8 +22,6 @@ import (
 	"github.com/walkerhq/walker/internal/testtool"
 )
 
-var update = flag.Bool("update", false, "rewrite generated files (prometheus-values.yaml)")
-
 const (
 	chartDir  = "walker"
 	release   = "walker"

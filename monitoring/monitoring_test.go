@@ -422,46 +422,6 @@ func TestChartUsesTheSingleSource(t *testing.T) {
 	}
 }
 
-// TestPrometheusChartValuesInSync: the generated values for the
-// prometheus chart carry exactly the rules of the source. The copy inside
-// charts/walker/values.yaml is checked once its BEGIN marker is there.
-func TestPrometheusChartValuesInSync(t *testing.T) {
-	var source any
-	data, err := os.ReadFile(rulesFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := yaml.Unmarshal(data, &source); err != nil {
-		t.Fatal(err)
-	}
-	check := func(file string, serverFiles func(map[string]any) any) {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var values map[string]any
-		if err := yaml.Unmarshal(data, &values); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		sf, _ := serverFiles(values).(map[string]any)
-		if !reflect.DeepEqual(sf["alerting_rules.yml"], source) {
-			t.Errorf("%s: serverFiles.alerting_rules.yml differs from %s; run go run ./monitoring/promvalues", file, rulesFile)
-		}
-	}
-	check("prometheus-values.yaml", func(v map[string]any) any { return v["serverFiles"] })
-	const chartValues = "../charts/walker/values.yaml"
-	data, err = os.ReadFile(chartValues)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(string(data), "# BEGIN walker rules") {
-		check(chartValues, func(v map[string]any) any {
-			prom, _ := v["prometheus"].(map[string]any)
-			return prom["serverFiles"]
-		})
-	}
-}
-
 // TestChartRendersTheSource renders the chart (a copy without the remote
 // prometheus dependency, which helm cannot fetch offline) and checks that the
 // PrometheusRule carries exactly the source rules and the dashboard
