@@ -458,6 +458,7 @@ func TestTemplateRefusesBrokenValues(t *testing.T) {
 		{"unknown sampler", []string{"--set", "tracing.sampler=sometimes"}, "tracing/sampler"},
 		{"sampler ratio over 1", []string{"--set-string", "tracing.samplerArg=2"}, "tracing/samplerArg"},
 		{"root user id", []string{"--set", "nginx.runAsUser=0"}, "nginx/runAsUser"},
+		{"runbook URL with its own anchor", []string{"--set", "runbookURL=https://wiki.example/rb#top"}, "runbookURL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
