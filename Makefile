@@ -38,7 +38,7 @@ up: tools ## the pod's topology on loopback: PostgreSQL, app, nginx, Prometheus 
 	go run ./hack/up
 
 .PHONY: tools
-tools: ## install the pinned tools (helm, prometheus, promtool, kube, nginx, chromium...)
+tools: ## install the pinned tools (helm, helm-docs, prometheus, promtool, kube, nginx, chromium...)
 	hack/tools
 
 .PHONY: test

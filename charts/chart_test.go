@@ -22,8 +22,6 @@ import (
 	"github.com/walkerhq/walker/internal/testtool"
 )
 
-var update = flag.Bool("update", false, "rewrite generated files (prometheus-values.yaml)")
-
 const (
 	chartDir  = "walker"
 	release   = "walker"
@@ -74,6 +72,7 @@ var matrix = []struct {
 	{"NetworkPolicy on", []string{"--set", "networkPolicy.enabled=true"}},
 	{"PrometheusRule and Grafana dashboard on", []string{"--set", "prometheusRule.enabled=true,grafanaDashboard.enabled=true"}},
 	{"tracing on", []string{"--set", "tracing.enabled=true,tracing.endpoint=http://otel-collector.monitoring:4318,tracing.sampler=parentbased_traceidratio,tracing.samplerArg=0.25,tracing.resourceAttributes=deployment.environment.name=test"}},
+	{"ids left to the platform (OpenShift)", []string{"--set", platformIDs}},
 }
 
 func TestLintStrict(t *testing.T) {
@@ -458,6 +457,8 @@ func TestTemplateRefusesBrokenValues(t *testing.T) {
 		{"tracing endpoint that is not a URL", []string{"--set", "tracing.enabled=true,tracing.endpoint=collector:4318"}, "tracing/endpoint"},
 		{"unknown sampler", []string{"--set", "tracing.sampler=sometimes"}, "tracing/sampler"},
 		{"sampler ratio over 1", []string{"--set-string", "tracing.samplerArg=2"}, "tracing/samplerArg"},
+		{"root user id", []string{"--set", "nginx.runAsUser=0"}, "nginx/runAsUser"},
+		{"runbook URL with its own anchor", []string{"--set", "runbookURL=https://wiki.example/rb#top"}, "runbookURL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

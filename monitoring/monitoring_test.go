@@ -170,7 +170,8 @@ func TestEveryAlertTestedBothWays(t *testing.T) {
 }
 
 // TestAlertsDocumented requires a severity, a summary, a description showing
-// the value, and a runbook_url whose anchor is a section of runbook.md.
+// the value, and a runbook_url that is the anchor of a section of
+// runbook.md (the chart puts its value runbookURL before it).
 func TestAlertsDocumented(t *testing.T) {
 	runbook, err := os.ReadFile(runbookFile)
 	if err != nil {
@@ -180,7 +181,6 @@ func TestAlertsDocumented(t *testing.T) {
 	for _, m := range regexp.MustCompile(`(?m)^## (.+)$`).FindAllStringSubmatch(string(runbook), -1) {
 		anchors[githubAnchor(m[1])] = true
 	}
-	const runbookURL = "https://github.com/walkerhq/walker/blob/main/monitoring/runbook.md#"
 	for _, r := range loadRules(t) {
 		if r.Alert == "" {
 			continue
@@ -195,9 +195,8 @@ func TestAlertsDocumented(t *testing.T) {
 			t.Errorf("%s: description %q does not show the value", r.Alert, r.Annotations["description"])
 		}
 		url := r.Annotations["runbook_url"]
-		anchor, ok := strings.CutPrefix(url, runbookURL)
-		if !ok || !anchors[anchor] {
-			t.Errorf("%s: runbook_url %q is not a section of %s", r.Alert, url, runbookFile)
+		if anchor, ok := strings.CutPrefix(url, "#"); !ok || !anchors[anchor] {
+			t.Errorf("%s: runbook_url %q is not the anchor of a section of %s", r.Alert, url, runbookFile)
 		}
 	}
 }
@@ -403,6 +402,7 @@ func TestChartUsesTheSingleSource(t *testing.T) {
 	for link, target := range map[string]string{
 		"../charts/walker/files/monitoring/walker.rules.yaml": rulesFile,
 		"../charts/walker/files/monitoring/walker.json":       dashboardFile,
+		"../charts/walker/files/monitoring/runbook.md":        runbookFile,
 	} {
 		got, err := filepath.EvalSymlinks(link)
 		if err != nil {
@@ -422,52 +422,36 @@ func TestChartUsesTheSingleSource(t *testing.T) {
 	}
 }
 
-// TestPrometheusChartValuesInSync: the generated values for the
-// prometheus chart carry exactly the rules of the source. The copy inside
-// charts/walker/values.yaml is checked once its BEGIN marker is there.
-func TestPrometheusChartValuesInSync(t *testing.T) {
-	var source any
-	data, err := os.ReadFile(rulesFile)
+// TestDefaultRunbookURLIsTheShippedRunbook: by default the chart's runbook
+// links name the runbook's path inside the chart, where it is packaged.
+func TestDefaultRunbookURLIsTheShippedRunbook(t *testing.T) {
+	data, err := os.ReadFile("../charts/walker/values.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := yaml.Unmarshal(data, &source); err != nil {
+	var values struct {
+		RunbookURL string `json:"runbookURL"`
+	}
+	if err := yaml.Unmarshal(data, &values); err != nil {
 		t.Fatal(err)
 	}
-	check := func(file string, serverFiles func(map[string]any) any) {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var values map[string]any
-		if err := yaml.Unmarshal(data, &values); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		sf, _ := serverFiles(values).(map[string]any)
-		if !reflect.DeepEqual(sf["alerting_rules.yml"], source) {
-			t.Errorf("%s: serverFiles.alerting_rules.yml differs from %s; run go run ./monitoring/promvalues", file, rulesFile)
-		}
-	}
-	check("prometheus-values.yaml", func(v map[string]any) any { return v["serverFiles"] })
-	const chartValues = "../charts/walker/values.yaml"
-	data, err = os.ReadFile(chartValues)
+	shipped, err := os.ReadFile(filepath.Join("../charts/walker", values.RunbookURL))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("runbookURL %q is not a file of the chart: %v", values.RunbookURL, err)
 	}
-	if strings.Contains(string(data), "# BEGIN walker rules") {
-		check(chartValues, func(v map[string]any) any {
-			prom, _ := v["prometheus"].(map[string]any)
-			return prom["serverFiles"]
-		})
+	if source, _ := os.ReadFile(runbookFile); !bytes.Equal(shipped, source) {
+		t.Errorf("runbookURL %q is not %s", values.RunbookURL, runbookFile)
 	}
 }
 
 // TestChartRendersTheSource renders the chart (a copy without the remote
 // prometheus dependency, which helm cannot fetch offline) and checks that the
-// PrometheusRule carries exactly the source rules and the dashboard
-// ConfigMap exactly the source JSON, with the sidecar label.
+// PrometheusRule carries exactly the source rules, with runbookURL before
+// each runbook anchor, and the dashboard ConfigMap exactly the source JSON,
+// with the sidecar label.
 func TestChartRendersTheSource(t *testing.T) {
 	helm := testtool.Require(t, "helm")
+	const runbookURL = "https://wiki.example/walker/runbook"
 	chart := filepath.Join(t.TempDir(), "walker")
 	if out, err := exec.Command("cp", "-rL", "../charts/walker", chart).CombinedOutput(); err != nil {
 		t.Fatalf("copy chart: %v\n%s", err, out)
@@ -491,7 +475,7 @@ func TestChartRendersTheSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(helm, "template", "walker", chart, "--namespace", "shop",
-		"--set", "prometheus.enabled=false,prometheusRule.enabled=true,grafanaDashboard.enabled=true")
+		"--set", "prometheus.enabled=false,prometheusRule.enabled=true,grafanaDashboard.enabled=true,runbookURL="+runbookURL)
 	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -506,6 +490,13 @@ func TestChartRendersTheSource(t *testing.T) {
 	}
 	if err := yaml.Unmarshal(data, &sourceRules); err != nil {
 		t.Fatal(err)
+	}
+	for _, g := range sourceRules.Groups {
+		for _, r := range g.Rules {
+			if r.Alert != "" {
+				r.Annotations["runbook_url"] = runbookURL + r.Annotations["runbook_url"]
+			}
+		}
 	}
 	dashboardJSON, err := os.ReadFile(dashboardFile)
 	if err != nil {

@@ -20,31 +20,31 @@
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
+{{/*
+The standard labels of one of the chart's components: app (the walker pods
+and what serves them), database (the bundled PostgreSQL and the database
+Secret), monitoring (the metrics Secret, ServiceMonitor, PrometheusRule,
+dashboard) or test.
+Usage: include "walker.labels" (dict "ctx" . "component" "app")
+*/}}
 {{- define "walker.labels" -}}
-{{ include "walker.commonLabels" . }}
-app.kubernetes.io/component: app
+helm.sh/chart: {{ include "walker.chart" .ctx }}
+{{ include "walker.selectorLabels" . }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: {{ .ctx.Chart.Name }}
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
 {{- end }}
 
-{{/* Labels without the component, for the objects that are not the app. */}}
-{{- define "walker.commonLabels" -}}
-helm.sh/chart: {{ include "walker.chart" . }}
-app.kubernetes.io/name: {{ include "walker.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-{{- end }}
-
-{{/* The app's pods and Service; the scrape job keeps component=app. */}}
+{{/*
+What selects a component's pods: never change these (a Deployment's or
+StatefulSet's selector cannot change on upgrade), and the scrape job keeps
+the Service with component=app.
+Usage: include "walker.selectorLabels" (dict "ctx" . "component" "app")
+*/}}
 {{- define "walker.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "walker.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/component: app
-{{- end }}
-
-{{- define "walker.postgresql.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "walker.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/component: database
+app.kubernetes.io/name: {{ include "walker.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{- define "walker.serviceAccountName" -}}
@@ -142,10 +142,35 @@ Usage: include "walker.ssha" (dict "password" P "salt" S)
   value: {{ .Values.app.logLevel | quote }}
 {{- end }}
 
+{{/*
+User and group ids from values: runAsUser, runAsGroup and fsGroup as far as
+the map given has them; a null (or absent) one is left out, for the platform
+to assign (OpenShift picks them from the namespace's range).
+Usage: include "walker.ids" .Values.postgresql
+*/}}
+{{- define "walker.ids" -}}
+{{- range $key := list "runAsUser" "runAsGroup" "fsGroup" }}
+{{- $id := index $ $key }}
+{{- if not (kindIs "invalid" $id) }}
+{{ $key }}: {{ $id }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Pod Security "restricted"; ids as walker.ids. Usage: include "walker.podSecurityContext" .Values.postgresql */}}
+{{- define "walker.podSecurityContext" -}}
+runAsNonRoot: true
+{{- include "walker.ids" . }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* Pod Security "restricted"; ids as walker.ids. Usage: include "walker.containerSecurityContext" .Values.app */}}
 {{- define "walker.containerSecurityContext" -}}
 allowPrivilegeEscalation: false
 readOnlyRootFilesystem: true
 runAsNonRoot: true
+{{- include "walker.ids" . }}
 capabilities:
   drop: ["ALL"]
 seccompProfile:
