@@ -239,3 +239,30 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(unappliedDesc, prometheus.GaugeValue, float64(pending))
 	}
 }
+
+// The scrape's reads, both from the partial index of walks in progress:
+// the count, and its first entry.
+const (
+	inProgressCountSQL  = "SELECT count(*) FROM walks WHERE end_time IS NULL AND start_time IS NOT NULL"
+	oldestInProgressSQL = "SELECT start_time FROM walks WHERE end_time IS NULL AND start_time IS NOT NULL ORDER BY start_time LIMIT 1"
+)
+
+// inProgress is the scrape-time read behind walks_in_progress and the oldest
+// walk's start.
+func (s *Store) inProgress(ctx context.Context) (int64, float64, error) {
+	var n int64
+	if err := s.sqlDB.QueryRowContext(ctx, inProgressCountSQL).Scan(&n); err != nil {
+		s.metrics.countError(err)
+		return 0, 0, err
+	}
+	var oldest time.Time
+	err := s.sqlDB.QueryRowContext(ctx, oldestInProgressSQL).Scan(&oldest)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return n, 0, nil
+	case err != nil:
+		s.metrics.countError(err)
+		return 0, 0, err
+	}
+	return n, float64(oldest.UnixNano()) / 1e9, nil
+}

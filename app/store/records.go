@@ -75,24 +75,6 @@ func utc(t *time.Time) *time.Time {
 	return &u
 }
 
-// The list pages are for people; a cap keeps a runaway table from taking
-// the process down with it.
-const listLimit = 1000
-
-func (s *Store) ListWalkers(ctx context.Context) ([]walker.Walker, error) {
-	db, cancel := s.ctx(ctx)
-	defer cancel()
-	var rows []walkerRow
-	if err := db.Order("name, id").Limit(listLimit).Find(&rows).Error; err != nil {
-		return nil, err
-	}
-	out := make([]walker.Walker, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
-}
-
 func (s *Store) GetWalker(ctx context.Context, id int64) (walker.Walker, error) {
 	db, cancel := s.ctx(ctx)
 	defer cancel()
@@ -133,20 +115,6 @@ func (s *Store) DeleteWalker(ctx context.Context, id int64) error {
 	db, cancel := s.ctx(ctx)
 	defer cancel()
 	return rowsOrNotFound(db.Delete(&walkerRow{}, id), "walker", id)
-}
-
-func (s *Store) ListDogs(ctx context.Context) ([]walker.Dog, error) {
-	db, cancel := s.ctx(ctx)
-	defer cancel()
-	var rows []dogRow
-	if err := db.Order("name, id").Limit(listLimit).Find(&rows).Error; err != nil {
-		return nil, err
-	}
-	out := make([]walker.Dog, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
 }
 
 func (s *Store) GetDog(ctx context.Context, id int64) (walker.Dog, error) {
@@ -262,7 +230,7 @@ func (s *Store) GetWalk(ctx context.Context, id int64) (walker.Walk, error) {
 	defer cancel()
 	var r walkWithNames
 	err := db.Table("walks").
-		Select("walks.*, dogs.name AS dog_name, walkers.name AS walker_name").
+		Select(walkColumns+", dogs.name AS dog_name, walkers.name AS walker_name").
 		Joins("JOIN dogs ON dogs.id = walks.dog_id").
 		Joins("JOIN walkers ON walkers.id = walks.walker_id").
 		Where("walks.id = ?", id).Take(&r).Error
@@ -281,42 +249,6 @@ func (s *Store) WalkComplete(ctx context.Context, id int64) (bool, error) {
 		return false, notFound(err, "walk", id)
 	}
 	return r.EndTime != nil, nil
-}
-
-func (s *Store) ListWalksInProgress(ctx context.Context) ([]walker.Walk, error) {
-	db, cancel := s.ctx(ctx)
-	defer cancel()
-	var rows []walkWithNames
-	err := db.Table("walks").
-		Select("walks.*, dogs.name AS dog_name, walkers.name AS walker_name").
-		Joins("JOIN dogs ON dogs.id = walks.dog_id").
-		Joins("JOIN walkers ON walkers.id = walks.walker_id").
-		Where("walks.end_time IS NULL AND walks.start_time IS NOT NULL").
-		Order("walks.start_time, walks.id").Limit(listLimit).Find(&rows).Error
-	if err != nil {
-		return nil, err
-	}
-	out := make([]walker.Walk, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
-}
-
-// inProgress is the scrape-time read behind walks_in_progress: a count and
-// the oldest start, both from the partial index of walks in progress.
-func (s *Store) inProgress(ctx context.Context) (int64, float64, error) {
-	db := s.db.WithContext(ctx).Table("walks").Where("end_time IS NULL AND start_time IS NOT NULL")
-	var n int64
-	if err := db.Count(&n).Error; err != nil || n == 0 {
-		return n, 0, err
-	}
-	var oldest struct{ StartTime time.Time }
-	if err := s.db.WithContext(ctx).Table("walks").Select("start_time").
-		Where("end_time IS NULL AND start_time IS NOT NULL").Order("start_time").Take(&oldest).Error; err != nil {
-		return 0, 0, err
-	}
-	return n, float64(oldest.StartTime.UnixNano()) / 1e9, nil
 }
 
 func notFound(err error, entity string, id int64) error {

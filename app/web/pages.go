@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -101,11 +102,14 @@ func (s *server) notFoundID(c *gin.Context, entity string) {
 func (s *server) storeError(c *gin.Context, err error) {
 	var nf *walker.NotFoundError
 	var done *walker.AlreadyCompleteError
+	var fe walker.FieldErrors
 	switch {
 	case errors.As(err, &nf):
 		s.errorPage(c, http.StatusNotFound, nf.Error())
 	case errors.As(err, &done):
 		s.errorPage(c, http.StatusBadRequest, done.Error())
+	case errors.As(err, &fe):
+		s.errorPage(c, http.StatusBadRequest, fe.Error())
 	default:
 		s.Logger.Error("store", "error", err.Error(), "request_id", c.GetString(requestIDKey), "route", c.FullPath())
 		s.errorPage(c, http.StatusServiceUnavailable, "the database is unavailable, please retry")
@@ -113,13 +117,16 @@ func (s *server) storeError(c *gin.Context, err error) {
 }
 
 type startData struct {
-	Dogs    []walker.Dog
-	Walkers []walker.Walker
-	Dog     string
-	Walker  string
-	Walk    *walker.Walk
+	Dogs     choices[walker.Dog]
+	Walkers  choices[walker.Walker]
+	DogID    int64 // the choices made, kept when the form comes back
+	WalkerID int64
+	Walk     *walker.Walk
 }
 
+// startForm offers the first matches of each search (?dog_q=, ?walker_q=;
+// none: the first names) with links to the next ones; ?walk=<id> shows a
+// walk above the form.
 func (s *server) startForm(c *gin.Context) {
 	d := startData{}
 	if w := c.Query("walk"); w != "" {
@@ -135,29 +142,52 @@ func (s *server) startForm(c *gin.Context) {
 		}
 		d.Walk = &walk
 	}
-	if !s.loadChoices(c, &d) {
+	dogs, err := listQuery(c, "dog_", choiceLimit)
+	if err != nil {
+		s.storeError(c, err)
+		return
+	}
+	walkers, err := listQuery(c, "walker_", choiceLimit)
+	if err != nil {
+		s.storeError(c, err)
+		return
+	}
+	if !s.loadChoices(c, &d, dogs, walkers) {
 		return
 	}
 	s.render(c, http.StatusOK, "start.html", "Start a walk", nil, d)
 }
 
-func (s *server) loadChoices(c *gin.Context, d *startData) bool {
-	var err error
-	if d.Dogs, err = s.Store.ListDogs(c); err == nil {
-		d.Walkers, err = s.Store.ListWalkers(c)
-	}
+// loadChoices reads one page of matches for each select.
+func (s *server) loadChoices(c *gin.Context, d *startData, dq, wq walker.ListQuery) bool {
+	dogs, err := s.Store.ListDogs(c, dq)
 	if err != nil {
 		s.storeError(c, err)
 		return false
 	}
+	walkers, err := s.Store.ListWalkers(c, wq)
+	if err != nil {
+		s.storeError(c, err)
+		return false
+	}
+	// A "next matches" link moves one select on and keeps the other.
+	v := func() url.Values {
+		return url.Values{"dog_q": {dq.Search}, "dog_after": {dq.After.String()}, "walker_q": {wq.Search}, "walker_after": {wq.After.String()}}
+	}
+	d.Dogs = newChoices(dq, dogs, func(next walker.Cursor) string { return pageURL("/walks/start/", v(), "dog_after", next) })
+	d.Walkers = newChoices(wq, walkers, func(next walker.Cursor) string { return pageURL("/walks/start/", v(), "walker_after", next) })
+	d.Dogs.Items = withSelected(d.Dogs.Items, d.DogID, func(x walker.Dog) int64 { return x.ID },
+		func() (walker.Dog, error) { return s.Store.GetDog(c, d.DogID) })
+	d.Walkers.Items = withSelected(d.Walkers.Items, d.WalkerID, func(x walker.Walker) int64 { return x.ID },
+		func() (walker.Walker, error) { return s.Store.GetWalker(c, d.WalkerID) })
 	return true
 }
 
 func (s *server) startWalk(c *gin.Context) {
-	d := startData{Dog: c.PostForm("dog"), Walker: c.PostForm("walker")}
 	errs := walker.FieldErrors{}
-	dogID := formID(errs, "dog", d.Dog)
-	walkerID := formID(errs, "walker", d.Walker)
+	dogID := formID(errs, "dog", c.PostForm("dog"))
+	walkerID := formID(errs, "walker", c.PostForm("walker"))
+	d := startData{DogID: dogID, WalkerID: walkerID}
 	var walk walker.Walk
 	if len(errs) == 0 {
 		var err error
@@ -173,7 +203,8 @@ func (s *server) startWalk(c *gin.Context) {
 	}
 	if len(errs) > 0 {
 		s.Walks.Invalid()
-		if !s.loadChoices(c, &d) {
+		first := walker.ListQuery{Limit: choiceLimit}
+		if !s.loadChoices(c, &d, first, first) {
 			return
 		}
 		s.render(c, http.StatusBadRequest, "start.html", "Start a walk", errs, d)
@@ -284,12 +315,16 @@ func (s *server) walkStatus(c *gin.Context) {
 }
 
 func (s *server) walksInProgress(c *gin.Context) {
-	walks, err := s.Store.ListWalksInProgress(c)
+	q, err := listQuery(c, "", 0)
+	var p walker.Page[walker.Walk]
+	if err == nil {
+		p, err = s.Store.ListWalksInProgress(c, q)
+	}
 	if err != nil {
 		s.storeError(c, err)
 		return
 	}
-	s.render(c, http.StatusOK, "walks.html", "Walks in progress", nil, walks)
+	s.render(c, http.StatusOK, "walks.html", "Walks in progress", nil, newListPage("/walks/", q, p))
 }
 
 // Walkers
@@ -300,12 +335,16 @@ type walkerForm struct {
 }
 
 func (s *server) listWalkers(c *gin.Context) {
-	ws, err := s.Store.ListWalkers(c)
+	q, err := listQuery(c, "", 0)
+	var p walker.Page[walker.Walker]
+	if err == nil {
+		p, err = s.Store.ListWalkers(c, q)
+	}
 	if err != nil {
 		s.storeError(c, err)
 		return
 	}
-	s.render(c, http.StatusOK, "walkers.html", "Walkers", nil, ws)
+	s.render(c, http.StatusOK, "walkers.html", "Walkers", nil, newListPage("/walkers/", q, p))
 }
 
 func (s *server) newWalkerForm(c *gin.Context) {
@@ -383,12 +422,16 @@ type dogForm struct {
 }
 
 func (s *server) listDogs(c *gin.Context) {
-	ds, err := s.Store.ListDogs(c)
+	q, err := listQuery(c, "", 0)
+	var p walker.Page[walker.Dog]
+	if err == nil {
+		p, err = s.Store.ListDogs(c, q)
+	}
 	if err != nil {
 		s.storeError(c, err)
 		return
 	}
-	s.render(c, http.StatusOK, "dogs.html", "Dogs", nil, ds)
+	s.render(c, http.StatusOK, "dogs.html", "Dogs", nil, newListPage("/dogs/", q, p))
 }
 
 func (s *server) newDogForm(c *gin.Context) {
