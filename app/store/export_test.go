@@ -11,7 +11,7 @@ import (
 )
 
 // Explain returns the database's plan for the statement a list (kind
-// "walkers", "dogs", "walks") or the scrape ("oldest") runs.
+// "walkers", "dogs", "walks") or the scrape ("oldest", "count") runs.
 func (s *Store) Explain(ctx context.Context, kind string, q walker.ListQuery) (string, error) {
 	q.Normalize()
 	dry := s.db.Session(&gorm.Session{DryRun: true})
@@ -30,6 +30,8 @@ func (s *Store) Explain(ctx context.Context, kind string, q walker.ListQuery) (s
 		build(walksInProgressQuery(dry, q, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), &[]walkWithNames{})
 	case "oldest":
 		query = oldestInProgressSQL
+	case "count":
+		query = inProgressCountSQL
 	}
 	explain := "EXPLAIN "
 	if s.vendor == VendorSQLite {

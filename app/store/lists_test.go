@@ -5,14 +5,17 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	walker "github.com/walkerhq/walker/app"
+	"github.com/walkerhq/walker/app/internal/testdb"
 	"github.com/walkerhq/walker/app/store"
 )
 
@@ -203,6 +206,169 @@ func TestWalksInProgressPageOldestFirst(t *testing.T) {
 			t.Errorf("walks in progress = %v, want %v (oldest first, then by id)", got, want)
 		}
 	})
+}
+
+// TestInProgressGaugesUnderConcurrency starts and completes walks from many
+// goroutines (PostgreSQL: many connections, so many counter slots) and
+// deletes a walker with walks in progress (a cascade), then compares the
+// gauges with the walks themselves.
+func TestInProgressGaugesUnderConcurrency(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *store.Store, reg *prometheus.Registry) {
+		ctx := context.Background()
+		dog, w := seed(t, s)
+		doomed := createWalkers(t, s, "Doomed")[0]
+		base := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+		const workers, each = 8, 15
+		var wg sync.WaitGroup
+		errs := make(chan error, workers*each)
+		for i := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := rand.New(rand.NewPCG(uint64(i), 1))
+				for j := range each {
+					who := w.ID
+					if j%5 == 0 {
+						who = doomed.ID
+					}
+					walk, err := s.StartWalk(ctx, dog.ID, who, base.Add(time.Duration(i*each+j)*time.Second))
+					if err != nil {
+						errs <- err
+						continue
+					}
+					if r.IntN(2) == 0 {
+						if _, err := s.CompleteWalk(ctx, walk.ID, 10, base.Add(time.Hour)); err != nil {
+							errs <- err
+						}
+					}
+				}
+			}()
+		}
+		// Meanwhile scrapes read the gauges.
+		scrapes := make(chan error, 1)
+		go func() {
+			var err error
+			for range 20 {
+				if _, err = reg.Gather(); err != nil {
+					break
+				}
+			}
+			scrapes <- err
+		}()
+		wg.Wait()
+		if err := <-scrapes; err != nil {
+			t.Errorf("scrape during the load: %v", err)
+		}
+		close(errs)
+		for err := range errs {
+			t.Errorf("start or complete: %v", err)
+		}
+		checkGauges(t, s, reg)
+		if err := s.DeleteWalker(ctx, doomed.ID); err != nil {
+			t.Fatal(err)
+		}
+		checkGauges(t, s, reg)
+	})
+}
+
+// checkGauges compares walks_in_progress and the oldest start with the
+// walks in progress listed page by page.
+func checkGauges(t *testing.T, s *store.Store, reg *prometheus.Registry) {
+	t.Helper()
+	var n int
+	var oldest *time.Time
+	q := walker.ListQuery{Limit: walker.MaxPageSize}
+	for {
+		p, err := s.ListWalksInProgress(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Items) > 0 && oldest == nil {
+			oldest = p.Items[0].StartTime
+		}
+		n += len(p.Items)
+		if p.Next.IsZero() {
+			break
+		}
+		q.After = p.Next
+	}
+	if n == 0 {
+		t.Fatal("no walk in progress to count: the test proves nothing")
+	}
+	if got := counter(t, reg, "walks_in_progress", nil); got != float64(n) {
+		t.Errorf("walks_in_progress = %g, want %d", got, n)
+	}
+	if got := counter(t, reg, "walks_oldest_in_progress_start_timestamp_seconds", nil); got != float64(oldest.Unix()) {
+		t.Errorf("oldest in progress = %g, want %d", got, oldest.Unix())
+	}
+}
+
+// TestReplicasExportTheSameInProgressCount: two stores on one database (two
+// replicas) both export the database-wide value, whichever wrote.
+func TestReplicasExportTheSameInProgressCount(t *testing.T) {
+	url := testdb.PostgresURL(t)
+	var stores []*store.Store
+	var regs []*prometheus.Registry
+	for range 2 {
+		reg := prometheus.NewRegistry()
+		s, err := store.Open(context.Background(), store.Config{DatabaseURL: url}, reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		if err := s.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		stores, regs = append(stores, s), append(regs, reg)
+	}
+	dog, w := seed(t, stores[0])
+	for i := range 6 {
+		if _, err := stores[i%2].StartWalk(context.Background(), dog.ID, w.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, reg := range regs {
+		if got := counter(t, reg, "walks_in_progress", nil); got != 6 {
+			t.Errorf("replica %d: walks_in_progress = %g, want 6", i, got)
+		}
+	}
+}
+
+// TestMigrationCountsWalksAlreadyInProgress upgrades a database of the
+// first release, with walks in progress, to the counted gauges.
+func TestMigrationCountsWalksAlreadyInProgress(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.Name, func(t *testing.T) {
+			cfg := b.Config(t)
+			reg := prometheus.NewRegistry()
+			s, err := store.Open(context.Background(), cfg, reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			db := rawDB(t, cfg)
+			dir := map[string]string{store.VendorPostgreSQL: "postgres", store.VendorSQLite: "sqlite"}[s.Vendor()]
+			for _, q := range []string{
+				readFile(t, "migrations/"+dir+"/0001_init.sql"),
+				`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name varchar(255) NOT NULL, applied_at timestamp NOT NULL)`,
+				`INSERT INTO schema_migrations VALUES (1, 'init', CURRENT_TIMESTAMP)`,
+				`INSERT INTO dogs (name, age, size) VALUES ('Rex', 2, 'md')`,
+				`INSERT INTO walkers (name, email) VALUES ('Ann', 'ann@example.com')`,
+				`INSERT INTO walks (dog_id, walker_id, distance, start_time, end_time) VALUES
+					(1, 1, 0, CURRENT_TIMESTAMP, NULL), (1, 1, 0, CURRENT_TIMESTAMP, NULL), (1, 1, 5, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`,
+			} {
+				if _, err := db.Exec(q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			if err := s.Migrate(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if got := counter(t, reg, "walks_in_progress", nil); got != 2 {
+				t.Errorf("walks_in_progress after the upgrade = %g, want 2", got)
+			}
+		})
+	}
 }
 
 // rawDB opens the test's database without the store, as another program

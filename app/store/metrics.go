@@ -204,8 +204,10 @@ func classify(err error) string {
 }
 
 // stateCollector reads, at scrape time, what only the database knows: walks
-// in progress (for the "walk stuck" alert) and the migrations applied. Two
-// cheap queries (the in-progress one reads the partial index).
+// in progress (for the "walk stuck" alert) and the migrations applied. A few
+// rows each, whatever the table sizes: the count is kept by the database
+// (walk_counts, migration 0003) and the oldest walk in progress is the first
+// entry of its index. Every replica reads the same database-wide values.
 type stateCollector struct{ store *Store }
 
 var (
@@ -240,15 +242,15 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// The scrape's reads, both from the partial index of walks in progress:
-// the count, and its first entry.
+// The scrape's reads: the slots of the count, and the first entry of the
+// partial index of walks in progress.
 const (
-	inProgressCountSQL  = "SELECT count(*) FROM walks WHERE end_time IS NULL AND start_time IS NOT NULL"
+	inProgressCountSQL  = "SELECT COALESCE(SUM(in_progress), 0) FROM walk_counts"
 	oldestInProgressSQL = "SELECT start_time FROM walks WHERE end_time IS NULL AND start_time IS NOT NULL ORDER BY start_time LIMIT 1"
 )
 
 // inProgress is the scrape-time read behind walks_in_progress and the oldest
-// walk's start.
+// walk's start: the count's slots and the first entry of the partial index.
 func (s *Store) inProgress(ctx context.Context) (int64, float64, error) {
 	var n int64
 	if err := s.sqlDB.QueryRowContext(ctx, inProgressCountSQL).Scan(&n); err != nil {
