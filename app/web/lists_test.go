@@ -7,6 +7,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -376,4 +377,18 @@ func TestStartFormFindsAWalkerBeyondTheFirstThousand(t *testing.T) {
 			t.Errorf("the refused form = %d without walker 1337 chosen:\n%s", r.status, r.body)
 		}
 	})
+}
+
+// TestStartScriptKnowsTheSizeLabels: start.js labels dogs as the server
+// does (it has no other way to know them).
+func TestStartScriptKnowsTheSizeLabels(t *testing.T) {
+	js, err := os.ReadFile("static/start.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range walker.Sizes {
+		if want := fmt.Sprintf("%s: '%s'", s, s.Label()); !strings.Contains(string(js), want) {
+			t.Errorf("start.js lacks %s", want)
+		}
+	}
 }
