@@ -192,6 +192,9 @@ type Store interface {
 
 	// ListDogs returns a page of dogs in name order, as ListWalkers.
 	ListDogs(ctx context.Context, q ListQuery) (Page[Dog], error)
+	// StartChoices is ListDogs and ListWalkers at once, for the start form
+	// that shows both (one round trip to the database).
+	StartChoices(ctx context.Context, dogs, walkers ListQuery) (Page[Dog], Page[Walker], error)
 	GetDog(ctx context.Context, id int64) (Dog, error)
 	CreateDog(ctx context.Context, d *Dog) error
 	UpdateDog(ctx context.Context, d Dog) error

@@ -11,23 +11,21 @@ import (
 )
 
 // Explain returns the database's plan for the statement a list (kind
-// "walkers", "dogs", "walks") or the scrape ("oldest", "count") runs.
+// "walkers", "dogs", "choices", "walks") or the scrape ("oldest", "count")
+// runs.
 func (s *Store) Explain(ctx context.Context, kind string, q walker.ListQuery) (string, error) {
 	q.Normalize()
-	dry := s.db.Session(&gorm.Session{DryRun: true})
 	var query string
 	var vars []any
-	build := func(tx *gorm.DB, dest any) {
-		st := tx.Find(dest).Statement
-		query, vars = st.SQL.String(), st.Vars
-	}
 	switch kind {
 	case "walkers":
-		build(s.walkersQuery(dry, q), &[]walkerKeyRow{})
+		query, vars = s.walkersSQL(q)
 	case "dogs":
-		build(s.dogsQuery(dry, q), &[]dogKeyRow{})
+		query, vars = s.dogsSQL(q)
+	case "choices":
+		query, vars = s.choicesSQL(q, q)
 	case "walks":
-		build(walksInProgressQuery(dry, q, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), &[]walkWithNames{})
+		query, vars = walksInProgressSQL(q, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	case "oldest":
 		query = oldestInProgressSQL
 	case "count":
@@ -37,7 +35,9 @@ func (s *Store) Explain(ctx context.Context, kind string, q walker.ListQuery) (s
 	if s.vendor == VendorSQLite {
 		explain = "EXPLAIN QUERY PLAN "
 	}
-	rows, err := s.sqlDB.QueryContext(ctx, explain+query, vars...)
+	// gorm's Raw writes the placeholders the database wants.
+	st := s.db.Session(&gorm.Session{DryRun: true}).Raw(query, vars...).Statement
+	rows, err := s.sqlDB.QueryContext(ctx, explain+st.SQL.String(), st.Vars...)
 	if err != nil {
 		return "", err
 	}
@@ -59,5 +59,5 @@ func (s *Store) Explain(ctx context.Context, kind string, q walker.ListQuery) (s
 		}
 		plan.WriteString("\n")
 	}
-	return query + "\n" + plan.String(), rows.Err()
+	return st.SQL.String() + "\n" + plan.String(), rows.Err()
 }

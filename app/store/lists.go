@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
+	"slices"
+	"strings"
 	"time"
-
-	"gorm.io/gorm"
 
 	walker "github.com/walkerhq/walker/app"
 )
@@ -12,18 +14,6 @@ import (
 // Lists are keyset-paged: a page reads Limit+1 rows after the cursor from an
 // index in the list's order (no OFFSET, no count), so any page costs the
 // same at any table size; the extra row says whether there is a next page.
-
-// walkerKeyRow and dogKeyRow are rows with their sort key, the database's
-// lower(name), which the next page's cursor carries.
-type walkerKeyRow struct {
-	Row     walkerRow `gorm:"embedded"`
-	SortKey string
-}
-
-type dogKeyRow struct {
-	Row     dogRow `gorm:"embedded"`
-	SortKey string
-}
 
 // nameKey is the sort key of walkers and dogs, as the name indexes of
 // migration 0002 have it: bytewise order on PostgreSQL as on SQLite.
@@ -45,87 +35,188 @@ func afterKey(key, id string) string {
 	return key + " >= ? AND (" + key + " > ? OR " + id + " > ?)"
 }
 
-// byName applies a name list's search, cursor, order and limit: all of them
-// a range of the (lower(name), id) index.
-func (s *Store) byName(tx *gorm.DB, q walker.ListQuery) *gorm.DB {
+// nameListSQL is a name list's statement: columns then the sort key, with
+// the search, cursor, order and limit all a range of the (lower(name), id)
+// index. The database lowers the search as it lowers the names.
+func (s *Store) nameListSQL(table, columns string, q walker.ListQuery) (string, []any) {
 	key := s.nameKey()
+	var b strings.Builder
+	args := make([]any, 0, 6)
+	b.WriteString("SELECT " + columns + ", lower(name) FROM " + table)
+	where := " WHERE "
 	if q.Search != "" {
-		// The database lowers the search as it lowers the names.
-		tx = tx.Where(key+" >= lower(?) AND "+key+" < lower(?)", q.Search, q.Search+prefixEnd)
+		b.WriteString(where + key + " >= lower(?) AND " + key + " < lower(?)")
+		args = append(args, q.Search, q.Search+prefixEnd)
+		where = " AND "
 	}
 	if !q.After.IsZero() {
-		tx = tx.Where(afterKey(key, "id"), q.After.Key, q.After.Key, q.After.ID)
+		b.WriteString(where + afterKey(key, "id"))
+		args = append(args, q.After.Key, q.After.Key, q.After.ID)
 	}
-	return tx.Order(key + ", id").Limit(q.Limit + 1)
+	b.WriteString(" ORDER BY " + key + ", id LIMIT ?")
+	return b.String(), append(args, q.Limit+1)
 }
 
-func (s *Store) walkersQuery(db *gorm.DB, q walker.ListQuery) *gorm.DB {
-	return s.byName(db.Table("walkers").Select("id, name, email, lower(name) AS sort_key"), q)
+func (s *Store) walkersSQL(q walker.ListQuery) (string, []any) {
+	return s.nameListSQL("walkers", "id, name, email", q)
 }
 
-func (s *Store) dogsQuery(db *gorm.DB, q walker.ListQuery) *gorm.DB {
-	return s.byName(db.Table("dogs").Select("id, name, age, size, lower(name) AS sort_key"), q)
+func (s *Store) dogsSQL(q walker.ListQuery) (string, []any) {
+	return s.nameListSQL("dogs", "id, name, age, size", q)
+}
+
+// keyed is a listed row and its sort key, which the next page's cursor
+// carries.
+type keyed[T any] struct {
+	item T
+	key  string
+	id   int64
+}
+
+// page drops the extra row read to know whether a next page exists, and
+// makes the next page's cursor from the last row kept.
+func page[T any](rows []keyed[T], limit int) walker.Page[T] {
+	var p walker.Page[T]
+	if len(rows) > limit {
+		rows = rows[:limit]
+		last := rows[limit-1]
+		p.Next = walker.Cursor{Key: last.key, ID: last.id}
+	}
+	p.Items = make([]T, len(rows))
+	for i, r := range rows {
+		p.Items[i] = r.item
+	}
+	return p
+}
+
+func scanWalker(rows *sql.Rows) (keyed[walker.Walker], error) {
+	var r keyed[walker.Walker]
+	err := rows.Scan(&r.item.ID, &r.item.Name, &r.item.Email, &r.key)
+	r.id = r.item.ID
+	return r, err
+}
+
+func scanDog(rows *sql.Rows) (keyed[walker.Dog], error) {
+	var r keyed[walker.Dog]
+	var size string
+	err := rows.Scan(&r.item.ID, &r.item.Name, &r.item.Age, &size, &r.key)
+	r.item.Size, r.id = walker.Size(size), r.item.ID
+	return r, err
+}
+
+// listQuery checks a list query from a person.
+func listQuery(q walker.ListQuery) (walker.ListQuery, error) {
+	q.Normalize()
+	return q, q.Validate()
 }
 
 func (s *Store) ListWalkers(ctx context.Context, q walker.ListQuery) (walker.Page[walker.Walker], error) {
-	q.Normalize()
-	if err := q.Validate(); err != nil {
+	q, err := listQuery(q)
+	if err != nil {
 		return walker.Page[walker.Walker]{}, err
 	}
-	db, cancel := s.ctx(ctx)
-	defer cancel()
-	var rows []walkerKeyRow
-	if err := s.walkersQuery(db, q).Find(&rows).Error; err != nil {
+	query, args := s.walkersSQL(q)
+	var rows []keyed[walker.Walker]
+	err = s.rows(ctx, query, args, func(r *sql.Rows) error {
+		w, err := scanWalker(r)
+		rows = append(rows, w)
+		return err
+	})
+	if err != nil {
 		return walker.Page[walker.Walker]{}, err
 	}
-	var p walker.Page[walker.Walker]
-	rows, p.Next = trim(rows, q.Limit, func(r walkerKeyRow) walker.Cursor { return walker.Cursor{Key: r.SortKey, ID: r.Row.ID} })
-	p.Items = make([]walker.Walker, len(rows))
-	for i, r := range rows {
-		p.Items[i] = r.Row.domain()
-	}
-	return p, nil
+	return page(rows, q.Limit), nil
 }
 
 func (s *Store) ListDogs(ctx context.Context, q walker.ListQuery) (walker.Page[walker.Dog], error) {
-	q.Normalize()
-	if err := q.Validate(); err != nil {
+	q, err := listQuery(q)
+	if err != nil {
 		return walker.Page[walker.Dog]{}, err
 	}
-	db, cancel := s.ctx(ctx)
-	defer cancel()
-	var rows []dogKeyRow
-	if err := s.dogsQuery(db, q).Find(&rows).Error; err != nil {
+	query, args := s.dogsSQL(q)
+	var rows []keyed[walker.Dog]
+	err = s.rows(ctx, query, args, func(r *sql.Rows) error {
+		d, err := scanDog(r)
+		rows = append(rows, d)
+		return err
+	})
+	if err != nil {
 		return walker.Page[walker.Dog]{}, err
 	}
-	var p walker.Page[walker.Dog]
-	rows, p.Next = trim(rows, q.Limit, func(r dogKeyRow) walker.Cursor { return walker.Cursor{Key: r.SortKey, ID: r.Row.ID} })
-	p.Items = make([]walker.Dog, len(rows))
-	for i, r := range rows {
-		p.Items[i] = r.Row.domain()
-	}
-	return p, nil
+	return page(rows, q.Limit), nil
 }
 
-// trim drops the extra row read to know whether a next page exists, and
-// returns the next page's cursor: the last row kept.
-func trim[T any](rows []T, limit int, cursor func(T) walker.Cursor) ([]T, walker.Cursor) {
-	if len(rows) <= limit {
-		return rows, walker.Cursor{}
-	}
-	rows = rows[:limit]
-	return rows, cursor(rows[limit-1])
+// choicesSQL reads a page of dogs and a page of walkers in one statement,
+// their rows told apart by the first column: the start form shows both,
+// and a round trip to the database costs the app more CPU than both pages.
+func (s *Store) choicesSQL(dq, wq walker.ListQuery) (string, []any) {
+	dogs, dargs := s.nameListSQL("dogs", "'d', id, name, '', age, size", dq)
+	walkers, wargs := s.nameListSQL("walkers", "'w', id, name, email, 0, ''", wq)
+	return "SELECT * FROM (" + dogs + ") AS d UNION ALL SELECT * FROM (" + walkers + ") AS w", append(dargs, wargs...)
 }
 
-// walkColumns are the columns of walkRow; lists and lookups select exactly
-// these (and the names they join).
-const walkColumns = "walks.id, walks.dog_id, walks.walker_id, walks.distance, walks.start_time, walks.end_time"
+func (s *Store) StartChoices(ctx context.Context, dq, wq walker.ListQuery) (walker.Page[walker.Dog], walker.Page[walker.Walker], error) {
+	dq, err := listQuery(dq)
+	if err == nil {
+		wq, err = listQuery(wq)
+	}
+	if err != nil {
+		return walker.Page[walker.Dog]{}, walker.Page[walker.Walker]{}, err
+	}
+	query, args := s.choicesSQL(dq, wq)
+	var dogs []keyed[walker.Dog]
+	var walkers []keyed[walker.Walker]
+	err = s.rows(ctx, query, args, func(r *sql.Rows) error {
+		var kind, email, size string
+		var k keyed[walker.Walker]
+		var age int
+		if err := r.Scan(&kind, &k.item.ID, &k.item.Name, &email, &age, &size, &k.key); err != nil {
+			return err
+		}
+		k.id = k.item.ID
+		if kind == "d" {
+			dogs = append(dogs, keyed[walker.Dog]{item: walker.Dog{ID: k.id, Name: k.item.Name, Age: age, Size: walker.Size(size)}, key: k.key, id: k.id})
+			return nil
+		}
+		k.item.Email = email
+		walkers = append(walkers, k)
+		return nil
+	})
+	if err != nil {
+		return walker.Page[walker.Dog]{}, walker.Page[walker.Walker]{}, err
+	}
+	// SQL leaves the order of a union's rows open: put each page back in
+	// index order (bytewise keys, then ids), cheap for two short pages.
+	sortKeyed(dogs)
+	sortKeyed(walkers)
+	return page(dogs, dq.Limit), page(walkers, wq.Limit), nil
+}
 
-// ListWalksInProgress pages the partial index of walks in progress by
-// (start_time, id); a cursor's key is the start time in RFC 3339.
+func sortKeyed[T any](rows []keyed[T]) {
+	slices.SortFunc(rows, func(a, b keyed[T]) int {
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+}
+
+// walksInProgressSQL pages the partial index of walks in progress by
+// (start_time, id).
+func walksInProgressSQL(q walker.ListQuery, after time.Time) (string, []any) {
+	query := "SELECT " + walkColumns + withNames + " WHERE walks.end_time IS NULL AND walks.start_time IS NOT NULL"
+	var args []any
+	if !q.After.IsZero() {
+		query += " AND " + afterKey("walks.start_time", "walks.id")
+		args = append(args, after.UTC(), after.UTC(), q.After.ID)
+	}
+	return query + " ORDER BY walks.start_time, walks.id LIMIT ?", append(args, q.Limit+1)
+}
+
+// ListWalksInProgress pages the walks in progress oldest first; a cursor's
+// key is the start time in RFC 3339.
 func (s *Store) ListWalksInProgress(ctx context.Context, q walker.ListQuery) (walker.Page[walker.Walk], error) {
-	q.Normalize()
-	err := q.Validate()
+	q, err := listQuery(q)
 	if err == nil && q.Search != "" {
 		err = walker.FieldErrors{"q": "Walks in progress cannot be searched."}
 	}
@@ -138,31 +229,18 @@ func (s *Store) ListWalksInProgress(ctx context.Context, q walker.ListQuery) (wa
 	if err != nil {
 		return walker.Page[walker.Walk]{}, err
 	}
-	db, cancel := s.ctx(ctx)
-	defer cancel()
-	var rows []walkWithNames
-	if err := walksInProgressQuery(db, q, after).Find(&rows).Error; err != nil {
+	query, args := walksInProgressSQL(q, after)
+	var rows []keyed[walker.Walk]
+	err = s.rows(ctx, query, args, func(r *sql.Rows) error {
+		w, err := scanWalk(r.Scan, true)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, keyed[walker.Walk]{item: w, key: w.StartTime.Format(time.RFC3339Nano), id: w.ID})
+		return nil
+	})
+	if err != nil {
 		return walker.Page[walker.Walk]{}, err
 	}
-	var p walker.Page[walker.Walk]
-	rows, p.Next = trim(rows, q.Limit, func(r walkWithNames) walker.Cursor {
-		return walker.Cursor{Key: r.Walk.StartTime.UTC().Format(time.RFC3339Nano), ID: r.Walk.ID}
-	})
-	p.Items = make([]walker.Walk, len(rows))
-	for i, r := range rows {
-		p.Items[i] = r.domain()
-	}
-	return p, nil
-}
-
-func walksInProgressQuery(db *gorm.DB, q walker.ListQuery, after time.Time) *gorm.DB {
-	tx := db.Table("walks").
-		Select(walkColumns + ", dogs.name AS dog_name, walkers.name AS walker_name").
-		Joins("JOIN dogs ON dogs.id = walks.dog_id").
-		Joins("JOIN walkers ON walkers.id = walks.walker_id").
-		Where("walks.end_time IS NULL AND walks.start_time IS NOT NULL")
-	if !q.After.IsZero() {
-		tx = tx.Where(afterKey("walks.start_time", "walks.id"), after.UTC(), after.UTC(), q.After.ID)
-	}
-	return tx.Order("walks.start_time, walks.id").Limit(q.Limit + 1)
+	return page(rows, q.Limit), nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -385,4 +386,43 @@ func rawDB(t *testing.T, cfg store.Config) *sql.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// TestStartChoicesAreBothLists: the start form's one statement gives what
+// ListDogs and ListWalkers give, pages and cursors alike.
+func TestStartChoicesAreBothLists(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *store.Store, _ *prometheus.Registry) {
+		ctx := context.Background()
+		createWalkers(t, s, names...)
+		for i, n := range []string{"rex", "Bella", "max", "Ace", "bo", "REX", "al"} {
+			d := walker.Dog{Name: n, Age: i, Size: walker.Sizes[i%len(walker.Sizes)]}
+			if err := s.CreateDog(ctx, &d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		queries := []struct{ dogs, walkers walker.ListQuery }{
+			{walker.ListQuery{Limit: 3}, walker.ListQuery{Limit: 4}},
+			{walker.ListQuery{Limit: 2, Search: "b"}, walker.ListQuery{Limit: 2, Search: "AL"}},
+			{walker.ListQuery{Limit: 2, Search: "zz"}, walker.ListQuery{Limit: 20}},
+			{walker.ListQuery{Limit: 1, After: walker.Cursor{Key: "bella", ID: 2}}, walker.ListQuery{Limit: 3, Search: "a", After: walker.Cursor{Key: "albert", ID: 5}}},
+		}
+		for _, q := range queries {
+			dogs, walkers, err := s.StartChoices(ctx, q.dogs, q.walkers)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantDogs, err1 := s.ListDogs(ctx, q.dogs)
+			wantWalkers, err2 := s.ListWalkers(ctx, q.walkers)
+			if err1 != nil || err2 != nil {
+				t.Fatal(err1, err2)
+			}
+			if !reflect.DeepEqual(dogs, wantDogs) || !reflect.DeepEqual(walkers, wantWalkers) {
+				t.Errorf("StartChoices(%+v) = %+v and %+v, want %+v and %+v", q, dogs, walkers, wantDogs, wantWalkers)
+			}
+		}
+		var fe walker.FieldErrors
+		if _, _, err := s.StartChoices(ctx, walker.ListQuery{}, walker.ListQuery{Search: "\x00"}); !errors.As(err, &fe) {
+			t.Errorf("StartChoices with a NUL search = %v, want a field error", err)
+		}
+	})
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -44,6 +45,8 @@ func TestListsAndScrapeReadIndexes(t *testing.T) {
 				{"walkers", walker.ListQuery{After: cursor}, "walkers_name_key"},
 				{"walkers", walker.ListQuery{Search: "walker", After: cursor}, "walkers_name_key"},
 				{"dogs", walker.ListQuery{Search: "Dog 7", After: cursor}, "dogs_name_key"},
+				{"choices", walker.ListQuery{Search: "D"}, "dogs_name_key"},
+				{"choices", walker.ListQuery{Search: "W", After: cursor}, "walkers_name_key"},
 				{"walks", walker.ListQuery{}, "walks_in_progress_page"},
 				{"walks", walker.ListQuery{After: walkCursor}, "walks_in_progress_page"},
 				{"oldest", walker.ListQuery{}, "walks_in_progress_page"},
@@ -61,11 +64,13 @@ func TestListsAndScrapeReadIndexes(t *testing.T) {
 				}
 				// SQLite: a first page may read its index from the start (the
 				// limit stops it); a search or a cursor must start a range.
+				// (SCAN of a subquery, or of the 16-row walk_counts, is fine.)
 				for _, line := range strings.Split(plan, "\n") {
-					// walk_counts has one row per slot (16 at most): read whole.
-					whole := strings.HasPrefix(line, "SCAN ") && !strings.Contains(line, "INDEX") && tt.kind != "count"
-					ranged := tt.q.Search == "" && tt.q.After.IsZero() || !strings.HasPrefix(line, "SCAN ")
-					if whole || !ranged {
+					f := strings.Fields(line)
+					if len(f) < 2 || f[0] != "SCAN" || !slices.Contains([]string{"walks", "walkers", "dogs"}, f[1]) {
+						continue
+					}
+					if !strings.Contains(line, "INDEX") || tt.q.Search != "" || !tt.q.After.IsZero() {
 						t.Errorf("%s %+v: the plan reads from the start of a table or index: %q\n%s", tt.kind, tt.q, line, plan)
 					}
 				}

@@ -160,12 +160,7 @@ func (s *server) startForm(c *gin.Context) {
 
 // loadChoices reads one page of matches for each select.
 func (s *server) loadChoices(c *gin.Context, d *startData, dq, wq walker.ListQuery) bool {
-	dogs, err := s.Store.ListDogs(c, dq)
-	if err != nil {
-		s.storeError(c, err)
-		return false
-	}
-	walkers, err := s.Store.ListWalkers(c, wq)
+	dogs, walkers, err := s.Store.StartChoices(c, dq, wq)
 	if err != nil {
 		s.storeError(c, err)
 		return false
