@@ -101,11 +101,14 @@ const slowStatement = 250 * time.Millisecond
 // instrument hooks gorm's processors: each statement is counted and timed,
 // its error classified, and rows written are counted per model.
 func (m *dbMetrics) instrument(db *gorm.DB, logger *slog.Logger) error {
-	before := func(db *gorm.DB) { db.InstanceSet(startKey, time.Now()) }
+	// The start time goes into the statement's own settings (gorm's
+	// InstanceSet would format the statement's address into the key, a
+	// Sprintf per statement).
+	before := func(db *gorm.DB) { db.Statement.Settings.Store(startKey, time.Now()) }
 	after := func(op string) func(*gorm.DB) {
 		statements, duration := m.statements.WithLabelValues(op), m.duration.WithLabelValues(op)
 		return func(db *gorm.DB) {
-			v, ok := db.InstanceGet(startKey)
+			v, ok := db.Statement.Settings.LoadAndDelete(startKey)
 			if !ok {
 				return
 			}

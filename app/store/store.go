@@ -106,6 +106,16 @@ func Open(ctx context.Context, cfg Config, reg prometheus.Registerer) (*Store, e
 		if pgc.ConnectTimeout == 0 {
 			pgc.ConnectTimeout = cfg.StatementTimeout
 		}
+		// walker runs a few dozen distinct statements: pgx's default cache of
+		// 512 prepared statements per connection (unless the URL sets
+		// statement_cache_capacity) only costs memory, its map being
+		// allocated at that size on every connection.
+		if pgc.StatementCacheCapacity == 512 {
+			pgc.StatementCacheCapacity = 64
+		}
+		if pgc.DescriptionCacheCapacity == 512 {
+			pgc.DescriptionCacheCapacity = 64
+		}
 		s.sqlDB = sql.OpenDB(&countingConnector{Connector: stdlib.GetConnector(*pgc), metrics: s.metrics})
 		max := cfg.MaxOpenConns
 		if max <= 0 {
