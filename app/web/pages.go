@@ -11,6 +11,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -63,8 +64,10 @@ func (s *server) render(c *gin.Context, status int, name, title string, errs wal
 		panic("web: no template " + name)
 	}
 	p := page{Title: title, Flash: s.takeFlash(c), CSRF: c.GetString(csrfCookie), Errors: errs, Data: data}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	defer renderBuffers.Put(buf)
+	buf.Reset()
+	if err := t.ExecuteTemplate(buf, "layout.html", p); err != nil {
 		panic(fmt.Errorf("render %s: %w", name, err))
 	}
 	if s.HTTP != nil {
@@ -72,6 +75,10 @@ func (s *server) render(c *gin.Context, status int, name, title string, errs wal
 	}
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
 }
+
+// renderBuffers keep the pages' buffers from one request to the next: a page
+// grows a fresh buffer several times otherwise.
+var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // errorPage answers a browser with the message in a page (and the message
 // as the body's text, for scripts and tests that grep it).
