@@ -11,8 +11,7 @@ import (
 )
 
 // Explain returns the database's plan for the statement a list (kind
-// "walkers", "dogs", "choices", "walks") or the scrape ("oldest", "count")
-// runs.
+// "walkers", "dogs", "choices", "walks") or the scrape ("state") runs.
 func (s *Store) Explain(ctx context.Context, kind string, q walker.ListQuery) (string, error) {
 	q.Normalize()
 	var query string
@@ -26,10 +25,8 @@ func (s *Store) Explain(ctx context.Context, kind string, q walker.ListQuery) (s
 		query, vars = s.choicesSQL(q, q)
 	case "walks":
 		query, vars = walksInProgressSQL(q, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	case "oldest":
-		query = oldestInProgressSQL
-	case "count":
-		query = inProgressCountSQL
+	case "state":
+		query = s.stateQuery
 	}
 	explain := "EXPLAIN "
 	if s.vendor == VendorSQLite {

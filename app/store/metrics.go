@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -207,10 +208,11 @@ func classify(err error) string {
 }
 
 // stateCollector reads, at scrape time, what only the database knows: walks
-// in progress (for the "walk stuck" alert) and the migrations applied. A few
-// rows each, whatever the table sizes: the count is kept by the database
-// (walk_counts, migration 0003) and the oldest walk in progress is the first
-// entry of its index. Every replica reads the same database-wide values.
+// in progress (for the "walk stuck" alert) and the migrations applied. One
+// statement reading a few rows whatever the table sizes: the count is kept
+// by the database (walk_counts, migration 0003) and the oldest walk in
+// progress is the first entry of its index. Every replica reads the same
+// database-wide values.
 type stateCollector struct{ store *Store }
 
 var (
@@ -231,43 +233,61 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if n, oldest, err := c.store.inProgress(ctx); err != nil {
+	st, err := c.store.state(ctx)
+	if err != nil {
 		c.store.logger.Warn("metrics: reading walks in progress", "error", err.Error())
+		// An unmigrated database still tells which migrations it lacks.
+		if st.applied, st.pending, err = c.store.migrationStatus(ctx); err != nil {
+			c.store.logger.Warn("metrics: reading migrations", "error", err.Error())
+			return
+		}
 	} else {
-		ch <- prometheus.MustNewConstMetric(inProgressDesc, prometheus.GaugeValue, float64(n))
-		ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, oldest)
+		ch <- prometheus.MustNewConstMetric(inProgressDesc, prometheus.GaugeValue, float64(st.inProgress))
+		ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, st.oldest)
 	}
-	if applied, pending, err := c.store.migrationStatus(ctx); err != nil {
-		c.store.logger.Warn("metrics: reading migrations", "error", err.Error())
-	} else {
-		ch <- prometheus.MustNewConstMetric(appliedDesc, prometheus.GaugeValue, float64(applied))
-		ch <- prometheus.MustNewConstMetric(unappliedDesc, prometheus.GaugeValue, float64(pending))
-	}
+	ch <- prometheus.MustNewConstMetric(appliedDesc, prometheus.GaugeValue, float64(st.applied))
+	ch <- prometheus.MustNewConstMetric(unappliedDesc, prometheus.GaugeValue, float64(st.pending))
 }
 
-// The scrape's reads: the slots of the count, and the first entry of the
-// partial index of walks in progress.
-const (
-	inProgressCountSQL  = "SELECT COALESCE(SUM(in_progress), 0) FROM walk_counts"
-	oldestInProgressSQL = "SELECT start_time FROM walks WHERE end_time IS NULL AND start_time IS NOT NULL ORDER BY start_time LIMIT 1"
-)
+// dbState is what a scrape reads from the database.
+type dbState struct {
+	inProgress       int64
+	oldest           float64 // Unix seconds; 0 when no walk is in progress
+	applied, pending int
+}
 
-// inProgress is the scrape-time read behind walks_in_progress and the oldest
-// walk's start: the count's slots and the first entry of the partial index.
-func (s *Store) inProgress(ctx context.Context) (int64, float64, error) {
-	var n int64
-	if err := s.sqlDB.QueryRowContext(ctx, inProgressCountSQL).Scan(&n); err != nil {
-		s.metrics.countError(err)
-		return 0, 0, err
+// stateSQL reads the whole dbState in one statement, one round trip: the
+// slots of the count, the first entry of the partial index of walks in
+// progress (its start in Unix seconds, to the millisecond on SQLite), and
+// how many of the embedded migrations are applied.
+func (s *Store) stateSQL() (string, int, error) {
+	ms, err := s.migrations()
+	if err != nil {
+		return "", 0, err
 	}
-	var oldest time.Time
-	err := s.sqlDB.QueryRowContext(ctx, oldestInProgressSQL).Scan(&oldest)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return n, 0, nil
-	case err != nil:
-		s.metrics.countError(err)
-		return 0, 0, err
+	versions := make([]string, len(ms))
+	for i, m := range ms {
+		versions[i] = strconv.Itoa(m.version)
 	}
-	return n, float64(oldest.UnixNano()) / 1e9, nil
+	epoch := "EXTRACT(EPOCH FROM start_time)::float8"
+	if s.vendor == VendorSQLite {
+		epoch = "ROUND((julianday(start_time) - 2440587.5) * 86400.0, 3)"
+	}
+	return "SELECT (SELECT COALESCE(SUM(in_progress), 0) FROM walk_counts), " +
+		"(SELECT " + epoch + " FROM walks WHERE end_time IS NULL AND start_time IS NOT NULL ORDER BY start_time LIMIT 1), " +
+		"(SELECT count(*) FROM schema_migrations WHERE version IN (" + strings.Join(versions, ", ") + "))", len(ms), nil
+}
+
+func (s *Store) state(ctx context.Context) (dbState, error) {
+	var st dbState
+	var oldest sql.NullFloat64
+	if err := s.sqlDB.QueryRowContext(ctx, s.stateQuery).Scan(&st.inProgress, &oldest, &st.applied); err != nil {
+		if !isMissingTable(err) {
+			s.metrics.countError(err)
+		}
+		return st, err
+	}
+	st.oldest = oldest.Float64
+	st.pending = s.embedded - st.applied
+	return st, nil
 }

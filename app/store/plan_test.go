@@ -49,8 +49,8 @@ func TestListsAndScrapeReadIndexes(t *testing.T) {
 				{"choices", walker.ListQuery{Search: "W", After: cursor}, "walkers_name_key"},
 				{"walks", walker.ListQuery{}, "walks_in_progress_page"},
 				{"walks", walker.ListQuery{After: walkCursor}, "walks_in_progress_page"},
-				{"oldest", walker.ListQuery{}, "walks_in_progress_page"},
-				{"count", walker.ListQuery{}, "walk_counts"},
+				{"state", walker.ListQuery{}, "walks_in_progress_page"},
+				{"state", walker.ListQuery{}, "walk_counts"},
 			}
 			for _, tt := range tests {
 				plan, err := s.Explain(context.Background(), tt.kind, tt.q)

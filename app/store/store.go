@@ -58,6 +58,10 @@ type Store struct {
 	timeout time.Duration
 	logger  *slog.Logger
 	metrics *dbMetrics
+	// stateQuery is the scrape's one statement (stateSQL); embedded is the
+	// number of migrations this binary carries.
+	stateQuery string
+	embedded   int
 }
 
 var _ walker.Store = (*Store)(nil)
@@ -147,6 +151,12 @@ func Open(ctx context.Context, cfg Config, reg prometheus.Registerer) (*Store, e
 		}
 		s.sqlDB.SetMaxOpenConns(max)
 		dialector = &sqlite.Dialector{Conn: s.sqlDB}
+	}
+
+	var err error
+	if s.stateQuery, s.embedded, err = s.stateSQL(); err != nil {
+		s.sqlDB.Close()
+		return nil, err
 	}
 
 	db, err := gorm.Open(dialector, &gorm.Config{
