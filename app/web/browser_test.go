@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -30,7 +31,13 @@ func TestStartFormSearchesAsYouType(t *testing.T) {
 	}
 	ws := a.createWalkers(numbered("Walker", 60)...)
 
-	dir := t.TempDir()
+	// Not t.TempDir: Chromium's helper processes may still write to the
+	// profile for a moment after the browser quits; the cleanup retries.
+	dir, err := os.MkdirTemp("", "walker-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { removeAll(t, dir) })
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium),
 		chromedp.NoSandbox,
@@ -69,7 +76,7 @@ func TestStartFormSearchesAsYouType(t *testing.T) {
 	target := ws[41] // Walker 0042
 	var hidden bool
 	var search, more, chosen string
-	err := chromedp.Run(ctx,
+	err = chromedp.Run(ctx,
 		cdplog.Enable(),
 		chromedp.Navigate(a.srv.URL+"/walks/start/"),
 		chromedp.WaitVisible("#walker_q", chromedp.ByQuery),
@@ -114,4 +121,17 @@ func TestStartFormSearchesAsYouType(t *testing.T) {
 // waitFor polls a JavaScript condition until it holds.
 func waitFor(cond string) chromedp.Action {
 	return chromedp.Poll(cond, nil, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second))
+}
+
+// removeAll removes dir, retrying for a few seconds while processes that
+// are going away still write into it.
+func removeAll(t *testing.T, dir string) {
+	var err error
+	for range 50 {
+		if err = os.RemoveAll(dir); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Errorf("removing %s: %v", dir, err)
 }
