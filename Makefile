@@ -68,8 +68,8 @@ e2e: tools ## end-to-end on a real Kubernetes node: kubelet, containerd, the cha
 	go run ./hack/kube-e2e
 
 .PHONY: bench
-bench: tools ## walk lifecycle load test behind nginx on PostgreSQL
-	go run ./hack/up --bench
+bench: tools ## walk lifecycle load test behind nginx on PostgreSQL (SCALE=1: and on a real-sized database)
+	go run ./hack/up --bench $(if $(SCALE),--scale)
 
 .PHONY: image
 image: ## build the container image (needs a Docker engine)

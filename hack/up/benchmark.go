@@ -35,7 +35,7 @@ func (s *stack) bench(ctx context.Context) error {
 		return newLifecycleClient(s.appURL(), dog, walker).lifecycle
 	})
 
-	empty, err := s.measure(ctx, "empty database", dog, walker, s.opts.profile)
+	empty, err := s.measure(ctx, "empty", dog, walker, s.opts.profile)
 	if err != nil {
 		return err
 	}
@@ -48,7 +48,7 @@ func (s *stack) bench(ctx context.Context) error {
 		if err := s.printPages(ctx); err != nil {
 			return err
 		}
-		scale, err := s.measure(ctx, "at scale ("+sizes.String()+")", sizes.lastDog, sizes.lastWalker, "")
+		scale, err := s.measure(ctx, "at scale", sizes.lastDog, sizes.lastWalker, "")
 		if err != nil {
 			return err
 		}
@@ -115,7 +115,7 @@ func (s *stack) lifecycles(ctx context.Context, dog, walker int) loadResult {
 func (s *stack) measure(ctx context.Context, name string, dog, walker int, profile string) (*phase, error) {
 	w := s.opts.out
 	p := &phase{name: name}
-	fmt.Fprintf(w, "\n== %s\n\nwalk lifecycle (5 requests, CSRF included), %d clients, %s, through nginx, PostgreSQL:\n",
+	fmt.Fprintf(w, "\n== %s database\n\nwalk lifecycle (5 requests, CSRF included), %d clients, %s, through nginx, PostgreSQL:\n",
 		name, benchClients, s.opts.benchFor)
 	profiled := make(chan error, 1)
 	if profile != "" {
@@ -175,7 +175,7 @@ func printSideBySide(w io.Writer, phases []*phase) {
 	base := phases[0]
 	fmt.Fprintf(w, "\n== side by side (one run, same app process)\n\n%-34s", "")
 	for _, p := range phases {
-		fmt.Fprintf(w, " %22.22s", p.name)
+		fmt.Fprintf(w, " %22s", p.name)
 	}
 	fmt.Fprintln(w)
 	row := func(label string, f func(*phase) string) {

@@ -93,6 +93,7 @@ func (s *stack) seedScale(ctx context.Context) (scaleSizes, error) {
 	}
 	z.lastDog, z.lastWalker = firstDog+z.dogs-1, firstWalker+z.walkers-1
 	fmt.Fprintf(w, " %s\n", time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(w, "the lifecycles at scale use dog %d and walker %d (the last seeded)\n", z.lastDog, z.lastWalker)
 	return z, nil
 }
 
