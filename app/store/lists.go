@@ -202,15 +202,21 @@ func sortKeyed[T any](rows []keyed[T]) {
 }
 
 // walksInProgressSQL pages the partial index of walks in progress by
-// (start_time, id).
+// (start_time, id), then joins the page with the names. The page is a
+// subquery of its own: joined directly, PostgreSQL 15 plans a Memoize over
+// every walk in progress and sizes its cache for them (about 30 ms per
+// page at 200,000, against 0.5 ms). The join leaves the rows' order open;
+// ListWalksInProgress sorts the page.
 func walksInProgressSQL(q walker.ListQuery, after time.Time) (string, []any) {
-	query := "SELECT " + walkColumns + withNames + " WHERE walks.end_time IS NULL AND walks.start_time IS NOT NULL"
+	page := "SELECT id, dog_id, walker_id, distance, start_time, end_time FROM walks WHERE end_time IS NULL AND start_time IS NOT NULL"
 	var args []any
 	if !q.After.IsZero() {
-		query += " AND " + afterKey("walks.start_time", "walks.id")
+		page += " AND " + afterKey("start_time", "id")
 		args = append(args, after.UTC(), after.UTC(), q.After.ID)
 	}
-	return query + " ORDER BY walks.start_time, walks.id LIMIT ?", append(args, q.Limit+1)
+	page += " ORDER BY start_time, id LIMIT ?"
+	return "SELECT w.id, w.dog_id, w.walker_id, w.distance, w.start_time, w.end_time, dogs.name, walkers.name FROM (" + page + ") AS w" +
+		" JOIN dogs ON dogs.id = w.dog_id JOIN walkers ON walkers.id = w.walker_id", append(args, q.Limit+1)
 }
 
 // ListWalksInProgress pages the walks in progress oldest first; a cursor's
@@ -242,5 +248,11 @@ func (s *Store) ListWalksInProgress(ctx context.Context, q walker.ListQuery) (wa
 	if err != nil {
 		return walker.Page[walker.Walk]{}, err
 	}
+	slices.SortFunc(rows, func(a, b keyed[walker.Walk]) int {
+		if c := a.item.StartTime.Compare(*b.item.StartTime); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
 	return page(rows, q.Limit), nil
 }
