@@ -392,3 +392,26 @@ func TestStartScriptKnowsTheSizeLabels(t *testing.T) {
 		}
 	}
 }
+
+// TestStartFormEscapesNames: the options are rendered in Go, not by the
+// template engine; they are escaped all the same.
+func TestStartFormEscapesNames(t *testing.T) {
+	a := newApp(t, backends[1])
+	d := walker.Dog{Name: `<script>alert("x")</script> & 'co'`, Age: 1, Size: walker.SizeXS}
+	if err := a.store.CreateDog(context.Background(), &d); err != nil {
+		t.Fatal(err)
+	}
+	w := a.createWalkers(`Zoë "Z" <b>`)[0]
+	page := a.browser().get("/walks/start/").body
+	for _, want := range []string{
+		fmt.Sprintf(`<option value="%d">&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#39;co&#39; (xsmall)</option>`, d.ID),
+		fmt.Sprintf(`<option value="%d">Zoë &#34;Z&#34; &lt;b&gt; (w0@example.com)</option>`, w.ID),
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the start form lacks %s:\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, "<script>alert") || strings.Contains(page, "<b>") {
+		t.Errorf("a name went into the page unescaped:\n%s", page)
+	}
+}

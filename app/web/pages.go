@@ -182,6 +182,8 @@ func (s *server) loadChoices(c *gin.Context, d *startData, dq, wq walker.ListQue
 		func() (walker.Dog, error) { return s.Store.GetDog(c, d.DogID) })
 	d.Walkers.Items = withSelected(d.Walkers.Items, d.WalkerID, func(x walker.Walker) int64 { return x.ID },
 		func() (walker.Walker, error) { return s.Store.GetWalker(c, d.WalkerID) })
+	d.Dogs.Options = optionsHTML(d.Dogs.Items, d.DogID, dogOption)
+	d.Walkers.Options = optionsHTML(d.Walkers.Items, d.WalkerID, walkerOption)
 	return true
 }
 
