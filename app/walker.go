@@ -221,7 +221,9 @@ func validEmail(s string) bool {
 // invalid input (including a missing dog or walker), or an infrastructure
 // error.
 type Store interface {
-	ListWalkers(ctx context.Context) ([]Walker, error)
+	// ListWalkers returns a page of walkers in name order (ignoring case),
+	// then id. Bad input (q.Validate) gives FieldErrors.
+	ListWalkers(ctx context.Context, q ListQuery) (Page[Walker], error)
 	GetWalker(ctx context.Context, id int64) (Walker, error)
 	// CreateWalker sets w.ID.
 	CreateWalker(ctx context.Context, w *Walker) error
@@ -229,7 +231,11 @@ type Store interface {
 	// DeleteWalker also deletes the walker's walks.
 	DeleteWalker(ctx context.Context, id int64) error
 
-	ListDogs(ctx context.Context) ([]Dog, error)
+	// ListDogs returns a page of dogs in name order, as ListWalkers.
+	ListDogs(ctx context.Context, q ListQuery) (Page[Dog], error)
+	// StartChoices is ListDogs and ListWalkers at once, for the start form
+	// that shows both (one round trip to the database).
+	StartChoices(ctx context.Context, dogs, walkers ListQuery) (Page[Dog], Page[Walker], error)
 	GetDog(ctx context.Context, id int64) (Dog, error)
 	CreateDog(ctx context.Context, d *Dog) error
 	UpdateDog(ctx context.Context, d Dog) error
@@ -246,9 +252,10 @@ type Store interface {
 	GetWalk(ctx context.Context, id int64) (Walk, error)
 	// WalkComplete is the status lookup: one indexed read.
 	WalkComplete(ctx context.Context, id int64) (bool, error)
-	// ListWalksInProgress returns started, unended walks, oldest first,
-	// with Dog and Walker.
-	ListWalksInProgress(ctx context.Context) ([]Walk, error)
+	// ListWalksInProgress returns a page of started, unended walks, oldest
+	// first (by start time, then id), with Dog and Walker (their names).
+	// q.Search must be empty.
+	ListWalksInProgress(ctx context.Context, q ListQuery) (Page[Walk], error)
 
 	// Ping checks that the database answers (readiness).
 	Ping(ctx context.Context) error

@@ -396,6 +396,48 @@ func TestOnlyKnownMetrics(t *testing.T) {
 	}
 }
 
+// databaseWide are read from the database at scrape time: every replica
+// exports the same value.
+var databaseWide = []string{"walks_in_progress", "walks_oldest_in_progress_start_timestamp_seconds", "db_migrations_applied", "db_migrations_unapplied"}
+
+// TestDatabaseWideGaugesAreNeverSummed: a sum over pods of a database-wide
+// gauge multiplies it by the number of replicas; rules and panels take the
+// max or min.
+func TestDatabaseWideGaugesAreNeverSummed(t *testing.T) {
+	exprs := map[string]string{}
+	for _, r := range loadRules(t) {
+		exprs["rule "+r.Record+r.Alert] = r.Expr
+	}
+	for name, expr := range dashboardExprs(t) {
+		exprs["panel "+name] = grafanaVariables.Replace(expr)
+	}
+	p := parser.NewParser(parser.Options{})
+	uses := 0
+	for name, expr := range exprs {
+		node, err := p.ParseExpr(expr)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		parser.Inspect(node, func(n parser.Node, path []parser.Node) error {
+			vs, ok := n.(*parser.VectorSelector)
+			if !ok || !slices.Contains(databaseWide, vs.Name) {
+				return nil
+			}
+			uses++
+			for _, above := range path {
+				if agg, ok := above.(*parser.AggregateExpr); ok && agg.Op == parser.SUM {
+					t.Errorf("%s: %s of %s, a database-wide gauge every replica exports: use max or min", name, agg.Op, vs.Name)
+				}
+			}
+			return nil
+		})
+	}
+	if uses == 0 {
+		t.Fatal("no rule or panel uses a database-wide gauge: the test checks nothing")
+	}
+}
+
 // TestChartUsesTheSingleSource: the chart reads the rules and the dashboard
 // through symlinks into this folder, so there is no copy to drift.
 func TestChartUsesTheSingleSource(t *testing.T) {

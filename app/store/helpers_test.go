@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"os"
 	"strconv"
+	"testing"
 
 	"github.com/walkerhq/walker/internal/localpg"
 )
@@ -12,3 +14,23 @@ func strconvFormat(n int64) string { return strconv.FormatInt(n, 10) }
 // localpgStart is a server of the test's own, for the outage test (the
 // shared one must stay up for the others).
 func localpgStart(ctx context.Context) (*localpg.Cluster, error) { return localpg.Start(ctx, "", 0) }
+
+// migrationFiles counts the migrations of a vendor's folder, as embedded.
+func migrationFiles(t *testing.T, vendor string) float64 {
+	t.Helper()
+	dir := map[string]string{"postgresql": "migrations/postgres", "sqlite": "migrations/sqlite"}[vendor]
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("migrations of %s: %d files, %v", vendor, len(entries), err)
+	}
+	return float64(len(entries))
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

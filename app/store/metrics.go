@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -111,8 +112,11 @@ const slowStatement = 250 * time.Millisecond
 // tracer, a statement made within a recorded span gets a child span, and
 // its duration the trace id as exemplar.
 func (m *dbMetrics) instrument(db *gorm.DB, logger *slog.Logger, tracer trace.Tracer) error {
+	// The start time and span go into the statement's own settings (gorm's
+	// InstanceSet would format the statement's address into the key, a
+	// Sprintf per statement).
 	before := func(db *gorm.DB) {
-		db.InstanceSet(startKey, time.Now())
+		db.Statement.Settings.Store(startKey, time.Now())
 		if tracer != nil {
 			m.startSpan(db, tracer)
 		}
@@ -120,7 +124,7 @@ func (m *dbMetrics) instrument(db *gorm.DB, logger *slog.Logger, tracer trace.Tr
 	after := func(op string) func(*gorm.DB) {
 		statements, duration := m.statements.WithLabelValues(op), m.duration.WithLabelValues(op)
 		return func(db *gorm.DB) {
-			v, ok := db.InstanceGet(startKey)
+			v, ok := db.Statement.Settings.LoadAndDelete(startKey)
 			if !ok {
 				return
 			}
@@ -192,14 +196,14 @@ func (m *dbMetrics) startSpan(db *gorm.DB, tracer trace.Tracer) {
 	}
 	_, span := tracer.Start(ctx, m.vendor, trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(semconv.DBSystemNameKey.String(m.vendor)))
-	db.InstanceSet(spanKey, span)
+	db.Statement.Settings.Store(spanKey, span)
 }
 
 // endSpan completes the statement's span, named as the conventions ask
 // ("SELECT walks"), with the statement's text (placeholders, no values),
 // and returns its context; an empty one when the statement has no span.
 func endSpan(db *gorm.DB) trace.SpanContext {
-	v, ok := db.InstanceGet(spanKey)
+	v, ok := db.Statement.Settings.LoadAndDelete(spanKey)
 	if !ok {
 		return trace.SpanContext{}
 	}
@@ -208,7 +212,11 @@ func endSpan(db *gorm.DB) trace.SpanContext {
 	op, _, _ := strings.Cut(strings.TrimSpace(query), " ")
 	op = strings.ToUpper(op)
 	name := op
-	if t := db.Statement.Table; t != "" {
+	t := db.Statement.Table
+	if t == "" {
+		t = statementTable(op, query) // a raw statement
+	}
+	if t != "" {
 		name += " " + t
 		span.SetAttributes(semconv.DBCollectionName(t))
 	}
@@ -222,6 +230,24 @@ func endSpan(db *gorm.DB) trace.SpanContext {
 	}
 	span.End()
 	return span.SpanContext()
+}
+
+// statementTable is the table a raw statement of operation op works on:
+// the first one after INTO (INSERT), UPDATE, or FROM (SELECT, DELETE); ""
+// when it reads from a subquery.
+func statementTable(op, query string) string {
+	words := strings.Fields(query)
+	after := map[string]string{"INSERT": "INTO", "SELECT": "FROM", "DELETE": "FROM", "UPDATE": "UPDATE"}[op]
+	for i, w := range words {
+		if strings.EqualFold(w, after) && i+1 < len(words) {
+			t := strings.Trim(words[i+1], "`\"")
+			if strings.HasPrefix(t, "(") {
+				return ""
+			}
+			return t
+		}
+	}
+	return ""
 }
 
 // callerCancelled reports whether the statement's context was cancelled
@@ -277,8 +303,11 @@ func classify(err error) string {
 }
 
 // stateCollector reads, at scrape time, what only the database knows: walks
-// in progress (for the "walk stuck" alert) and the migrations applied. Two
-// cheap queries (the in-progress one reads the partial index).
+// in progress (for the "walk stuck" alert) and the migrations applied. One
+// statement reading a few rows whatever the table sizes: the count is kept
+// by the database (walk_counts, migration 0003) and the oldest walk in
+// progress is the first entry of its index. Every replica reads the same
+// database-wide values.
 type stateCollector struct{ store *Store }
 
 var (
@@ -299,16 +328,61 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if n, oldest, err := c.store.inProgress(ctx); err != nil {
+	st, err := c.store.state(ctx)
+	if err != nil {
 		c.store.logger.Warn("metrics: reading walks in progress", "error", err.Error())
+		// An unmigrated database still tells which migrations it lacks.
+		if st.applied, st.pending, err = c.store.migrationStatus(ctx); err != nil {
+			c.store.logger.Warn("metrics: reading migrations", "error", err.Error())
+			return
+		}
 	} else {
-		ch <- prometheus.MustNewConstMetric(inProgressDesc, prometheus.GaugeValue, float64(n))
-		ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, oldest)
+		ch <- prometheus.MustNewConstMetric(inProgressDesc, prometheus.GaugeValue, float64(st.inProgress))
+		ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, st.oldest)
 	}
-	if applied, pending, err := c.store.migrationStatus(ctx); err != nil {
-		c.store.logger.Warn("metrics: reading migrations", "error", err.Error())
-	} else {
-		ch <- prometheus.MustNewConstMetric(appliedDesc, prometheus.GaugeValue, float64(applied))
-		ch <- prometheus.MustNewConstMetric(unappliedDesc, prometheus.GaugeValue, float64(pending))
+	ch <- prometheus.MustNewConstMetric(appliedDesc, prometheus.GaugeValue, float64(st.applied))
+	ch <- prometheus.MustNewConstMetric(unappliedDesc, prometheus.GaugeValue, float64(st.pending))
+}
+
+// dbState is what a scrape reads from the database.
+type dbState struct {
+	inProgress       int64
+	oldest           float64 // Unix seconds; 0 when no walk is in progress
+	applied, pending int
+}
+
+// stateSQL reads the whole dbState in one statement, one round trip: the
+// slots of the count, the first entry of the partial index of walks in
+// progress (its start in Unix seconds, to the millisecond on SQLite), and
+// how many of the embedded migrations are applied.
+func (s *Store) stateSQL() (string, int, error) {
+	ms, err := s.migrations()
+	if err != nil {
+		return "", 0, err
 	}
+	versions := make([]string, len(ms))
+	for i, m := range ms {
+		versions[i] = strconv.Itoa(m.version)
+	}
+	epoch := "EXTRACT(EPOCH FROM start_time)::float8"
+	if s.vendor == VendorSQLite {
+		epoch = "ROUND((julianday(start_time) - 2440587.5) * 86400.0, 3)"
+	}
+	return "SELECT (SELECT COALESCE(SUM(in_progress), 0) FROM walk_counts), " +
+		"(SELECT " + epoch + " FROM walks WHERE end_time IS NULL AND start_time IS NOT NULL ORDER BY start_time LIMIT 1), " +
+		"(SELECT count(*) FROM schema_migrations WHERE version IN (" + strings.Join(versions, ", ") + "))", len(ms), nil
+}
+
+func (s *Store) state(ctx context.Context) (dbState, error) {
+	var st dbState
+	var oldest sql.NullFloat64
+	if err := s.sqlDB.QueryRowContext(ctx, s.stateQuery).Scan(&st.inProgress, &oldest, &st.applied); err != nil {
+		if !isMissingTable(err) {
+			s.metrics.countError(err)
+		}
+		return st, err
+	}
+	st.oldest = oldest.Float64
+	st.pending = s.embedded - st.applied
+	return st, nil
 }

@@ -2,11 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	walker "github.com/walkerhq/walker/app"
 )
@@ -29,68 +29,11 @@ type dogRow struct {
 
 func (dogRow) TableName() string { return "dogs" }
 
-type walkRow struct {
-	ID        int64
-	DogID     int64
-	WalkerID  int64
-	Distance  int
-	StartTime *time.Time
-	EndTime   *time.Time
-}
-
-func (walkRow) TableName() string { return "walks" }
-
-// walkWithNames is a walk joined with its dog's and walker's names, for the
-// pages that show a walk.
-type walkWithNames struct {
-	Walk       walkRow `gorm:"embedded"`
-	DogName    string
-	WalkerName string
-}
-
 func (r walkerRow) domain() walker.Walker {
 	return walker.Walker{ID: r.ID, Name: r.Name, Email: r.Email}
 }
 func (r dogRow) domain() walker.Dog {
 	return walker.Dog{ID: r.ID, Name: r.Name, Age: r.Age, Size: walker.Size(r.Size)}
-}
-
-func (r walkRow) domain() walker.Walk {
-	return walker.Walk{ID: r.ID, DogID: r.DogID, WalkerID: r.WalkerID, Distance: r.Distance,
-		StartTime: utc(r.StartTime), EndTime: utc(r.EndTime)}
-}
-
-func (r walkWithNames) domain() walker.Walk {
-	w := r.Walk.domain()
-	w.Dog = &walker.Dog{ID: r.Walk.DogID, Name: r.DogName}
-	w.Walker = &walker.Walker{ID: r.Walk.WalkerID, Name: r.WalkerName}
-	return w
-}
-
-func utc(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
-
-// The list pages are for people; a cap keeps a runaway table from taking
-// the process down with it.
-const listLimit = 1000
-
-func (s *Store) ListWalkers(ctx context.Context) ([]walker.Walker, error) {
-	db, cancel := s.ctx(ctx)
-	defer cancel()
-	var rows []walkerRow
-	if err := db.Order("name, id").Limit(listLimit).Find(&rows).Error; err != nil {
-		return nil, err
-	}
-	out := make([]walker.Walker, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
 }
 
 func (s *Store) GetWalker(ctx context.Context, id int64) (walker.Walker, error) {
@@ -133,20 +76,6 @@ func (s *Store) DeleteWalker(ctx context.Context, id int64) error {
 	db, cancel := s.ctx(ctx)
 	defer cancel()
 	return rowsOrNotFound(db.Delete(&walkerRow{}, id), "walker", id)
-}
-
-func (s *Store) ListDogs(ctx context.Context) ([]walker.Dog, error) {
-	db, cancel := s.ctx(ctx)
-	defer cancel()
-	var rows []dogRow
-	if err := db.Order("name, id").Limit(listLimit).Find(&rows).Error; err != nil {
-		return nil, err
-	}
-	out := make([]walker.Dog, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
 }
 
 func (s *Store) GetDog(ctx context.Context, id int64) (walker.Dog, error) {
@@ -200,17 +129,18 @@ func (s *Store) StartWalk(ctx context.Context, dogID, walkerID int64, at time.Ti
 	if walkerID <= 0 {
 		return walker.Walk{}, &walker.NotFoundError{Entity: "walker", ID: walkerID}
 	}
-	db, cancel := s.ctx(ctx)
-	defer cancel()
 	start := at.UTC()
-	r := walkRow{DogID: dogID, WalkerID: walkerID, StartTime: &start}
-	if err := db.Create(&r).Error; err != nil {
+	w := walker.Walk{DogID: dogID, WalkerID: walkerID, StartTime: &start}
+	err := s.row(ctx, "INSERT INTO walks (dog_id, walker_id, distance, start_time) VALUES (?, ?, 0, ?) RETURNING id",
+		[]any{dogID, walkerID, start}, &w.ID)
+	if err != nil {
 		if classify(err) == "foreign_key_violation" {
 			return walker.Walk{}, s.missingParent(ctx, dogID, walkerID, err)
 		}
 		return walker.Walk{}, err
 	}
-	return r.domain(), nil
+	s.metrics.inserts.WithLabelValues(models["walks"]).Inc()
+	return w, nil
 }
 
 func (s *Store) missingParent(ctx context.Context, dogID, walkerID int64, cause error) error {
@@ -232,18 +162,18 @@ func (s *Store) CompleteWalk(ctx context.Context, id int64, distance int, at tim
 	if id <= 0 {
 		return walker.Walk{}, &walker.NotFoundError{Entity: "walk", ID: id}
 	}
-	db, cancel := s.ctx(ctx)
-	defer cancel()
-	end := at.UTC()
-	var rows []walkRow
-	res := db.Model(&rows).Clauses(clause.Returning{}).
-		Where("id = ? AND end_time IS NULL", id).
-		Updates(map[string]any{"end_time": end, "distance": distance})
-	if res.Error != nil {
-		return walker.Walk{}, res.Error
-	}
-	if res.RowsAffected == 1 && len(rows) == 1 {
-		return rows[0].domain(), nil
+	var scanErr error
+	w, err := scanWalk(func(dest ...any) error {
+		scanErr = s.row(ctx, "UPDATE walks SET end_time = ?, distance = ? WHERE id = ? AND end_time IS NULL RETURNING "+walkColumns,
+			[]any{at.UTC(), distance, id}, dest...)
+		return scanErr
+	}, false)
+	switch {
+	case err == nil:
+		s.metrics.updates.WithLabelValues(models["walks"]).Inc()
+		return w, nil
+	case !errors.Is(scanErr, sql.ErrNoRows):
+		return walker.Walk{}, err
 	}
 	// Nothing changed: the walk is missing or already complete.
 	complete, err := s.WalkComplete(ctx, id)
@@ -257,70 +187,28 @@ func (s *Store) CompleteWalk(ctx context.Context, id int64, distance int, at tim
 	return walker.Walk{}, &walker.NotFoundError{Entity: "walk", ID: id}
 }
 
+// GetWalk reads a walk with its dog's and walker's names: one indexed join.
 func (s *Store) GetWalk(ctx context.Context, id int64) (walker.Walk, error) {
-	db, cancel := s.ctx(ctx)
-	defer cancel()
-	var r walkWithNames
-	err := db.Table("walks").
-		Select("walks.*, dogs.name AS dog_name, walkers.name AS walker_name").
-		Joins("JOIN dogs ON dogs.id = walks.dog_id").
-		Joins("JOIN walkers ON walkers.id = walks.walker_id").
-		Where("walks.id = ?", id).Take(&r).Error
+	w, err := scanWalk(func(dest ...any) error {
+		return s.row(ctx, "SELECT "+walkColumns+withNames+" WHERE walks.id = ?", []any{id}, dest...)
+	}, true)
 	if err != nil {
 		return walker.Walk{}, notFound(err, "walk", id)
 	}
-	return r.domain(), nil
+	return w, nil
 }
 
 // WalkComplete is the status endpoint's one indexed lookup.
 func (s *Store) WalkComplete(ctx context.Context, id int64) (bool, error) {
-	db, cancel := s.ctx(ctx)
-	defer cancel()
-	var r struct{ EndTime *time.Time }
-	if err := db.Table("walks").Select("end_time").Where("id = ?", id).Take(&r).Error; err != nil {
+	var complete bool
+	if err := s.row(ctx, "SELECT end_time IS NOT NULL FROM walks WHERE id = ?", []any{id}, &complete); err != nil {
 		return false, notFound(err, "walk", id)
 	}
-	return r.EndTime != nil, nil
-}
-
-func (s *Store) ListWalksInProgress(ctx context.Context) ([]walker.Walk, error) {
-	db, cancel := s.ctx(ctx)
-	defer cancel()
-	var rows []walkWithNames
-	err := db.Table("walks").
-		Select("walks.*, dogs.name AS dog_name, walkers.name AS walker_name").
-		Joins("JOIN dogs ON dogs.id = walks.dog_id").
-		Joins("JOIN walkers ON walkers.id = walks.walker_id").
-		Where("walks.end_time IS NULL AND walks.start_time IS NOT NULL").
-		Order("walks.start_time, walks.id").Limit(listLimit).Find(&rows).Error
-	if err != nil {
-		return nil, err
-	}
-	out := make([]walker.Walk, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
-}
-
-// inProgress is the scrape-time read behind walks_in_progress: a count and
-// the oldest start, both from the partial index of walks in progress.
-func (s *Store) inProgress(ctx context.Context) (int64, float64, error) {
-	db := s.db.WithContext(ctx).Table("walks").Where("end_time IS NULL AND start_time IS NOT NULL")
-	var n int64
-	if err := db.Count(&n).Error; err != nil || n == 0 {
-		return n, 0, err
-	}
-	var oldest struct{ StartTime time.Time }
-	if err := s.db.WithContext(ctx).Table("walks").Select("start_time").
-		Where("end_time IS NULL AND start_time IS NOT NULL").Order("start_time").Take(&oldest).Error; err != nil {
-		return 0, 0, err
-	}
-	return n, float64(oldest.StartTime.UnixNano()) / 1e9, nil
+	return complete, nil
 }
 
 func notFound(err error, entity string, id int64) error {
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	if errors.Is(err, gorm.ErrRecordNotFound) || errors.Is(err, sql.ErrNoRows) {
 		return &walker.NotFoundError{Entity: entity, ID: id}
 	}
 	return err

@@ -61,6 +61,10 @@ type Store struct {
 	timeout time.Duration
 	logger  *slog.Logger
 	metrics *dbMetrics
+	// stateQuery is the scrape's one statement (stateSQL); embedded is the
+	// number of migrations this binary carries.
+	stateQuery string
+	embedded   int
 }
 
 var _ walker.Store = (*Store)(nil)
@@ -109,6 +113,16 @@ func Open(ctx context.Context, cfg Config, reg prometheus.Registerer) (*Store, e
 		if pgc.ConnectTimeout == 0 {
 			pgc.ConnectTimeout = cfg.StatementTimeout
 		}
+		// walker runs a few dozen distinct statements: pgx's default cache of
+		// 512 prepared statements per connection (unless the URL sets
+		// statement_cache_capacity) only costs memory, its map being
+		// allocated at that size on every connection.
+		if pgc.StatementCacheCapacity == 512 {
+			pgc.StatementCacheCapacity = 64
+		}
+		if pgc.DescriptionCacheCapacity == 512 {
+			pgc.DescriptionCacheCapacity = 64
+		}
 		s.sqlDB = sql.OpenDB(&countingConnector{Connector: stdlib.GetConnector(*pgc), metrics: s.metrics})
 		max := cfg.MaxOpenConns
 		if max <= 0 {
@@ -140,6 +154,12 @@ func Open(ctx context.Context, cfg Config, reg prometheus.Registerer) (*Store, e
 		}
 		s.sqlDB.SetMaxOpenConns(max)
 		dialector = &sqlite.Dialector{Conn: s.sqlDB}
+	}
+
+	var err error
+	if s.stateQuery, s.embedded, err = s.stateSQL(); err != nil {
+		s.sqlDB.Close()
+		return nil, err
 	}
 
 	db, err := gorm.Open(dialector, &gorm.Config{

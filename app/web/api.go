@@ -157,15 +157,20 @@ func (s *server) apiID(c *gin.Context, entity string) (int64, bool) {
 }
 
 func (s *server) apiListWalkers(c *gin.Context) {
-	ws, err := s.Store.ListWalkers(c)
+	q, err := apiListQuery(c)
+	var p walker.Page[walker.Walker]
+	if err == nil {
+		p, err = s.Store.ListWalkers(c, q)
+	}
 	if err != nil {
 		s.apiStoreError(c, err)
 		return
 	}
-	out := make([]walkerJSON, len(ws))
-	for i, w := range ws {
+	out := make([]walkerJSON, len(p.Items))
+	for i, w := range p.Items {
 		out[i] = toWalkerJSON(w)
 	}
+	setNextLink(c, "/api/walkers", q, p.Next)
 	c.JSON(http.StatusOK, out)
 }
 
@@ -231,15 +236,20 @@ func (s *server) apiDeleteWalker(c *gin.Context) {
 }
 
 func (s *server) apiListDogs(c *gin.Context) {
-	ds, err := s.Store.ListDogs(c)
+	q, err := apiListQuery(c)
+	var p walker.Page[walker.Dog]
+	if err == nil {
+		p, err = s.Store.ListDogs(c, q)
+	}
 	if err != nil {
 		s.apiStoreError(c, err)
 		return
 	}
-	out := make([]dogJSON, len(ds))
-	for i, d := range ds {
+	out := make([]dogJSON, len(p.Items))
+	for i, d := range p.Items {
 		out[i] = toDogJSON(d)
 	}
+	setNextLink(c, "/api/dogs", q, p.Next)
 	c.JSON(http.StatusOK, out)
 }
 
@@ -353,6 +363,26 @@ func (s *server) apiStartWalk(c *gin.Context) {
 	}
 	s.Walks.Started(c.Request.Context())
 	c.JSON(http.StatusCreated, toWalkJSON(walk))
+}
+
+// apiListWalks lists the walks in progress, oldest first, as the /walks/
+// page does.
+func (s *server) apiListWalks(c *gin.Context) {
+	q, err := apiListQuery(c)
+	var p walker.Page[walker.Walk]
+	if err == nil {
+		p, err = s.Store.ListWalksInProgress(c, q)
+	}
+	if err != nil {
+		s.apiStoreError(c, err)
+		return
+	}
+	out := make([]walkJSON, len(p.Items))
+	for i, w := range p.Items {
+		out[i] = toWalkJSON(w)
+	}
+	setNextLink(c, "/api/walks", q, p.Next)
+	c.JSON(http.StatusOK, out)
 }
 
 func (s *server) apiGetWalk(c *gin.Context) {

@@ -130,8 +130,9 @@ func TestBadTextIsAFieldError(t *testing.T) {
 					t.Errorf("API %s: %d %s, want 400 with %s", c.name, r.status, r.body, want)
 				}
 			}
-			ws, _ := a.store.ListWalkers(context.Background())
-			ds, _ := a.store.ListDogs(context.Background())
+			wp, _ := a.store.ListWalkers(context.Background(), walker.ListQuery{})
+			dp, _ := a.store.ListDogs(context.Background(), walker.ListQuery{})
+			ws, ds := wp.Items, dp.Items
 			if len(ws) != 1 || ws[0] != (walker.Walker{ID: w, Name: "Alice", Email: "alice@example.com"}) ||
 				len(ds) != 1 || ds[0].Name != "Rex" {
 				t.Errorf("the database changed: walkers %+v, dogs %+v", ws, ds)
@@ -244,8 +245,8 @@ func TestClientGoneIsNoServerError(t *testing.T) {
 				t.Errorf("http_requests_total{status=499} = %g, want 1", got)
 			}
 			a.noServerFailure(t, logs)
-			if ws, _ := a.store.ListWalkers(context.Background()); len(ws) != 0 {
-				t.Errorf("the abandoned insert stored %+v", ws)
+			if wp, _ := a.store.ListWalkers(context.Background(), walker.ListQuery{}); len(wp.Items) != 0 {
+				t.Errorf("the abandoned insert stored %+v", wp.Items)
 			}
 		})
 	}

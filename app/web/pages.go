@@ -8,9 +8,11 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -63,8 +65,10 @@ func (s *server) render(c *gin.Context, status int, name, title string, errs wal
 		panic("web: no template " + name)
 	}
 	p := page{Title: title, Flash: s.takeFlash(c), CSRF: c.GetString(csrfCookie), Errors: errs, Data: data}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	defer renderBuffers.Put(buf)
+	buf.Reset()
+	if err := t.ExecuteTemplate(buf, "layout.html", p); err != nil {
 		panic(fmt.Errorf("render %s: %w", name, err))
 	}
 	if s.HTTP != nil {
@@ -72,6 +76,10 @@ func (s *server) render(c *gin.Context, status int, name, title string, errs wal
 	}
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
 }
+
+// renderBuffers keep the pages' buffers from one request to the next: a page
+// grows a fresh buffer several times otherwise.
+var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // errorPage answers a browser with the message in a page (and the message
 // as the body's text, for scripts and tests that grep it).
@@ -102,11 +110,14 @@ func (s *server) notFoundID(c *gin.Context, entity string) {
 func (s *server) storeError(c *gin.Context, err error) {
 	var nf *walker.NotFoundError
 	var done *walker.AlreadyCompleteError
+	var fe walker.FieldErrors
 	switch {
 	case errors.As(err, &nf):
 		s.errorPage(c, http.StatusNotFound, nf.Error())
 	case errors.As(err, &done):
 		s.errorPage(c, http.StatusBadRequest, done.Error())
+	case errors.As(err, &fe):
+		s.errorPage(c, http.StatusBadRequest, fe.Error())
 	case clientGone(c):
 		c.AbortWithStatus(StatusClientClosedRequest)
 	default:
@@ -127,13 +138,16 @@ func clientGone(c *gin.Context) bool {
 }
 
 type startData struct {
-	Dogs    []walker.Dog
-	Walkers []walker.Walker
-	Dog     string
-	Walker  string
-	Walk    *walker.Walk
+	Dogs     choices[walker.Dog]
+	Walkers  choices[walker.Walker]
+	DogID    int64 // the choices made, kept when the form comes back
+	WalkerID int64
+	Walk     *walker.Walk
 }
 
+// startForm offers the first matches of each search (?dog_q=, ?walker_q=;
+// none: the first names) with links to the next ones; ?walk=<id> shows a
+// walk above the form.
 func (s *server) startForm(c *gin.Context) {
 	d := startData{}
 	if w := c.Query("walk"); w != "" {
@@ -149,29 +163,49 @@ func (s *server) startForm(c *gin.Context) {
 		}
 		d.Walk = &walk
 	}
-	if !s.loadChoices(c, &d) {
+	dogs, err := listQuery(c, "dog_", choiceLimit)
+	if err != nil {
+		s.storeError(c, err)
+		return
+	}
+	walkers, err := listQuery(c, "walker_", choiceLimit)
+	if err != nil {
+		s.storeError(c, err)
+		return
+	}
+	if !s.loadChoices(c, &d, dogs, walkers) {
 		return
 	}
 	s.render(c, http.StatusOK, "start.html", "Start a walk", nil, d)
 }
 
-func (s *server) loadChoices(c *gin.Context, d *startData) bool {
-	var err error
-	if d.Dogs, err = s.Store.ListDogs(c); err == nil {
-		d.Walkers, err = s.Store.ListWalkers(c)
-	}
+// loadChoices reads one page of matches for each select.
+func (s *server) loadChoices(c *gin.Context, d *startData, dq, wq walker.ListQuery) bool {
+	dogs, walkers, err := s.Store.StartChoices(c, dq, wq)
 	if err != nil {
 		s.storeError(c, err)
 		return false
 	}
+	// A "next matches" link moves one select on and keeps the other.
+	v := func() url.Values {
+		return url.Values{"dog_q": {dq.Search}, "dog_after": {dq.After.String()}, "walker_q": {wq.Search}, "walker_after": {wq.After.String()}}
+	}
+	d.Dogs = newChoices(dq, dogs, func(next walker.Cursor) string { return pageURL("/walks/start/", v(), "dog_after", next) })
+	d.Walkers = newChoices(wq, walkers, func(next walker.Cursor) string { return pageURL("/walks/start/", v(), "walker_after", next) })
+	d.Dogs.Items = withSelected(d.Dogs.Items, d.DogID, func(x walker.Dog) int64 { return x.ID },
+		func() (walker.Dog, error) { return s.Store.GetDog(c, d.DogID) })
+	d.Walkers.Items = withSelected(d.Walkers.Items, d.WalkerID, func(x walker.Walker) int64 { return x.ID },
+		func() (walker.Walker, error) { return s.Store.GetWalker(c, d.WalkerID) })
+	d.Dogs.Options = optionsHTML(d.Dogs.Items, d.DogID, dogOption)
+	d.Walkers.Options = optionsHTML(d.Walkers.Items, d.WalkerID, walkerOption)
 	return true
 }
 
 func (s *server) startWalk(c *gin.Context) {
-	d := startData{Dog: c.PostForm("dog"), Walker: c.PostForm("walker")}
 	errs := walker.FieldErrors{}
-	dogID := formID(errs, "dog", d.Dog)
-	walkerID := formID(errs, "walker", d.Walker)
+	dogID := formID(errs, "dog", c.PostForm("dog"))
+	walkerID := formID(errs, "walker", c.PostForm("walker"))
+	d := startData{DogID: dogID, WalkerID: walkerID}
 	var walk walker.Walk
 	if len(errs) == 0 {
 		var err error
@@ -187,7 +221,8 @@ func (s *server) startWalk(c *gin.Context) {
 	}
 	if len(errs) > 0 {
 		s.Walks.Invalid()
-		if !s.loadChoices(c, &d) {
+		first := walker.ListQuery{Limit: choiceLimit}
+		if !s.loadChoices(c, &d, first, first) {
 			return
 		}
 		s.render(c, http.StatusBadRequest, "start.html", "Start a walk", errs, d)
@@ -298,12 +333,16 @@ func (s *server) walkStatus(c *gin.Context) {
 }
 
 func (s *server) walksInProgress(c *gin.Context) {
-	walks, err := s.Store.ListWalksInProgress(c)
+	q, err := listQuery(c, "", 0)
+	var p walker.Page[walker.Walk]
+	if err == nil {
+		p, err = s.Store.ListWalksInProgress(c, q)
+	}
 	if err != nil {
 		s.storeError(c, err)
 		return
 	}
-	s.render(c, http.StatusOK, "walks.html", "Walks in progress", nil, walks)
+	s.render(c, http.StatusOK, "walks.html", "Walks in progress", nil, newListPage("/walks/", q, p))
 }
 
 // Walkers
@@ -314,12 +353,16 @@ type walkerForm struct {
 }
 
 func (s *server) listWalkers(c *gin.Context) {
-	ws, err := s.Store.ListWalkers(c)
+	q, err := listQuery(c, "", 0)
+	var p walker.Page[walker.Walker]
+	if err == nil {
+		p, err = s.Store.ListWalkers(c, q)
+	}
 	if err != nil {
 		s.storeError(c, err)
 		return
 	}
-	s.render(c, http.StatusOK, "walkers.html", "Walkers", nil, ws)
+	s.render(c, http.StatusOK, "walkers.html", "Walkers", nil, newListPage("/walkers/", q, p))
 }
 
 func (s *server) newWalkerForm(c *gin.Context) {
@@ -397,12 +440,16 @@ type dogForm struct {
 }
 
 func (s *server) listDogs(c *gin.Context) {
-	ds, err := s.Store.ListDogs(c)
+	q, err := listQuery(c, "", 0)
+	var p walker.Page[walker.Dog]
+	if err == nil {
+		p, err = s.Store.ListDogs(c, q)
+	}
 	if err != nil {
 		s.storeError(c, err)
 		return
 	}
-	s.render(c, http.StatusOK, "dogs.html", "Dogs", nil, ds)
+	s.render(c, http.StatusOK, "dogs.html", "Dogs", nil, newListPage("/dogs/", q, p))
 }
 
 func (s *server) newDogForm(c *gin.Context) {

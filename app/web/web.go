@@ -122,6 +122,7 @@ func New(cfg Config) http.Handler {
 	api.GET("/dogs/:id", s.apiGetDog)
 	api.PUT("/dogs/:id", s.apiUpdateDog)
 	api.DELETE("/dogs/:id", s.apiDeleteDog)
+	api.GET("/walks", s.apiListWalks)
 	api.POST("/walks", s.apiStartWalk)
 	api.GET("/walks/:id", s.apiGetWalk)
 	api.POST("/walks/:id/complete", s.apiCompleteWalk)

@@ -443,8 +443,9 @@ func TestWalkerAndDogPages(t *testing.T) {
 		if r := b.get("/walkers/"); strings.Contains(r.body, "Walker Cy added.") {
 			t.Errorf("the flash shows twice")
 		}
-		ws, _ := a.store.ListWalkers(context.Background())
-		ds, _ := a.store.ListDogs(context.Background())
+		wp, _ := a.store.ListWalkers(context.Background(), walker.ListQuery{})
+		dp, _ := a.store.ListDogs(context.Background(), walker.ListQuery{})
+		ws, ds := wp.Items, dp.Items
 		if len(ws) != 2 || len(ds) != 1 {
 			t.Fatalf("stored %d walkers and %d dogs, want 2 and 1", len(ws), len(ds))
 		}
@@ -538,7 +539,7 @@ func TestLimitsHealthAndHeaders(t *testing.T) {
 	if r := b.json("POST", "/api/walkers", big); r.status != http.StatusRequestEntityTooLarge {
 		t.Errorf("2 KB body = %d, want 413", r.status)
 	}
-	if ws, _ := a.store.ListWalkers(context.Background()); len(ws) != 0 {
+	if ws, _ := a.store.ListWalkers(context.Background(), walker.ListQuery{}); len(ws.Items) != 0 {
 		t.Errorf("an oversized request stored something")
 	}
 	for _, p := range []string{"/livez", "/readyz", "/ht/"} {

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -29,9 +30,29 @@ type loadResult struct {
 	Errors     int
 	FirstError error
 	Latencies  map[string][]time.Duration // by step
+	// CPU is the app's CPU time (user and system) over the run.
+	CPU time.Duration
 }
 
 func (r loadResult) perSecond() float64 { return float64(r.Lifecycles) / r.Duration.Seconds() }
+
+// all is every request's latency, whatever its step.
+func (r loadResult) all() []time.Duration {
+	var all []time.Duration
+	for _, l := range r.Latencies {
+		all = append(all, l...)
+	}
+	return all
+}
+
+// cpuPerRequest is the app's CPU time over the requests answered.
+func (r loadResult) cpuPerRequest() time.Duration {
+	n := len(r.all())
+	if n == 0 {
+		return 0
+	}
+	return (r.CPU / time.Duration(n)).Round(time.Microsecond)
+}
 
 // lifecycleClient is one browser-like client: its own cookie jar (the CSRF
 // cookie) and connection, no redirects followed.
@@ -41,6 +62,7 @@ type lifecycleClient struct {
 	dog      int
 	walker   int
 	distance int
+	lastWalk int64 // the walk of the last lifecycle
 }
 
 func newLifecycleClient(base string, dog, walker int) *lifecycleClient {
@@ -110,6 +132,9 @@ func (c *lifecycleClient) lifecycle(lats [][]time.Duration) error {
 		return fmt.Errorf("start redirected to %q, want /walks/start/?walk=<id>", resp.Header.Get("Location"))
 	}
 	id := loc.Query().Get("walk")
+	if c.lastWalk, err = strconv.ParseInt(id, 10, 64); err != nil {
+		return fmt.Errorf("start redirected to walk %q", id)
+	}
 	lats[2], _, body, err = c.do(lats[2], http.MethodGet, "/walks/"+id+"/complete/", nil, http.StatusOK)
 	if err != nil {
 		return err
@@ -201,9 +226,17 @@ func (r loadResult) print(w io.Writer, unit string) {
 	}
 	for _, s := range steps {
 		if l := r.Latencies[s]; len(l) > 0 {
-			fmt.Fprintf(w, "  %-18s p50 %7s  p99 %7s  (%d requests)\n", s,
-				percentile(l, 0.50).Round(10*time.Microsecond), percentile(l, 0.99).Round(10*time.Microsecond), len(l))
+			fmt.Fprintf(w, "  %-18s p50 %7s  p99 %7s  (%d requests)\n", s, round(percentile(l, 0.50)), round(percentile(l, 0.99)), len(l))
 		}
+	}
+	all := r.all()
+	if len(r.Latencies) > 1 {
+		fmt.Fprintf(w, "  %-18s p50 %7s  p99 %7s  (%d requests, %.0f/s)\n", "all requests",
+			round(percentile(all, 0.50)), round(percentile(all, 0.99)), len(all), float64(len(all))/r.Duration.Seconds())
+	}
+	if r.CPU > 0 {
+		fmt.Fprintf(w, "  app CPU: %s per request (%.2f s of CPU for %d requests: %.2f cores)\n",
+			r.cpuPerRequest(), r.CPU.Seconds(), len(all), r.CPU.Seconds()/r.Duration.Seconds())
 	}
 }
 

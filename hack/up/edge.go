@@ -204,9 +204,8 @@ func (s *stack) nginxCPUPer(ctx context.Context, n int, next func(i int) (*http.
 	return ((after - before) / time.Duration(done)).Round(time.Microsecond), done, nil
 }
 
-// processTreeCPU sums the CPU time of pid and its children (nginx's
-// workers) from /proc/<pid>/schedstat, which counts nanoseconds (the
-// utime ticks of /proc/<pid>/stat are 10 ms, too coarse here).
+// processTreeCPU is the CPU time of pid and its children (nginx's
+// workers).
 func processTreeCPU(pid int) (time.Duration, error) {
 	pids := []int{pid}
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
@@ -224,15 +223,11 @@ func processTreeCPU(pid int) (time.Duration, error) {
 	}
 	var total time.Duration
 	for _, p := range pids {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/schedstat", p))
+		t, err := processCPU(p)
 		if err != nil {
 			return 0, err
 		}
-		ns, err := strconv.ParseInt(strings.Fields(string(b))[0], 10, 64)
-		if err != nil {
-			return 0, err
-		}
-		total += time.Duration(ns)
+		total += t
 	}
 	return total, nil
 }

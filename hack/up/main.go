@@ -8,6 +8,7 @@
 //	go run ./hack/up            # until Ctrl-C
 //	go run ./hack/up --check    # bring it up, verify the scrape and auth, stop
 //	go run ./hack/up --bench    # bring it up, run the load test, stop
+//	go run ./hack/up --bench --scale   # and again on a real-sized database
 //
 // Tracing is on (the chart's tracing values) with a small OTLP receiver
 // standing in for a collector: it writes the spans to traces.jsonl in the
@@ -42,6 +43,7 @@ type options struct {
 	metricsPort int
 	check       bool
 	bench       bool
+	scale       bool
 	benchFor    time.Duration
 	profile     string
 	keepState   bool
@@ -64,6 +66,7 @@ func main() {
 	flag.IntVar(&o.metricsPort, "metrics-port", 9000, "loopback port of the app's metrics listener (the chart's app.metricsPort)")
 	flag.BoolVar(&o.check, "check", false, "verify the stack (auth, scrape) and exit")
 	flag.BoolVar(&o.bench, "bench", false, "run the load test against the stack and exit")
+	flag.BoolVar(&o.scale, "scale", false, "with --bench: then seed 100,000 walkers and dogs and 2,000,000 walks (200,000 in progress) and measure again, side by side")
 	flag.DurationVar(&o.benchFor, "bench-duration", 15*time.Second, "length of each load run")
 	flag.StringVar(&o.profile, "profile", "", "with --bench: write a CPU profile of the app during the lifecycle run to this file")
 	flag.BoolVar(&o.keepState, "keep", false, "keep the state folder (logs, data) after stopping")

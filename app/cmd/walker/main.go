@@ -80,8 +80,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "walker %s: %v\n", name, err)
 		return 2
 	}
-	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	logger = logger.With("version", version)
+	var handler slog.Handler = slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})
+	if name == "serve" {
+		// One line per request: batched, not a write each.
+		out := newLogWriter(stdout)
+		defer out.Close()
+		handler = flushingHandler{slog.NewJSONHandler(out, &slog.HandlerOptions{Level: cfg.LogLevel}), out}
+	}
+	logger := slog.New(handler).With("version", version)
 
 	switch name {
 	case "serve":

@@ -1,0 +1,151 @@
+package web
+
+import (
+	"html"
+	"html/template"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	walker "github.com/walkerhq/walker/app"
+)
+
+// choiceLimit is how many matches the start form offers in each select: a
+// search narrows them, and a link shows the next ones.
+const choiceLimit = 20
+
+// listQuery reads a list's search ("q") and cursor ("after") from the URL,
+// under a prefix on the start form ("dog_q", "walker_after"...). Bad input
+// is FieldErrors.
+func listQuery(c *gin.Context, prefix string, limit int) (walker.ListQuery, error) {
+	q := walker.ListQuery{Search: c.Query(prefix + "q"), Limit: limit}
+	var err error
+	if q.After, err = walker.ParseCursor(c.Query(prefix + "after")); err != nil {
+		return q, err
+	}
+	q.Normalize()
+	return q, q.Validate()
+}
+
+// apiListQuery is listQuery with the page size the client asks ("limit").
+func apiListQuery(c *gin.Context) (walker.ListQuery, error) {
+	limit := 0
+	if v, ok := c.GetQuery("limit"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > walker.MaxPageSize {
+			return walker.ListQuery{}, walker.FieldErrors{"limit": "Enter a whole number from 1 to 500."}
+		}
+		limit = n
+	}
+	return listQuery(c, "", limit)
+}
+
+// listPage is what a list page shows: its rows and the links to the next
+// and first pages (empty when there is none, or it is this one).
+type listPage[T any] struct {
+	Items []T
+	Query string
+	Next  string
+	First string
+}
+
+func newListPage[T any](path string, q walker.ListQuery, p walker.Page[T]) listPage[T] {
+	lp := listPage[T]{Items: p.Items, Query: q.Search}
+	if !p.Next.IsZero() {
+		lp.Next = pageURL(path, url.Values{"q": {q.Search}}, "after", p.Next)
+	}
+	if !q.After.IsZero() {
+		lp.First = pageURL(path, url.Values{"q": {q.Search}}, "after", walker.Cursor{})
+	}
+	return lp
+}
+
+// pageURL is path with the non-empty values and the cursor under key.
+func pageURL(path string, v url.Values, key string, after walker.Cursor) string {
+	v.Set(key, after.String())
+	for k, vs := range v {
+		if len(vs) == 0 || vs[0] == "" {
+			delete(v, k)
+		}
+	}
+	if len(v) == 0 {
+		return path
+	}
+	return path + "?" + v.Encode()
+}
+
+// setNextLink announces the API's next page the way RFC 8288 does, so the
+// body stays the plain array it always was.
+func setNextLink(c *gin.Context, path string, q walker.ListQuery, next walker.Cursor) {
+	if next.IsZero() {
+		return
+	}
+	v := url.Values{"q": {q.Search}, "limit": {strconv.Itoa(q.Limit)}}
+	c.Header("Link", "<"+pageURL(path, v, "after", next)+`>; rel="next"`)
+}
+
+// choices is one select of the start form: the matches of its search and
+// the link to the next matches (empty when there are no more).
+type choices[T any] struct {
+	Items []T
+	// Options are Items as <option>s (optionsHTML).
+	Options template.HTML
+	Query   string
+	More    string
+	// None is true when there is nothing at all to choose (no search, first
+	// page): the form says to create one first.
+	None bool
+}
+
+func newChoices[T any](q walker.ListQuery, p walker.Page[T], more func(walker.Cursor) string) choices[T] {
+	ch := choices[T]{Items: p.Items, Query: q.Search, None: len(p.Items) == 0 && q.Search == "" && q.After.IsZero()}
+	if !p.Next.IsZero() {
+		ch.More = more(p.Next)
+	}
+	return ch
+}
+
+// withSelected puts the chosen record first when the page of matches lacks
+// it, so a form shown again after an error keeps the choice.
+func withSelected[T any](items []T, id int64, idOf func(T) int64, get func() (T, error)) []T {
+	if id <= 0 {
+		return items
+	}
+	for _, it := range items {
+		if idOf(it) == id {
+			return items
+		}
+	}
+	it, err := get()
+	if err != nil {
+		return items
+	}
+	return append([]T{it}, items...)
+}
+
+// optionsHTML renders a select's options in Go, escaped as html/template
+// would: the template engine spends several µs per option (reflection for
+// every field, an escaper call for every value), which made the start form
+// at 20 + 20 matches the costliest page of the walk lifecycle.
+func optionsHTML[T any](items []T, chosen int64, option func(T) (int64, string)) template.HTML {
+	var b strings.Builder
+	for _, it := range items {
+		id, label := option(it)
+		b.WriteString(`<option value="`)
+		b.WriteString(strconv.FormatInt(id, 10))
+		if id == chosen {
+			b.WriteString(`" selected>`)
+		} else {
+			b.WriteString(`">`)
+		}
+		b.WriteString(html.EscapeString(label))
+		b.WriteString("</option>\n")
+	}
+	return template.HTML(b.String())
+}
+
+func dogOption(d walker.Dog) (int64, string) { return d.ID, d.Name + " (" + d.Size.Label() + ")" }
+
+func walkerOption(w walker.Walker) (int64, string) { return w.ID, w.Name + " (" + w.Email + ")" }
