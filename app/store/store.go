@@ -169,6 +169,9 @@ func Open(ctx context.Context, cfg Config, reg prometheus.Registerer) (*Store, e
 		Logger:                 logger.Discard,
 		// Conditional updates with no WHERE would be a bug, never intended.
 		AllowGlobalUpdate: false,
+		// Lazily, as Open promises: gorm would ping, and a database that is
+		// down for now would stop the app instead of making it not ready.
+		DisableAutomaticPing: true,
 	})
 	if err != nil {
 		s.sqlDB.Close()

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walkerhq/walker/internal/localpg"
+	"github.com/walkerhq/walker/internal/poll"
 	"github.com/walkerhq/walker/internal/testtool"
 )
 
@@ -200,4 +202,73 @@ func grepLines(text, substr string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestMigrateWaitsForTheDatabase: with WALKER_DB_WAIT, migrate started
+// before PostgreSQL (the chart's init container on a fresh install) waits
+// for it instead of failing; without it, or past it, migrate fails.
+func TestMigrateWaitsForTheDatabase(t *testing.T) {
+	testtool.SkipShort(t, "PostgreSQL")
+	if localpg.BinDir() == "" {
+		testtool.Missing(t, "PostgreSQL server binaries not found (apt-get install postgresql-15)")
+	}
+	port := testtool.FreePort(t)
+	url := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable&connect_timeout=1", port)
+	migrate := func(wait string, out io.Writer) int {
+		env := map[string]string{"DATABASE_URL": url, "WALKER_DB_WAIT": wait}
+		return run(context.Background(), []string{"migrate"}, func(k string) string { return env[k] }, out, out)
+	}
+	var quick bytes.Buffer
+	if code := migrate("1s", &quick); code != 1 || !strings.Contains(quick.String(), "did not answer within 1s (WALKER_DB_WAIT)") {
+		t.Errorf("migrate with no database and WALKER_DB_WAIT=1s = %d; output:\n%s", code, quick.String())
+	}
+
+	out := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- migrate("2m", out) }()
+	if !poll.Until(30*time.Second, func() bool { return strings.Contains(out.String(), "waiting for the database") }) {
+		t.Fatalf("migrate does not say it waits; output:\n%s", out)
+	}
+	c, err := localpg.Start(context.Background(), "", port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	select {
+	case code := <-done:
+		if code != 0 || !strings.Contains(out.String(), "migrations applied") {
+			t.Errorf("migrate = %d once the database came up; output:\n%s", code, out)
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("migrate still waits a minute after the database came up; output:\n%s", out)
+	}
+}
+
+// TestServeStartsWhileTheDatabaseIsDown: serve comes up without its
+// database, alive but not ready, and ready once the database answers (a
+// pod must not crash-loop while PostgreSQL restarts).
+func TestServeStartsWhileTheDatabaseIsDown(t *testing.T) {
+	testtool.SkipShort(t, "PostgreSQL")
+	if localpg.BinDir() == "" {
+		testtool.Missing(t, "PostgreSQL server binaries not found (apt-get install postgresql-15)")
+	}
+	port := testtool.FreePort(t)
+	s := startServe(t, map[string]string{
+		"DATABASE_URL":   fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable&connect_timeout=1", port),
+		"WALKER_MIGRATE": "false",
+	})
+	if code, _ := get(t, "http://"+s.public+"/livez"); code != http.StatusOK {
+		t.Errorf("/livez = %d with the database down, want 200", code)
+	}
+	if code, _ := get(t, "http://"+s.public+"/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz = %d with the database down, want 503", code)
+	}
+	c, err := localpg.Start(context.Background(), "", port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	if !poll.Until(30*time.Second, func() bool { code, _ := get(t, "http://"+s.public+"/readyz"); return code == http.StatusOK }) {
+		t.Errorf("/readyz not 200 once the database is up; logs:\n%s", s.logs)
+	}
 }
