@@ -28,6 +28,7 @@ type config struct {
 	SecretKey       string
 	LogLevel        slog.Level
 	DBTimeout       time.Duration
+	DBWait          time.Duration
 	ShutdownTimeout time.Duration
 	HTTPMetrics     bool
 	MaxBodyBytes    int64
@@ -48,6 +49,7 @@ func loadConfig(name string, args []string, getenv func(string) string, usage io
 		Migrate:         env.boolean("WALKER_MIGRATE", true),
 		SecretKey:       getenv("WALKER_SECRET_KEY"),
 		DBTimeout:       env.duration("WALKER_DB_TIMEOUT", 5*time.Second),
+		DBWait:          env.duration("WALKER_DB_WAIT", 0),
 		ShutdownTimeout: env.duration("WALKER_SHUTDOWN_TIMEOUT", 20*time.Second),
 		HTTPMetrics:     env.boolean("WALKER_HTTP_METRICS", true),
 		MaxBodyBytes:    env.integer("WALKER_MAX_BODY_BYTES", 64<<10),
@@ -75,6 +77,7 @@ func loadConfig(name string, args []string, getenv func(string) string, usage io
 	fs.StringVar(&cfg.SQLitePath, "sqlite-path", cfg.SQLitePath, "SQLite file used when no PostgreSQL is configured, for local use only (env WALKER_SQLITE_PATH)")
 	fs.StringVar(&levelText, "log-level", levelText, "debug, info, warn or error (env WALKER_LOG_LEVEL)")
 	fs.DurationVar(&cfg.DBTimeout, "db-timeout", cfg.DBTimeout, "timeout of each database statement (env WALKER_DB_TIMEOUT)")
+	fs.DurationVar(&cfg.DBWait, "db-wait", cfg.DBWait, "before migrating, how long to wait for the database to answer (env WALKER_DB_WAIT)")
 	if name == "serve" {
 		fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "public HTTP listener (env WALKER_ADDR)")
 		fs.StringVar(&cfg.MetricsAddr, "metrics-addr", cfg.MetricsAddr, "metrics listener, keep it on localhost behind the nginx sidecar (env WALKER_METRICS_ADDR)")
@@ -101,6 +104,9 @@ func loadConfig(name string, args []string, getenv func(string) string, usage io
 	}
 	if cfg.DBTimeout <= 0 || cfg.ShutdownTimeout <= 0 || cfg.MaxBodyBytes <= 0 {
 		return cfg, fmt.Errorf("timeouts and body limit must be positive")
+	}
+	if cfg.DBWait < 0 {
+		return cfg, fmt.Errorf("WALKER_DB_WAIT must not be negative")
 	}
 	return cfg, nil
 }

@@ -118,12 +118,40 @@ func openStore(ctx context.Context, cfg config, logger *slog.Logger, reg *promet
 		return nil, err
 	}
 	if migrate {
+		if err := waitForDatabase(ctx, st, cfg.DBWait, logger); err != nil {
+			st.Close()
+			return nil, err
+		}
 		if err := st.Migrate(ctx); err != nil {
 			st.Close()
 			return nil, err
 		}
 	}
 	return st, nil
+}
+
+// waitForDatabase pings the database until it answers or wait has passed:
+// the chart's migrate init container may start before PostgreSQL, and
+// waiting beats failing into the kubelet's growing restart back-off.
+func waitForDatabase(ctx context.Context, st *store.Store, wait time.Duration, logger *slog.Logger) error {
+	deadline := time.Now().Add(wait)
+	for logged := false; ; logged = true {
+		err := st.Ping(ctx)
+		if err == nil || time.Now().After(deadline) {
+			if err != nil && wait > 0 {
+				return fmt.Errorf("the database did not answer within %s (WALKER_DB_WAIT): %w", wait, err)
+			}
+			return err
+		}
+		if !logged {
+			logger.Info("waiting for the database", "error", err.Error(), "wait", wait.String())
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 func migrate(ctx context.Context, cfg config, logger *slog.Logger) error {
