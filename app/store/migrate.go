@@ -104,7 +104,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 			s.metrics.countError(err)
 			return fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
 		}
-		s.logger.Info("migration applied", "version", m.version, "name", m.name)
+		s.logger.Info("migration applied", "migration", m.version, "name", m.name)
 	}
 	return nil
 }
