@@ -66,9 +66,13 @@ func (e *env) browseWalk(ctx context.Context, base string, distance int) error {
 			chromedp.WaitVisible(".flash", chromedp.ByQuery),
 		}},
 		{"start a walk", []chromedp.Action{
+			// Found by name, as with a real table: start.js (under the
+			// page's Content-Security-Policy) fills the selects as one types.
 			chromedp.Navigate(base + "/walks/start/"),
-			chromedp.WaitVisible("#dog", chromedp.ByQuery),
+			chromedp.WaitVisible("#dog_q", chromedp.ByQuery),
+			chromedp.SendKeys("#dog_q", "Chromium", chromedp.ByQuery),
 			selectOption("#dog", "Chromium Dog"),
+			chromedp.SendKeys("#walker_q", "Chromium", chromedp.ByQuery),
 			selectOption("#walker", "Chromium Walker"),
 			chromedp.Click("#start", chromedp.ByQuery),
 			chromedp.WaitVisible("#complete-link", chromedp.ByQuery),
@@ -97,18 +101,17 @@ func (e *env) browseWalk(ctx context.Context, base string, distance int) error {
 	return nil
 }
 
-// selectOption picks the option whose text starts with label.
+// selectOption waits (up to 10 s) until the select has an option whose
+// text starts with label, and picks it.
 func selectOption(sel, label string) chromedp.Action {
 	return chromedp.ActionFunc(func(ctx context.Context) error {
 		var ok bool
 		js := fmt.Sprintf(`(() => { const s = document.querySelector(%q);
 			for (const o of s.options) { if (o.text.startsWith(%q)) { s.value = o.value; return true; } }
 			return false; })()`, sel, label)
-		if err := chromedp.Evaluate(js, &ok).Do(ctx); err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("no option %q in %s", label, sel)
+		err := chromedp.Poll(js, &ok, chromedp.WithPollingTimeout(10*time.Second)).Do(ctx)
+		if err != nil {
+			return fmt.Errorf("no option %q in %s: %w", label, sel, err)
 		}
 		return nil
 	})
