@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	walker "github.com/walkerhq/walker/app"
+	"github.com/walkerhq/walker/app/internal/metrictest"
 	"github.com/walkerhq/walker/app/internal/testdb"
 	"github.com/walkerhq/walker/app/store"
 )
@@ -155,7 +156,7 @@ func TestBadListQueriesChangeNothing(t *testing.T) {
 func allStatements(t *testing.T, reg *prometheus.Registry) float64 {
 	var n float64
 	for _, op := range []string{"create", "query", "update", "delete", "row", "raw"} {
-		n += counter(t, reg, "db_statements_total", map[string]string{"operation": op})
+		n += metrictest.Value(t, reg, "db_statements_total", map[string]string{"operation": op})
 	}
 	return n
 }
@@ -305,10 +306,10 @@ func checkGauges(t *testing.T, s *store.Store, reg *prometheus.Registry) {
 	if n == 0 {
 		t.Fatal("no walk in progress to count: the test proves nothing")
 	}
-	if got := counter(t, reg, "walks_in_progress", nil); got != float64(n) {
+	if got := metrictest.Value(t, reg, "walks_in_progress", nil); got != float64(n) {
 		t.Errorf("walks_in_progress = %g, want %d", got, n)
 	}
-	if got := counter(t, reg, "walks_oldest_in_progress_start_timestamp_seconds", nil); got != float64(oldest.Unix()) {
+	if got := metrictest.Value(t, reg, "walks_oldest_in_progress_start_timestamp_seconds", nil); got != float64(oldest.Unix()) {
 		t.Errorf("oldest in progress = %g, want %d", got, oldest.Unix())
 	}
 }
@@ -338,7 +339,7 @@ func TestReplicasExportTheSameInProgressCount(t *testing.T) {
 		}
 	}
 	for i, reg := range regs {
-		if got := counter(t, reg, "walks_in_progress", nil); got != 6 {
+		if got := metrictest.Value(t, reg, "walks_in_progress", nil); got != 6 {
 			t.Errorf("replica %d: walks_in_progress = %g, want 6", i, got)
 		}
 	}
@@ -374,7 +375,7 @@ func TestMigrationCountsWalksAlreadyInProgress(t *testing.T) {
 			if err := s.Migrate(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			if got := counter(t, reg, "walks_in_progress", nil); got != 2 {
+			if got := metrictest.Value(t, reg, "walks_in_progress", nil); got != 2 {
 				t.Errorf("walks_in_progress after the upgrade = %g, want 2", got)
 			}
 		})

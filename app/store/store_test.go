@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	walker "github.com/walkerhq/walker/app"
+	"github.com/walkerhq/walker/app/internal/metrictest"
 	"github.com/walkerhq/walker/app/internal/testdb"
 	"github.com/walkerhq/walker/app/store"
 )
@@ -61,41 +62,6 @@ func seed(t *testing.T, s *store.Store) (walker.Dog, walker.Walker) {
 	return d, w
 }
 
-func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metric:
-		for _, m := range mf.GetMetric() {
-			have := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				have[lp.GetName()] = lp.GetValue()
-			}
-			for k, v := range labels {
-				if have[k] != v {
-					continue metric
-				}
-			}
-			switch {
-			case m.Counter != nil:
-				return m.Counter.GetValue()
-			case m.Gauge != nil:
-				return m.Gauge.GetValue()
-			case m.Histogram != nil:
-				return float64(m.Histogram.GetSampleCount())
-			}
-		}
-	}
-	t.Fatalf("no %s%v in the registry", name, labels)
-	return 0
-}
-
 func TestWalkersAndDogsValidateAndPersist(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *store.Store, reg *prometheus.Registry) {
 		ctx := context.Background()
@@ -134,7 +100,7 @@ func TestWalkersAndDogsValidateAndPersist(t *testing.T) {
 		if ws, _ := s.ListWalkers(ctx, walker.ListQuery{}); len(ws.Items) != 0 {
 			t.Errorf("invalid input stored walkers: %+v", ws)
 		}
-		if got := counter(t, reg, "model_inserts_total", map[string]string{"model": "walker"}); got != 0 {
+		if got := metrictest.Value(t, reg, "model_inserts_total", map[string]string{"model": "walker"}); got != 0 {
 			t.Errorf("model_inserts_total{walker} = %g after invalid input", got)
 		}
 
@@ -170,7 +136,7 @@ func TestWalkersAndDogsValidateAndPersist(t *testing.T) {
 		}
 		for model, want := range map[string][3]float64{"dog": {1, 1, 1}, "walker": {0, 0, 0}, "walk": {0, 0, 0}} {
 			l := map[string]string{"model": model}
-			have := [3]float64{counter(t, reg, "model_inserts_total", l), counter(t, reg, "model_updates_total", l), counter(t, reg, "model_deletes_total", l)}
+			have := [3]float64{metrictest.Value(t, reg, "model_inserts_total", l), metrictest.Value(t, reg, "model_updates_total", l), metrictest.Value(t, reg, "model_deletes_total", l)}
 			if have != want {
 				t.Errorf("model %s inserts/updates/deletes = %v, want %v", model, have, want)
 			}
@@ -190,7 +156,7 @@ func TestWalkLifecycle(t *testing.T) {
 		if _, err := s.StartWalk(ctx, dog.ID, 999, start); !isNotFound(err, "walker", 999) {
 			t.Errorf("StartWalk(missing walker) = %v", err)
 		}
-		if got := counter(t, reg, "db_errors_total", map[string]string{"type": "foreign_key_violation"}); got != 2 {
+		if got := metrictest.Value(t, reg, "db_errors_total", map[string]string{"type": "foreign_key_violation"}); got != 2 {
 			t.Errorf("db_errors_total{foreign_key_violation} = %g, want 2", got)
 		}
 		walk, err := s.StartWalk(ctx, dog.ID, w.ID, start)
@@ -200,10 +166,10 @@ func TestWalkLifecycle(t *testing.T) {
 		if !walk.InProgress() || !walk.StartTime.Equal(start) {
 			t.Errorf("started walk = %+v", walk)
 		}
-		if got := counter(t, reg, "walks_in_progress", nil); got != 1 {
+		if got := metrictest.Value(t, reg, "walks_in_progress", nil); got != 1 {
 			t.Errorf("walks_in_progress = %g", got)
 		}
-		if got := counter(t, reg, "walks_oldest_in_progress_start_timestamp_seconds", nil); got != float64(start.Unix()) {
+		if got := metrictest.Value(t, reg, "walks_oldest_in_progress_start_timestamp_seconds", nil); got != float64(start.Unix()) {
 			t.Errorf("oldest in progress = %g, want %d", got, start.Unix())
 		}
 		if done, err := s.WalkComplete(ctx, walk.ID); err != nil || done {
@@ -243,13 +209,13 @@ func TestWalkLifecycle(t *testing.T) {
 		if again, _ := s.GetWalk(ctx, walk.ID); again.Distance != 1200 {
 			t.Errorf("distance = %d after a refused second completion", again.Distance)
 		}
-		if got := counter(t, reg, "walks_in_progress", nil); got != 0 {
+		if got := metrictest.Value(t, reg, "walks_in_progress", nil); got != 0 {
 			t.Errorf("walks_in_progress = %g after completion", got)
 		}
-		if got := counter(t, reg, "walks_oldest_in_progress_start_timestamp_seconds", nil); got != 0 {
+		if got := metrictest.Value(t, reg, "walks_oldest_in_progress_start_timestamp_seconds", nil); got != 0 {
 			t.Errorf("oldest in progress = %g with none in progress", got)
 		}
-		if got := counter(t, reg, "model_updates_total", map[string]string{"model": "walk"}); got != 1 {
+		if got := metrictest.Value(t, reg, "model_updates_total", map[string]string{"model": "walk"}); got != 1 {
 			t.Errorf("model_updates_total{walk} = %g, want 1", got)
 		}
 
@@ -298,7 +264,7 @@ func TestConcurrentCompletionsSucceedOnce(t *testing.T) {
 		if ok != 1 || already != n-1 {
 			t.Errorf("%d succeeded and %d were already complete, want 1 and %d", ok, already, n-1)
 		}
-		if got := counter(t, reg, "model_updates_total", map[string]string{"model": "walk"}); got != 1 {
+		if got := metrictest.Value(t, reg, "model_updates_total", map[string]string{"model": "walk"}); got != 1 {
 			t.Errorf("model_updates_total{walk} = %g, want 1", got)
 		}
 	})
@@ -315,22 +281,22 @@ func TestMetricsAreWellFormed(t *testing.T) {
 			t.Errorf("metric %s: %s", p.Metric, p.Text)
 		}
 		vendor := s.Vendor()
-		if got := counter(t, reg, "db_new_connections_total", map[string]string{"alias": "default", "vendor": vendor}); got < 1 {
+		if got := metrictest.Value(t, reg, "db_new_connections_total", map[string]string{"alias": "default", "vendor": vendor}); got < 1 {
 			t.Errorf("db_new_connections_total = %g", got)
 		}
-		if got := counter(t, reg, "db_statements_total", map[string]string{"operation": "create"}); got != 2 {
+		if got := metrictest.Value(t, reg, "db_statements_total", map[string]string{"operation": "create"}); got != 2 {
 			t.Errorf("db_statements_total{create} = %g, want 2", got)
 		}
-		if got := counter(t, reg, "db_query_duration_seconds", map[string]string{"operation": "create"}); got != 2 {
+		if got := metrictest.Value(t, reg, "db_query_duration_seconds", map[string]string{"operation": "create"}); got != 2 {
 			t.Errorf("db_query_duration_seconds{create} count = %g, want 2", got)
 		}
-		if got, want := counter(t, reg, "db_migrations_applied", map[string]string{"alias": "default"}), migrationFiles(t, vendor); got != want {
+		if got, want := metrictest.Value(t, reg, "db_migrations_applied", map[string]string{"alias": "default"}), migrationFiles(t, vendor); got != want {
 			t.Errorf("db_migrations_applied = %g, want %g", got, want)
 		}
-		if got := counter(t, reg, "db_migrations_unapplied", nil); got != 0 {
+		if got := metrictest.Value(t, reg, "db_migrations_unapplied", nil); got != 0 {
 			t.Errorf("db_migrations_unapplied = %g", got)
 		}
-		if got := counter(t, reg, "go_sql_open_connections", map[string]string{"db_name": "default"}); got < 1 {
+		if got := metrictest.Value(t, reg, "go_sql_open_connections", map[string]string{"db_name": "default"}); got < 1 {
 			t.Errorf("go_sql_open_connections = %g", got)
 		}
 	})
@@ -345,7 +311,7 @@ func TestUnmigratedDatabaseReportsPendingMigrations(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			if got, want := counter(t, reg, "db_migrations_unapplied", nil), migrationFiles(t, s.Vendor()); got != want {
+			if got, want := metrictest.Value(t, reg, "db_migrations_unapplied", nil), migrationFiles(t, s.Vendor()); got != want {
 				t.Errorf("db_migrations_unapplied = %g before Migrate, want %g", got, want)
 			}
 			if err := s.Migrate(context.Background()); err != nil {
@@ -354,7 +320,7 @@ func TestUnmigratedDatabaseReportsPendingMigrations(t *testing.T) {
 			if err := s.Migrate(context.Background()); err != nil {
 				t.Fatalf("second Migrate: %v", err)
 			}
-			if got := counter(t, reg, "db_migrations_unapplied", nil); got != 0 {
+			if got := metrictest.Value(t, reg, "db_migrations_unapplied", nil); got != 0 {
 				t.Errorf("db_migrations_unapplied = %g after Migrate", got)
 			}
 		})
@@ -391,7 +357,7 @@ func TestConcurrentMigrationsOnPostgreSQL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if got, want := counter(t, reg, "db_migrations_applied", nil), migrationFiles(t, store.VendorPostgreSQL); got != want {
+	if got, want := metrictest.Value(t, reg, "db_migrations_applied", nil), migrationFiles(t, store.VendorPostgreSQL); got != want {
 		t.Errorf("db_migrations_applied = %g after concurrent migrations, want %g", got, want)
 	}
 }
@@ -428,7 +394,7 @@ func TestPostgreSQLOutage(t *testing.T) {
 	if _, err := s.CompleteWalk(ctx, walk.ID, 500, time.Now()); err == nil || errors.Is(err, walker.ErrNotFound) || errors.Is(err, walker.ErrAlreadyComplete) {
 		t.Errorf("CompleteWalk during the outage = %v, want a database error", err)
 	}
-	if got := counter(t, reg, "db_new_connection_errors_total", nil); got < 1 {
+	if got := metrictest.Value(t, reg, "db_new_connection_errors_total", nil); got < 1 {
 		t.Errorf("db_new_connection_errors_total = %g during the outage", got)
 	}
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	walker "github.com/walkerhq/walker/app"
+	"github.com/walkerhq/walker/app/internal/metrictest"
 )
 
 func (a *app) createWalkers(names ...string) []walker.Walker {
@@ -297,9 +298,9 @@ func (a *app) snapshot() snapshot {
 		}
 	}
 	s := snapshot{walkers: len(ws.Items), dogs: len(ds.Items), walksInProgress: len(wk.Items),
-		started: a.metric("walks_started_total", nil)}
+		started: metrictest.Value(a.t, a.reg, "walks_started_total", nil)}
 	for _, op := range []string{"create", "update", "delete"} {
-		s.statements += a.metric("db_statements_total", map[string]string{"alias": "default", "vendor": a.store.Vendor(), "operation": op})
+		s.statements += metrictest.Value(a.t, a.reg, "db_statements_total", map[string]string{"alias": "default", "vendor": a.store.Vendor(), "operation": op})
 	}
 	return s
 }
