@@ -161,21 +161,6 @@ func allStatements(t *testing.T, reg *prometheus.Registry) float64 {
 	return n
 }
 
-func TestCursorsRoundTrip(t *testing.T) {
-	for _, c := range []walker.Cursor{{Key: "alice smith", ID: 42}, {Key: "", ID: 7}, {Key: "zoë.x", ID: 1 << 60}} {
-		got, err := walker.ParseCursor(c.String())
-		if err != nil || got != c {
-			t.Errorf("ParseCursor(%q) = %+v, %v; want %+v", c.String(), got, err, c)
-		}
-	}
-	for _, bad := range []string{"x", "0.YQ", "-1.YQ", "1.***", "1", "1.YQ.YQ", "abc.YQ", "1.AA"} {
-		var fe walker.FieldErrors
-		if _, err := walker.ParseCursor(bad); !errors.As(err, &fe) || fe["after"] == "" {
-			t.Errorf("ParseCursor(%q) = %v, want an error on after", bad, err)
-		}
-	}
-}
-
 func TestWalksInProgressPageOldestFirst(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *store.Store, _ *prometheus.Registry) {
 		ctx := context.Background()
