@@ -218,16 +218,17 @@ func validEmail(s string) bool {
 // Store keeps walkers, dogs and walks. Implementations must be safe for
 // concurrent use. Errors are ErrNotFound-wrapping *NotFoundError,
 // ErrAlreadyComplete-wrapping *AlreadyCompleteError, FieldErrors for
-// invalid input (including a missing dog or walker), or an infrastructure
-// error.
+// invalid input, errors wrapping ErrUnavailable when the database cannot
+// answer now, or any other error (a bug).
 type Store interface {
 	// ListWalkers returns a page of walkers in name order (ignoring case),
 	// then id. Bad input (q.Validate) gives FieldErrors.
 	ListWalkers(ctx context.Context, q ListQuery) (Page[Walker], error)
 	GetWalker(ctx context.Context, id int64) (Walker, error)
+	// CreateWalker and UpdateWalker normalize and validate *w;
 	// CreateWalker sets w.ID.
 	CreateWalker(ctx context.Context, w *Walker) error
-	UpdateWalker(ctx context.Context, w Walker) error
+	UpdateWalker(ctx context.Context, w *Walker) error
 	// DeleteWalker also deletes the walker's walks.
 	DeleteWalker(ctx context.Context, id int64) error
 
@@ -237,12 +238,13 @@ type Store interface {
 	// that shows both (one round trip to the database).
 	StartChoices(ctx context.Context, dogs, walkers ListQuery) (Page[Dog], Page[Walker], error)
 	GetDog(ctx context.Context, id int64) (Dog, error)
+	// CreateDog and UpdateDog are CreateWalker and UpdateWalker for dogs.
 	CreateDog(ctx context.Context, d *Dog) error
-	UpdateDog(ctx context.Context, d Dog) error
+	UpdateDog(ctx context.Context, d *Dog) error
 	DeleteDog(ctx context.Context, id int64) error
 
 	// StartWalk creates a walk started at `at`. A dog or walker that does
-	// not exist gives FieldErrors{"dog"/"walker": ...}.
+	// not exist gives its *NotFoundError.
 	StartWalk(ctx context.Context, dogID, walkerID int64, at time.Time) (Walk, error)
 	// CompleteWalk ends a walk with one conditional update (only where
 	// end_time is null): of two concurrent calls exactly one succeeds and

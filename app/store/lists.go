@@ -208,15 +208,14 @@ func sortKeyed[T any](rows []keyed[T]) {
 // page at 200,000, against 0.5 ms). The join leaves the rows' order open;
 // ListWalksInProgress sorts the page.
 func walksInProgressSQL(q walker.ListQuery, after time.Time) (string, []any) {
-	page := "SELECT id, dog_id, walker_id, distance, start_time, end_time FROM walks WHERE end_time IS NULL AND start_time IS NOT NULL"
+	page := "SELECT " + walkColumns + " FROM walks WHERE end_time IS NULL AND start_time IS NOT NULL"
 	var args []any
 	if !q.After.IsZero() {
 		page += " AND " + afterKey("start_time", "id")
 		args = append(args, after.UTC(), after.UTC(), q.After.ID)
 	}
 	page += " ORDER BY start_time, id LIMIT ?"
-	return "SELECT w.id, w.dog_id, w.walker_id, w.distance, w.start_time, w.end_time, dogs.name, walkers.name FROM (" + page + ") AS w" +
-		" JOIN dogs ON dogs.id = w.dog_id JOIN walkers ON walkers.id = w.walker_id", append(args, q.Limit+1)
+	return withNames("(" + page + ")"), append(args, q.Limit+1)
 }
 
 // ListWalksInProgress pages the walks in progress oldest first; a cursor's

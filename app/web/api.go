@@ -215,11 +215,10 @@ func (s *server) apiUpdateWalker(c *gin.Context) {
 		return
 	}
 	w := walker.Walker{ID: id, Name: string(in.Name), Email: string(in.Email)}
-	if err := s.Store.UpdateWalker(c, w); err != nil {
+	if err := s.Store.UpdateWalker(c, &w); err != nil {
 		s.apiStoreError(c, err)
 		return
 	}
-	w.Normalize()
 	c.JSON(http.StatusOK, toWalkerJSON(w))
 }
 
@@ -306,13 +305,12 @@ func (s *server) apiUpdateDog(c *gin.Context) {
 	}
 	d, err := in.dog(id)
 	if err == nil {
-		err = s.Store.UpdateDog(c, d)
+		err = s.Store.UpdateDog(c, &d)
 	}
 	if err != nil {
 		s.apiStoreError(c, err)
 		return
 	}
-	d.Normalize()
 	c.JSON(http.StatusOK, toDogJSON(d))
 }
 

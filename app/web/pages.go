@@ -400,11 +400,11 @@ func (s *server) updateWalker(c *gin.Context) {
 		return
 	}
 	w := walker.Walker{ID: id, Name: c.PostForm("name"), Email: c.PostForm("email")}
-	if err := s.Store.UpdateWalker(c, w); err != nil {
+	if err := s.Store.UpdateWalker(c, &w); err != nil {
 		s.walkerFormError(c, err, walkerForm{Walker: w, Action: c.Request.URL.Path}, "Edit walker")
 		return
 	}
-	s.flash(c, fmt.Sprintf("Walker %s saved.", strings.TrimSpace(w.Name)))
+	s.flash(c, fmt.Sprintf("Walker %s saved.", w.Name))
 	c.Redirect(http.StatusFound, "/walkers/")
 }
 
@@ -512,11 +512,11 @@ func (s *server) updateDog(c *gin.Context) {
 		s.render(c, http.StatusBadRequest, "dog_form.html", "Edit dog", errs, f)
 		return
 	}
-	if err := s.Store.UpdateDog(c, d); err != nil {
+	if err := s.Store.UpdateDog(c, &d); err != nil {
 		s.dogFormError(c, err, f, "Edit dog")
 		return
 	}
-	s.flash(c, fmt.Sprintf("Dog %s saved.", strings.TrimSpace(d.Name)))
+	s.flash(c, fmt.Sprintf("Dog %s saved.", d.Name))
 	c.Redirect(http.StatusFound, "/dogs/")
 }
 
