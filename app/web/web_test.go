@@ -447,7 +447,7 @@ func TestJSONAPI(t *testing.T) {
 			{"create dog", "POST", "/api/dogs", `{"name":"Rex","age":2}`, 201, `"size":"md"`},
 			{"dog without age", "POST", "/api/dogs", `{"name":"Rex"}`, 400, `"age"`},
 			{"start walk", "POST", "/api/walks", `{"dog":1,"walker":1}`, 201, `"complete":false`},
-			{"start with missing dog", "POST", "/api/walks", `{"dog":7,"walker":1}`, 400, "no dog with ID 7 found"},
+			{"start with missing dog", "POST", "/api/walks", `{"dog":7,"walker":1}`, 400, `"dog":"Select a valid choice.`},
 			{"start with no ids", "POST", "/api/walks", `{}`, 400, `"dog"`},
 			{"get walk", "GET", "/api/walks/1", "", 200, `"dog":1`},
 			{"complete without distance", "POST", "/api/walks/1/complete", `{}`, 400, `"distance"`},

@@ -1,0 +1,88 @@
+package web
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	walker "github.com/walkerhq/walker/app"
+)
+
+// What the handlers of walkers, dogs and walks share.
+
+// pathID reads the id in the URL, a plain positive decimal number
+// (walker.ParseID); anything else is a 404 (the URL names nothing), so
+// /walkers/+2/delete/ does not delete walker 2.
+func pathID(c *gin.Context, entity string) (int64, error) {
+	id, ok := walker.ParseID(c.Param("id"))
+	if !ok {
+		return 0, errorf(http.StatusNotFound, "no %s with ID %s found", entity, c.Param("id"))
+	}
+	return id, nil
+}
+
+// editID is pathID on an edit route, 0 on a create route (no id).
+func editID(c *gin.Context, entity string) (int64, error) {
+	if c.Param("id") == "" {
+		return 0, nil
+	}
+	return pathID(c, entity)
+}
+
+// formTitle is the title of an entity's form: "New dog", "Edit dog".
+func formTitle(id int64, entity string) string {
+	if id == 0 {
+		return "New " + entity
+	}
+	return "Edit " + entity
+}
+
+// saved says what saving did, in a flash message.
+func saved(id int64) string {
+	if id == 0 {
+		return "added"
+	}
+	return "saved"
+}
+
+// savedStatus is the API's status for a record saved: 201 if created.
+func savedStatus(id int64) int {
+	if id == 0 {
+		return http.StatusCreated
+	}
+	return http.StatusOK
+}
+
+// apiGet answers the record of the URL's id in JSON.
+func apiGet[T, J any](c *gin.Context, entity string, get func(context.Context, int64) (T, error), toJSON func(T) J) error {
+	id, err := pathID(c, entity)
+	if err != nil {
+		return err
+	}
+	v, err := get(c, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, toJSON(v))
+	return nil
+}
+
+// remove deletes the record of the URL's id: the API answers 204, a page
+// flashes msg and goes back to the entity's list.
+func (s *server) remove(c *gin.Context, entity string, del func(context.Context, int64) error, msg string) error {
+	id, err := pathID(c, entity)
+	if err != nil {
+		return err
+	}
+	if err := del(c, id); err != nil {
+		return err
+	}
+	if c.GetBool(jsonRoute) {
+		c.Status(http.StatusNoContent)
+		return nil
+	}
+	s.flash(c, msg)
+	c.Redirect(http.StatusFound, "/"+entity+"s/")
+	return nil
+}
