@@ -245,34 +245,27 @@ func (s *Store) LoadDemo(ctx context.Context) (int, error) {
 		{Name: "Tiny", Age: 1, Size: walker.SizeXS},
 	}
 	created := 0
-	for _, w := range walkers {
+	// add creates a record unless one has the name.
+	add := func(model any, name string, create func() error) error {
 		var n int64
 		db, cancel := s.ctx(ctx)
-		err := db.Model(&walkerRow{}).Where("name = ?", w.Name).Count(&n).Error
+		err := db.Model(model).Where("name = ?", name).Count(&n).Error
 		cancel()
-		if err != nil {
-			return created, err
-		}
-		if n == 0 {
-			if err := s.CreateWalker(ctx, &w); err != nil {
-				return created, err
+		if err == nil && n == 0 {
+			if err = create(); err == nil {
+				created++
 			}
-			created++
+		}
+		return err
+	}
+	for _, w := range walkers {
+		if err := add(&walkerRow{}, w.Name, func() error { return s.CreateWalker(ctx, &w) }); err != nil {
+			return created, err
 		}
 	}
 	for _, d := range dogs {
-		var n int64
-		db, cancel := s.ctx(ctx)
-		err := db.Model(&dogRow{}).Where("name = ?", d.Name).Count(&n).Error
-		cancel()
-		if err != nil {
+		if err := add(&dogRow{}, d.Name, func() error { return s.CreateDog(ctx, &d) }); err != nil {
 			return created, err
-		}
-		if n == 0 {
-			if err := s.CreateDog(ctx, &d); err != nil {
-				return created, err
-			}
-			created++
 		}
 	}
 	return created, nil
