@@ -32,6 +32,7 @@ const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
 // have both kinds of buckets; walk_distance keeps the original's classic
 // buckets only.
 func TestNativeHistogramsBesideClassicBuckets(t *testing.T) {
+	t.Parallel()
 	reg := prometheus.NewRegistry()
 	h := NewHTTP(reg)
 	w := NewWalks(reg)
@@ -67,6 +68,7 @@ func TestNativeHistogramsBesideClassicBuckets(t *testing.T) {
 // walk counters, the distance and the request duration; an unsampled trace
 // and exemplars off leave none.
 func TestTraceExemplars(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name             string
 		on, sampled, any bool
@@ -121,6 +123,7 @@ func TestTraceExemplars(t *testing.T) {
 // TestOpenMetricsServesExemplars: the handler negotiates OpenMetrics, the
 // format that carries exemplars in text.
 func TestOpenMetricsServesExemplars(t *testing.T) {
+	t.Parallel()
 	reg := NewRegistry()
 	w := NewWalks(reg)
 	w.TraceExemplars()

@@ -60,6 +60,7 @@ func allPages(t *testing.T, s *store.Store, q walker.ListQuery) (pages [][]strin
 }
 
 func TestWalkersPageByNameIgnoringCase(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *store.Store, _ *prometheus.Registry) {
 		createWalkers(t, s, names...)
 		// Bytewise order of the lower-cased names, then ids: "al" < "albert"
@@ -92,6 +93,7 @@ func TestWalkersPageByNameIgnoringCase(t *testing.T) {
 }
 
 func TestPagingSurvivesTheCursorRowsDeletion(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *store.Store, _ *prometheus.Registry) {
 		ctx := context.Background()
 		ws := createWalkers(t, s, "a1", "a2", "a3", "a4", "a5")
@@ -114,6 +116,7 @@ func TestPagingSurvivesTheCursorRowsDeletion(t *testing.T) {
 }
 
 func TestBadListQueriesChangeNothing(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *store.Store, reg *prometheus.Registry) {
 		ctx := context.Background()
 		createWalkers(t, s, "a", "b")
@@ -162,6 +165,7 @@ func allStatements(t *testing.T, reg *prometheus.Registry) float64 {
 }
 
 func TestWalksInProgressPageOldestFirst(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *store.Store, _ *prometheus.Registry) {
 		ctx := context.Background()
 		dog, w := seed(t, s)
@@ -209,6 +213,7 @@ func TestWalksInProgressPageOldestFirst(t *testing.T) {
 // deletes a walker with walks in progress (a cascade), then compares the
 // gauges with the walks themselves.
 func TestInProgressGaugesUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *store.Store, reg *prometheus.Registry) {
 		ctx := context.Background()
 		dog, w := seed(t, s)
@@ -302,6 +307,7 @@ func checkGauges(t *testing.T, s *store.Store, reg *prometheus.Registry) {
 // TestReplicasExportTheSameInProgressCount: two stores on one database (two
 // replicas) both export the database-wide value, whichever wrote.
 func TestReplicasExportTheSameInProgressCount(t *testing.T) {
+	t.Parallel()
 	url := testdb.PostgresURL(t)
 	var stores []*store.Store
 	var regs []*prometheus.Registry
@@ -333,6 +339,7 @@ func TestReplicasExportTheSameInProgressCount(t *testing.T) {
 // TestMigrationCountsWalksAlreadyInProgress upgrades a database of the
 // first release, with walks in progress, to the counted gauges.
 func TestMigrationCountsWalksAlreadyInProgress(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.Name, func(t *testing.T) {
 			cfg := b.Config(t)
@@ -386,6 +393,7 @@ func rawDB(t *testing.T, cfg store.Config) *sql.DB {
 // TestStartChoicesAreBothLists: the start form's one statement gives what
 // ListDogs and ListWalkers give, pages and cursors alike.
 func TestStartChoicesAreBothLists(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *store.Store, _ *prometheus.Registry) {
 		ctx := context.Background()
 		createWalkers(t, s, names...)

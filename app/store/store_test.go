@@ -64,6 +64,7 @@ func seed(t *testing.T, s *store.Store) (walker.Dog, walker.Walker) {
 }
 
 func TestWalkersAndDogsValidateAndPersist(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *store.Store, reg *prometheus.Registry) {
 		ctx := context.Background()
 		// The store validates what it is given (the rules: walker_test.go).
@@ -122,6 +123,7 @@ func TestWalkersAndDogsValidateAndPersist(t *testing.T) {
 }
 
 func TestWalkLifecycle(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *store.Store, reg *prometheus.Registry) {
 		ctx := context.Background()
 		dog, w := seed(t, s)
@@ -207,6 +209,7 @@ func TestWalkLifecycle(t *testing.T) {
 }
 
 func TestConcurrentCompletionsSucceedOnce(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *store.Store, reg *prometheus.Registry) {
 		ctx := context.Background()
 		dog, w := seed(t, s)
@@ -248,6 +251,7 @@ func TestConcurrentCompletionsSucceedOnce(t *testing.T) {
 }
 
 func TestMetricsAreWellFormed(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *store.Store, reg *prometheus.Registry) {
 		seed(t, s)
 		problems, err := testutil.GatherAndLint(reg)
@@ -280,6 +284,7 @@ func TestMetricsAreWellFormed(t *testing.T) {
 }
 
 func TestUnmigratedDatabaseReportsPendingMigrations(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.Name, func(t *testing.T) {
 			reg := prometheus.NewRegistry()
@@ -305,6 +310,7 @@ func TestUnmigratedDatabaseReportsPendingMigrations(t *testing.T) {
 }
 
 func TestConcurrentMigrationsOnPostgreSQL(t *testing.T) {
+	t.Parallel()
 	url := testdb.PostgresURL(t)
 	const replicas = 5
 	var wg sync.WaitGroup
@@ -389,6 +395,7 @@ func TestPostgreSQLOutage(t *testing.T) {
 }
 
 func TestPostgresURLEscapesCredentials(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, user, pass, host, port, ssl, want string
 	}{
@@ -404,6 +411,7 @@ func TestPostgresURLEscapesCredentials(t *testing.T) {
 }
 
 func TestLoadDemoIsIdempotent(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *store.Store, _ *prometheus.Registry) {
 		ctx := context.Background()
 		first, err := s.LoadDemo(ctx)

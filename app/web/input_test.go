@@ -76,6 +76,7 @@ func (a *app) noServerFailure(t *testing.T, logs *logBuffer) {
 // nothing counted as a server failure. (PostgreSQL refuses the bytes, so
 // they used to come back as 503 "database unavailable".)
 func TestBadTextIsAFieldError(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.Name, func(t *testing.T) {
 			a, logs := newLoggedApp(t, b)
@@ -141,6 +142,7 @@ func TestBadTextIsAFieldError(t *testing.T) {
 // Ids in paths are plain positive decimal numbers: /walkers/+2/delete/
 // names no walker, so it deletes nothing.
 func TestIDsArePlainNumbers(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, a *app) {
 		dog, w := a.seed()
 		walk := a.startWalk(a.browser(), dog, w)
@@ -201,6 +203,7 @@ func TestIDsArePlainNumbers(t *testing.T) {
 // and no server error: no ERROR log, no db_errors_total, no 5xx; the
 // request is recorded as 499 (nginx's "client closed request").
 func TestClientGoneIsNoServerError(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.Name, func(t *testing.T) {
 			a, logs := newLoggedApp(t, b)

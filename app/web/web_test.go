@@ -180,6 +180,7 @@ func (a *app) startWalk(b *browser, dog, w int64) int64 {
 }
 
 func TestWalkForms(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, a *app) {
 		dog, w := a.seed()
 		b := a.browser()
@@ -295,6 +296,7 @@ func TestWalkForms(t *testing.T) {
 }
 
 func TestCSRFIsRequired(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, backends[1])
 	dog, w := a.seed()
 	b := a.browser()
@@ -329,6 +331,7 @@ func TestCSRFIsRequired(t *testing.T) {
 }
 
 func TestConcurrentCompletionsCountOnce(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, a *app) {
 		dog, w := a.seed()
 		b := a.browser()
@@ -364,6 +367,7 @@ func TestConcurrentCompletionsCountOnce(t *testing.T) {
 }
 
 func TestWalkerAndDogPages(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, a *app) {
 		b := a.browser()
 		tests := []struct {
@@ -429,6 +433,7 @@ func TestWalkerAndDogPages(t *testing.T) {
 }
 
 func TestJSONAPI(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, a *app) {
 		b := a.browser()
 		steps := []struct {
@@ -484,6 +489,7 @@ func TestJSONAPI(t *testing.T) {
 }
 
 func TestLimitsHealthAndHeaders(t *testing.T) {
+	t.Parallel()
 	down := errors.New("database down")
 	var ready error
 	a := newApp(t, backends[1], func(c *web.Config) {
@@ -541,6 +547,7 @@ func TestLimitsHealthAndHeaders(t *testing.T) {
 }
 
 func TestHTTPMetricsUseRouteTemplates(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, backends[1])
 	dog, w := a.seed()
 	b := a.browser()
@@ -591,6 +598,7 @@ type panicStore struct{ *store.Store }
 func (panicStore) WalkComplete(context.Context, int64) (bool, error) { panic("boom") }
 
 func TestPanicsAreRecoveredAndCounted(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, backends[1], func(c *web.Config) {
 		c.Store = panicStore{c.Store.(*store.Store)}
 	})
