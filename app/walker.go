@@ -41,31 +41,21 @@ const DefaultSize = SizeMD
 // Sizes lists every valid size in display order.
 var Sizes = []Size{SizeXS, SizeSM, SizeMD, SizeLG, SizeXL}
 
-// Label is the size's display name, as the original showed it.
+// sizeLabels are the sizes' display names, as the original showed them.
+var sizeLabels = map[Size]string{SizeXS: "xsmall", SizeSM: "small", SizeMD: "medium", SizeLG: "large", SizeXL: "xlarge"}
+
+// Label is the size's display name.
 func (s Size) Label() string {
-	switch s {
-	case SizeXS:
-		return "xsmall"
-	case SizeSM:
-		return "small"
-	case SizeMD:
-		return "medium"
-	case SizeLG:
-		return "large"
-	case SizeXL:
-		return "xlarge"
+	if l, ok := sizeLabels[s]; ok {
+		return l
 	}
 	return string(s)
 }
 
 // Valid reports whether s is one of Sizes.
 func (s Size) Valid() bool {
-	for _, v := range Sizes {
-		if s == v {
-			return true
-		}
-	}
-	return false
+	_, ok := sizeLabels[s]
+	return ok
 }
 
 // Walker is a person who walks dogs.
@@ -200,8 +190,10 @@ func ParseID(s string) (id int64, ok bool) {
 			return 0, false
 		}
 	}
-	id, err := strconv.ParseInt(s, 10, 64)
-	return id, err == nil
+	if id, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return id, true
+	}
+	return 0, false
 }
 
 // validEmail accepts a bare address (no display name) with a dotted domain.

@@ -24,33 +24,6 @@ func TestParseID(t *testing.T) {
 	}
 }
 
-func TestTextValidation(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		name  string
-		err   error
-		field string
-		msg   string
-	}{
-		{"walker NUL name", walker.Walker{Name: "a\x00b", Email: "a@example.com"}.Validate(), "name", walker.MsgNullChar},
-		{"walker invalid name", walker.Walker{Name: "a\xffb", Email: "a@example.com"}.Validate(), "name", walker.MsgInvalidUTF8},
-		{"walker surrogate name", walker.Walker{Name: "\xed\xa0\x80", Email: "a@example.com"}.Validate(), "name", walker.MsgInvalidUTF8},
-		{"walker NUL email", walker.Walker{Name: "A", Email: "a@example.com\x00"}.Validate(), "email", walker.MsgNullChar},
-		{"walker invalid email", walker.Walker{Name: "A", Email: "\xc3@example.com"}.Validate(), "email", walker.MsgInvalidUTF8},
-		{"dog NUL name", walker.Dog{Name: "\x00", Size: walker.SizeMD}.Validate(), "name", walker.MsgNullChar},
-		{"dog invalid name", walker.Dog{Name: "R\x80x", Size: walker.SizeMD}.Validate(), "name", walker.MsgInvalidUTF8},
-	}
-	for _, c := range cases {
-		var fe walker.FieldErrors
-		if !errors.As(c.err, &fe) || fe[c.field] != c.msg {
-			t.Errorf("%s: %v, want %s: %q", c.name, c.err, c.field, c.msg)
-		}
-	}
-	if err := (walker.Walker{Name: "Zoë 🐕", Email: "zoe@example.com"}).Validate(); err != nil {
-		t.Errorf("a valid UTF-8 name is refused: %v", err)
-	}
-}
-
 // fieldError is the message err has on field ("" when none).
 func fieldError(err error, field string) string {
 	var fe walker.FieldErrors
@@ -58,6 +31,71 @@ func fieldError(err error, field string) string {
 		return fe[field]
 	}
 	return ""
+}
+
+func TestValidation(t *testing.T) {
+	t.Parallel()
+	ann := func(name, email string) error { return walker.Walker{Name: name, Email: email}.Validate() }
+	rex := func(name string, age int, size walker.Size) error {
+		return walker.Dog{Name: name, Age: age, Size: size}.Validate()
+	}
+	const (
+		required = "This field is required."
+		tooLong  = "Ensure this value has at most 127 characters."
+		badAge   = "Enter a whole number from 0 to 40."
+		badSize  = "Select a valid choice: xs, sm, md, lg or xl."
+	)
+	long := strings.Repeat("é", walker.MaxNameLength) // runes count, not bytes
+	cases := []struct {
+		err        error
+		field, msg string
+	}{
+		{ann("Ann", "ann@example.com"), "", ""},
+		{ann("Zoë 🐕", "zoe@example.com"), "", ""},
+		{ann(long, "a@b.co"), "", ""},
+		{ann("", "a@b.co"), "name", required},
+		{ann(long+"é", "a@b.co"), "name", tooLong},
+		{ann("a\x00b", "a@b.co"), "name", walker.MsgNullChar},
+		{ann("a\xffb", "a@b.co"), "name", walker.MsgInvalidUTF8},
+		{ann("\xed\xa0\x80", "a@b.co"), "name", walker.MsgInvalidUTF8}, // a surrogate
+		{ann("Ann", ""), "email", required},
+		{ann("Ann", strings.Repeat("a", 120)+"@example.com"), "email", tooLong},
+		{ann("Ann", "a@example.com\x00"), "email", walker.MsgNullChar},
+		{ann("Ann", "\xc3@example.com"), "email", walker.MsgInvalidUTF8},
+		{rex("Rex", walker.MaxAge, walker.SizeXL), "", ""},
+		{rex("", 1, walker.SizeMD), "name", required},
+		{rex("R\x80x", 1, walker.SizeMD), "name", walker.MsgInvalidUTF8},
+		{rex("\x00", 1, walker.SizeMD), "name", walker.MsgNullChar},
+		{rex("Rex", -1, walker.SizeXS), "age", badAge},
+		{rex("Rex", walker.MaxAge+1, walker.SizeXS), "age", badAge},
+		{rex("Rex", 1, "huge"), "size", badSize},
+		{rex("Rex", 1, ""), "size", badSize}, // Validate applies no default
+		{walker.ValidateDistance(0), "", ""},
+		{walker.ValidateDistance(walker.MaxDistance), "", ""},
+		{walker.ValidateDistance(-1), "distance", "Enter a whole number of meters from 0 to 100000."},
+		{walker.ValidateDistance(walker.MaxDistance + 1), "distance", "Enter a whole number of meters from 0 to 100000."},
+	}
+	for i, c := range cases {
+		if got := fieldError(c.err, c.field); (c.field == "") != (c.err == nil) || got != c.msg {
+			t.Errorf("case %d: %v; want %s %q", i, c.err, c.field, c.msg)
+		}
+	}
+	for _, bad := range []string{"ann", "ann@", "@example.com", "ann@example", "ann@.example.com", "ann@example.com.", "Ann <ann@example.com>", "a@example.com, b@example.com"} {
+		if got := fieldError(ann("Ann", bad), "email"); got != "Enter a valid email address." {
+			t.Errorf("email %q: %q", bad, got)
+		}
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	t.Parallel()
+	w := walker.Walker{Name: "  Ann \n", Email: " ann@example.com\t"}
+	w.Normalize()
+	d := walker.Dog{Name: " Rex "}
+	d.Normalize()
+	if w != (walker.Walker{Name: "Ann", Email: "ann@example.com"}) || d != (walker.Dog{Name: "Rex", Size: walker.DefaultSize}) {
+		t.Errorf("normalized %+v and %+v", w, d)
+	}
 }
 
 func TestSizes(t *testing.T) {
@@ -68,86 +106,13 @@ func TestSizes(t *testing.T) {
 			t.Errorf("size %q: valid %v, label %q; want valid, %q", s, s.Valid(), s.Label(), labels[s])
 		}
 	}
-	if len(walker.Sizes) != len(labels) || walker.DefaultSize != walker.SizeMD {
-		t.Errorf("sizes %v, default %q", walker.Sizes, walker.DefaultSize)
-	}
 	for _, s := range []walker.Size{"", "XL", "xxl", "medium"} {
 		if s.Valid() {
 			t.Errorf("size %q is valid", s)
 		}
 	}
-}
-
-func TestWalkerValidation(t *testing.T) {
-	t.Parallel()
-	long := strings.Repeat("é", walker.MaxNameLength+1) // runes count, not bytes
-	cases := []struct {
-		w            walker.Walker
-		field, error string
-	}{
-		{walker.Walker{Name: "Ann", Email: "ann@example.com"}, "", ""},
-		{walker.Walker{Name: strings.Repeat("é", walker.MaxNameLength), Email: "a@b.co"}, "", ""},
-		{walker.Walker{Name: "", Email: "ann@example.com"}, "name", "This field is required."},
-		{walker.Walker{Name: long, Email: "ann@example.com"}, "name", "Ensure this value has at most 127 characters."},
-		{walker.Walker{Name: "Ann", Email: ""}, "email", "This field is required."},
-		{walker.Walker{Name: "Ann", Email: strings.Repeat("a", 120) + "@example.com"}, "email", "Ensure this value has at most 127 characters."},
-	}
-	for _, bad := range []string{"ann", "ann@", "@example.com", "ann@example", "ann@.example.com", "ann@example.com.", "Ann <ann@example.com>", "ann@example.com, bob@example.com"} {
-		cases = append(cases, struct {
-			w            walker.Walker
-			field, error string
-		}{walker.Walker{Name: "Ann", Email: bad}, "email", "Enter a valid email address."})
-	}
-	for _, c := range cases {
-		err := c.w.Validate()
-		if got := fieldError(err, c.field); (c.field == "") != (err == nil) || got != c.error {
-			t.Errorf("%+v: %v, want %s %q", c.w, err, c.field, c.error)
-		}
-	}
-	w := walker.Walker{Name: "  Ann \n", Email: " ann@example.com\t"}
-	w.Normalize()
-	if w != (walker.Walker{Name: "Ann", Email: "ann@example.com"}) {
-		t.Errorf("normalized walker %+v", w)
-	}
-}
-
-func TestDogValidation(t *testing.T) {
-	t.Parallel()
-	d := walker.Dog{Name: " Rex "}
-	d.Normalize()
-	if d.Name != "Rex" || d.Size != walker.DefaultSize || d.Validate() != nil {
-		t.Errorf("normalized dog %+v: %v", d, d.Validate())
-	}
-	cases := []struct {
-		d            walker.Dog
-		field, error string
-	}{
-		{walker.Dog{Name: "Rex", Age: walker.MaxAge, Size: walker.SizeXL}, "", ""},
-		{walker.Dog{Name: "Rex", Age: -1, Size: walker.SizeXS}, "age", "Enter a whole number from 0 to 40."},
-		{walker.Dog{Name: "Rex", Age: walker.MaxAge + 1, Size: walker.SizeXS}, "age", "Enter a whole number from 0 to 40."},
-		{walker.Dog{Name: "Rex", Size: "huge"}, "size", "Select a valid choice: xs, sm, md, lg or xl."},
-		{walker.Dog{Name: "Rex"}, "size", "Select a valid choice: xs, sm, md, lg or xl."}, // Validate applies no default
-		{walker.Dog{Size: walker.SizeMD}, "name", "This field is required."},
-	}
-	for _, c := range cases {
-		err := c.d.Validate()
-		if got := fieldError(err, c.field); (c.field == "") != (err == nil) || got != c.error {
-			t.Errorf("%+v: %v, want %s %q", c.d, err, c.field, c.error)
-		}
-	}
-}
-
-func TestValidateDistance(t *testing.T) {
-	t.Parallel()
-	for _, m := range []int{0, 1, walker.MaxDistance} {
-		if err := walker.ValidateDistance(m); err != nil {
-			t.Errorf("distance %d: %v", m, err)
-		}
-	}
-	for _, m := range []int{-1, walker.MaxDistance + 1} {
-		if fieldError(walker.ValidateDistance(m), "distance") == "" {
-			t.Errorf("distance %d accepted", m)
-		}
+	if len(walker.Sizes) != len(labels) || walker.DefaultSize != walker.SizeMD {
+		t.Errorf("sizes %v, default %q", walker.Sizes, walker.DefaultSize)
 	}
 }
 
