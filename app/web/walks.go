@@ -65,21 +65,27 @@ func (s *server) start(c *gin.Context, dog, who string) (walker.Walk, error) {
 // choiceID reads a required id (a select's value).
 func choiceID(errs walker.FieldErrors, field, v string) int64 {
 	id, ok := walker.ParseID(v)
-	switch {
-	case strings.TrimSpace(v) == "":
-		errs[field] = "This field is required."
-	case !ok:
-		errs[field] = choiceError
-	}
 	if !ok {
-		return 0
+		errs[field] = choiceError
+		if strings.TrimSpace(v) == "" {
+			errs[field] = "This field is required."
+		}
 	}
 	return id
 }
 
-// complete is the rule of completing a walk: counted once it is done.
-func (s *server) complete(c *gin.Context, id int64, distance int) (walker.Walk, error) {
-	walk, err := s.Store.CompleteWalk(c, id, distance, s.Now())
+// complete is the rule of completing a walk, the form's and the API's:
+// the distance a whole number (the store checks its range), or the answer
+// is FieldErrors; a walk completed is counted.
+func (s *server) complete(c *gin.Context, id int64, distance string) (walker.Walk, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(distance))
+	switch {
+	case strings.TrimSpace(distance) == "":
+		return walker.Walk{}, walker.FieldErrors{"distance": "This field is required."}
+	case err != nil:
+		return walker.Walk{}, walker.FieldErrors{"distance": "Enter a whole number."}
+	}
+	walk, err := s.Store.CompleteWalk(c, id, n, s.Now())
 	if err == nil {
 		s.Walks.Completed(c.Request.Context(), walk.Distance)
 	}
@@ -195,33 +201,20 @@ func (s *server) completeWalk(c *gin.Context) error {
 		return err
 	}
 	raw := c.PostForm("distance")
-	distance, err := parseDistance(raw)
-	if err != nil {
-		walk, werr := s.walkInProgress(c)
-		if werr != nil {
-			return werr
+	walk, err := s.complete(c, id, raw)
+	var errs walker.FieldErrors
+	if errors.As(err, &errs) {
+		if walk, err = s.walkInProgress(c); err == nil {
+			s.render(c, http.StatusBadRequest, "complete.html", fmt.Sprintf("Complete walk %d", id), errs, completeData{Walk: walk, Distance: raw})
 		}
-		return s.formError(c, err, "complete.html", fmt.Sprintf("Complete walk %d", id), completeData{Walk: walk, Distance: raw})
+		return err
 	}
-	walk, err := s.complete(c, id, distance)
 	if err != nil {
 		return err
 	}
 	s.flash(c, fmt.Sprintf("Walk %d completed: %d m.", id, walk.Distance))
 	c.Redirect(http.StatusFound, "/walks/start/?walk="+strconv.FormatInt(id, 10))
 	return nil
-}
-
-func parseDistance(raw string) (int, error) {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return 0, walker.FieldErrors{"distance": "This field is required."}
-	}
-	n, err := strconv.Atoi(raw)
-	if err != nil {
-		return 0, walker.FieldErrors{"distance": "Enter a whole number."}
-	}
-	return n, walker.ValidateDistance(n)
 }
 
 func (s *server) walkStatus(c *gin.Context) error {
@@ -268,21 +261,20 @@ func (s *server) apiStartWalk(c *gin.Context) error {
 	return nil
 }
 
+// apiCompleteWalk takes the distance as a JSON number, read as the form
+// reads it.
 func (s *server) apiCompleteWalk(c *gin.Context) error {
 	id, err := pathID(c, "walk")
 	var in struct {
-		Distance *int `json:"distance"`
+		Distance json.Number `json:"distance"`
 	}
 	if err == nil {
 		err = decode(c, &in)
 	}
-	if err == nil && in.Distance == nil {
-		err = walker.FieldErrors{"distance": "This field is required."}
+	var walk walker.Walk
+	if err == nil {
+		walk, err = s.complete(c, id, string(in.Distance))
 	}
-	if err != nil {
-		return err
-	}
-	walk, err := s.complete(c, id, *in.Distance)
 	if err != nil {
 		return err
 	}
