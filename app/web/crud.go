@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -38,12 +40,28 @@ func formTitle(id int64, entity string) string {
 	return "Edit " + entity
 }
 
-// saved says what saving did, in a flash message.
-func saved(id int64) string {
+// save creates r (id 0) or updates it: create and update take the same
+// record.
+func save[T any](c *gin.Context, r *T, id int64, create, update func(context.Context, *T) error) error {
 	if id == 0 {
-		return "added"
+		return create(c, r)
 	}
-	return "saved"
+	return update(c, r)
+}
+
+// saved answers a form's POST after save: the form again with its field
+// errors, or the entity's list with a flash message.
+func (s *server) saved(c *gin.Context, err error, entity, name string, id int64, form any) error {
+	if err != nil {
+		return s.formError(c, err, entity+"_form.html", formTitle(id, entity), form)
+	}
+	verb := "saved"
+	if id == 0 {
+		verb = "added"
+	}
+	s.flash(c, fmt.Sprintf("%s%s %s %s.", strings.ToUpper(entity[:1]), entity[1:], name, verb))
+	c.Redirect(http.StatusFound, "/"+entity+"s/")
+	return nil
 }
 
 // savedStatus is the API's status for a record saved: 201 if created.

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -67,25 +66,12 @@ func (s *server) saveDog(c *gin.Context) error {
 		err = walker.FieldErrors{"age": "Enter a whole number."}
 	default:
 		d.Age = n
-		err = s.storeDog(c, &d)
+		err = save(c, &d, id, s.Store.CreateDog, s.Store.UpdateDog)
 	}
-	if err != nil {
-		return s.formError(c, err, "dog_form.html", formTitle(id, "dog"), dogForm{Dog: d, Age: age, Action: c.Request.URL.Path})
-	}
-	s.flash(c, fmt.Sprintf("Dog %s %s.", d.Name, saved(id)))
-	c.Redirect(http.StatusFound, "/dogs/")
-	return nil
+	return s.saved(c, err, "dog", d.Name, id, dogForm{Dog: d, Age: age, Action: c.Request.URL.Path})
 }
 
-// storeDog creates d, or updates it when it has an id.
-func (s *server) storeDog(c *gin.Context, d *walker.Dog) error {
-	if d.ID == 0 {
-		return s.Store.CreateDog(c, d)
-	}
-	return s.Store.UpdateDog(c, d)
-}
-
-// delete is the page's POST and the API's DELETE.
+// deleteDog is the page's POST and the API's DELETE.
 func (s *server) deleteDog(c *gin.Context) error {
 	return s.remove(c, "dog", s.Store.DeleteDog, "Dog deleted, with its walks.")
 }
@@ -116,7 +102,7 @@ func (s *server) apiSaveDog(c *gin.Context) error {
 		return err
 	}
 	d := walker.Dog{ID: id, Name: string(in.Name), Age: *in.Age, Size: in.Size}
-	if err := s.storeDog(c, &d); err != nil {
+	if err := save(c, &d, id, s.Store.CreateDog, s.Store.UpdateDog); err != nil {
 		return err
 	}
 	c.JSON(savedStatus(id), toDogJSON(d))

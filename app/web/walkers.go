@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -50,23 +49,11 @@ func (s *server) saveWalker(c *gin.Context) error {
 		return err
 	}
 	w := walker.Walker{ID: id, Name: c.PostForm("name"), Email: c.PostForm("email")}
-	if err := s.storeWalker(c, &w); err != nil {
-		return s.formError(c, err, "walker_form.html", formTitle(id, "walker"), walkerForm{Walker: w, Action: c.Request.URL.Path})
-	}
-	s.flash(c, fmt.Sprintf("Walker %s %s.", w.Name, saved(id)))
-	c.Redirect(http.StatusFound, "/walkers/")
-	return nil
+	err = save(c, &w, id, s.Store.CreateWalker, s.Store.UpdateWalker)
+	return s.saved(c, err, "walker", w.Name, id, walkerForm{Walker: w, Action: c.Request.URL.Path})
 }
 
-// storeWalker creates w, or updates it when it has an id.
-func (s *server) storeWalker(c *gin.Context, w *walker.Walker) error {
-	if w.ID == 0 {
-		return s.Store.CreateWalker(c, w)
-	}
-	return s.Store.UpdateWalker(c, w)
-}
-
-// delete is the page's POST and the API's DELETE.
+// deleteWalker is the page's POST and the API's DELETE.
 func (s *server) deleteWalker(c *gin.Context) error {
 	return s.remove(c, "walker", s.Store.DeleteWalker, "Walker deleted, with their walks.")
 }
@@ -91,7 +78,7 @@ func (s *server) apiSaveWalker(c *gin.Context) error {
 	}
 	w := walker.Walker{ID: id, Name: string(in.Name), Email: string(in.Email)}
 	if err == nil {
-		err = s.storeWalker(c, &w)
+		err = save(c, &w, id, s.Store.CreateWalker, s.Store.UpdateWalker)
 	}
 	if err != nil {
 		return err
