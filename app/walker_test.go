@@ -129,9 +129,11 @@ func TestListQuery(t *testing.T) {
 	}{
 		{walker.ListQuery{Limit: 0}, "limit"},
 		{walker.ListQuery{Limit: walker.MaxPageSize + 1}, "limit"},
-		{walker.ListQuery{Limit: 1, Search: strings.Repeat("x", 128)}, "q"},
+		{walker.ListQuery{Limit: 1, Search: strings.Repeat("é", 128)}, "q"},
 		{walker.ListQuery{Limit: 1, Search: "a\x00"}, "q"},
 		{walker.ListQuery{Limit: 1, After: walker.Cursor{Key: "a", ID: -1}}, "after"},
+		{walker.ListQuery{Limit: 1, After: walker.Cursor{Key: "a\x00", ID: 1}}, "after"},
+		{walker.ListQuery{Limit: 1, After: walker.Cursor{Key: strings.Repeat("x", 600), ID: 1}}, "after"},
 		{walker.ListQuery{Limit: 1, After: walker.Cursor{Key: "\xff", ID: 1}}, "after"},
 	} {
 		if fieldError(c.q.Validate(), c.field) == "" {

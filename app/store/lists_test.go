@@ -120,18 +120,14 @@ func TestBadListQueriesChangeNothing(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *store.Store, reg *prometheus.Registry) {
 		ctx := context.Background()
 		createWalkers(t, s, "a", "b")
-		statements := allStatements(t, reg)
+		statements := metrictest.Value(t, reg, "db_statements_total", nil)
 		bad := []struct {
 			q     walker.ListQuery
 			field string
 		}{
-			{walker.ListQuery{After: walker.Cursor{Key: "a", ID: -1}}, "after"},
-			{walker.ListQuery{After: walker.Cursor{Key: "a\x00", ID: 1}}, "after"},
-			{walker.ListQuery{After: walker.Cursor{Key: "\xff", ID: 1}}, "after"},
+			// The rules are walker_test.go's; the store applies them first.
 			{walker.ListQuery{After: walker.Cursor{Key: strings.Repeat("x", 600), ID: 1}}, "after"},
 			{walker.ListQuery{Search: "\xffa"}, "q"},
-			{walker.ListQuery{Search: strings.Repeat("é", 128)}, "q"},
-			{walker.ListQuery{Limit: walker.MaxPageSize + 1}, "limit"},
 			{walker.ListQuery{Limit: -1}, "limit"},
 		}
 		for _, tt := range bad {
@@ -149,19 +145,10 @@ func TestBadListQueriesChangeNothing(t *testing.T) {
 				t.Errorf("ListWalksInProgress(%+v) = %v, want a field error", q, err)
 			}
 		}
-		if got := allStatements(t, reg); got != statements {
+		if got := metrictest.Value(t, reg, "db_statements_total", nil); got != statements {
 			t.Errorf("bad queries reached the database: %g statements, want %g", got, statements)
 		}
 	})
-}
-
-// allStatements is db_statements_total over every gorm operation.
-func allStatements(t *testing.T, reg *prometheus.Registry) float64 {
-	var n float64
-	for _, op := range []string{"create", "query", "update", "delete", "row", "raw"} {
-		n += metrictest.Value(t, reg, "db_statements_total", map[string]string{"operation": op})
-	}
-	return n
 }
 
 func TestWalksInProgressPageOldestFirst(t *testing.T) {
