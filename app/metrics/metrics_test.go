@@ -78,6 +78,7 @@ func TestTraceExemplars(t *testing.T) {
 		{"off, sampled", false, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			reg := prometheus.NewRegistry()
 			h, w := NewHTTP(reg), NewWalks(reg)
 			if tc.on {

@@ -103,6 +103,7 @@ func TestLoadConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			getenv := func(k string) string { return tt.env[k] }
 			c, err := loadConfig(tt.cmd, tt.args, getenv, io.Discard)
 			if tt.wantErr != "" {
