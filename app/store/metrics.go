@@ -84,18 +84,6 @@ func newDBMetrics(vendor string) *dbMetrics {
 	return m
 }
 
-func (m *dbMetrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, c := range m.collectors() {
-		c.Describe(ch)
-	}
-}
-
-func (m *dbMetrics) Collect(ch chan<- prometheus.Metric) {
-	for _, c := range m.collectors() {
-		c.Collect(ch)
-	}
-}
-
 func (m *dbMetrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.newConnections, m.newConnectionErrors, m.statements, m.errors, m.duration, m.inserts, m.updates, m.deletes}
 }

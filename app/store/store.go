@@ -113,7 +113,7 @@ func (s *Store) init(dialector gorm.Dialector, tracer trace.Tracer, reg promethe
 	if reg == nil {
 		return nil
 	}
-	for _, c := range []prometheus.Collector{s.metrics, collectors.NewDBStatsCollector(s.sqlDB, alias), &stateCollector{store: s}} {
+	for _, c := range append(s.metrics.collectors(), collectors.NewDBStatsCollector(s.sqlDB, alias), &stateCollector{store: s}) {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("register metrics: %w", err)
 		}

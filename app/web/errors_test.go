@@ -5,16 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	walker "github.com/walkerhq/walker/app"
 	"github.com/walkerhq/walker/app/internal/metrictest"
-	"github.com/walkerhq/walker/app/metrics"
 	"github.com/walkerhq/walker/app/web"
 	"github.com/walkerhq/walker/internal/poll"
 )
@@ -42,17 +39,9 @@ func (f failingStore) ListWalkers(ctx context.Context, _ walker.ListQuery) (walk
 
 func (f failingStore) WalkComplete(context.Context, int64) (bool, error) { return false, f.err }
 
-// newFailingApp serves web on st alone, with its log kept.
+// newFailingApp is newLoggedApp with st for its store.
 func newFailingApp(t *testing.T, st walker.Store) (*app, *logBuffer) {
-	reg := metrics.NewRegistry()
-	logs := &logBuffer{}
-	srv := httptest.NewServer(web.New(web.Config{
-		Store: st, Walks: metrics.NewWalks(reg), HTTP: metrics.NewHTTP(reg),
-		Logger:    slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		SecretKey: []byte("0123456789abcdef0123456789abcdef"),
-	}))
-	t.Cleanup(srv.Close)
-	return &app{t: t, srv: srv, reg: reg}, logs
+	return newLoggedApp(t, backends[1], func(c *web.Config) { c.Store = st })
 }
 
 // Each kind of error has its status, in HTML on the pages and in JSON on

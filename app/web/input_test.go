@@ -38,11 +38,11 @@ func (l *logBuffer) String() string {
 }
 
 // newLoggedApp is newApp with the app's log (every level) kept.
-func newLoggedApp(t *testing.T, b backend) (*app, *logBuffer) {
+func newLoggedApp(t *testing.T, b backend, mutate ...func(*web.Config)) (*app, *logBuffer) {
 	logs := &logBuffer{}
-	a := newApp(t, b, func(c *web.Config) {
+	a := newApp(t, b, append(mutate, func(c *web.Config) {
 		c.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	})
+	})...)
 	return a, logs
 }
 
