@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -32,12 +33,13 @@ func editID(c *gin.Context, entity string) (int64, error) {
 	return pathID(c, entity)
 }
 
-// formTitle is the title of an entity's form: "New dog", "Edit dog".
-func formTitle(id int64, entity string) string {
+// renderForm renders an entity's form: new (id 0) or edit.
+func (s *server) renderForm(c *gin.Context, status int, entity string, id int64, errs walker.FieldErrors, form any) {
+	title := "Edit " + entity
 	if id == 0 {
-		return "New " + entity
+		title = "New " + entity
 	}
-	return "Edit " + entity
+	s.render(c, status, entity+"_form.html", title, errs, form)
 }
 
 // save creates r (id 0) or updates it: create and update take the same
@@ -52,8 +54,13 @@ func save[T any](c *gin.Context, r *T, id int64, create, update func(context.Con
 // saved answers a form's POST after save: the form again with its field
 // errors, or the entity's list with a flash message.
 func (s *server) saved(c *gin.Context, err error, entity, name string, id int64, form any) error {
-	if err != nil {
-		return s.formError(c, err, entity+"_form.html", formTitle(id, entity), form)
+	var errs walker.FieldErrors
+	switch {
+	case errors.As(err, &errs):
+		s.renderForm(c, http.StatusBadRequest, entity, id, errs, form)
+		return nil
+	case err != nil:
+		return err
 	}
 	verb := "saved"
 	if id == 0 {

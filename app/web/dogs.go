@@ -46,7 +46,7 @@ func (s *server) dogForm(c *gin.Context) error {
 	if id != 0 {
 		age = strconv.Itoa(d.Age)
 	}
-	s.render(c, http.StatusOK, "dog_form.html", formTitle(id, "dog"), nil, dogForm{Dog: d, Age: age, Action: c.Request.URL.Path})
+	s.renderForm(c, http.StatusOK, "dog", id, nil, dogForm{Dog: d, Age: age, Action: c.Request.URL.Path})
 	return nil
 }
 

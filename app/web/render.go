@@ -2,11 +2,9 @@ package web
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
-	"net/http"
 	"path"
 	"sync"
 	"time"
@@ -76,14 +74,3 @@ func (s *server) render(c *gin.Context, status int, name, title string, errs wal
 // renderBuffers keep the pages' buffers from one request to the next: a page
 // grows a fresh buffer several times otherwise.
 var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// formError shows a form again, with its field errors, for a 400; any
-// other error it returns.
-func (s *server) formError(c *gin.Context, err error, name, title string, data any) error {
-	var fe walker.FieldErrors
-	if !errors.As(err, &fe) {
-		return err
-	}
-	s.render(c, http.StatusBadRequest, name, title, fe, data)
-	return nil
-}

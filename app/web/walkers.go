@@ -38,7 +38,7 @@ func (s *server) walkerForm(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	s.render(c, http.StatusOK, "walker_form.html", formTitle(id, "walker"), nil, walkerForm{Walker: w, Action: c.Request.URL.Path})
+	s.renderForm(c, http.StatusOK, "walker", id, nil, walkerForm{Walker: w, Action: c.Request.URL.Path})
 	return nil
 }
 
