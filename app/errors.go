@@ -11,6 +11,10 @@ import (
 var (
 	ErrNotFound        = errors.New("not found")
 	ErrAlreadyComplete = errors.New("already complete")
+	// ErrUnavailable is what a Store wraps around an error that says the
+	// database cannot answer now (no connection, a timeout, busy): worth a
+	// retry, unlike a bug.
+	ErrUnavailable = errors.New("database unavailable")
 )
 
 // NotFoundError says which record is missing. Its message is the one the

@@ -41,31 +41,21 @@ const DefaultSize = SizeMD
 // Sizes lists every valid size in display order.
 var Sizes = []Size{SizeXS, SizeSM, SizeMD, SizeLG, SizeXL}
 
-// Label is the size's display name, as the original showed it.
+// sizeLabels are the sizes' display names, as the original showed them.
+var sizeLabels = map[Size]string{SizeXS: "xsmall", SizeSM: "small", SizeMD: "medium", SizeLG: "large", SizeXL: "xlarge"}
+
+// Label is the size's display name.
 func (s Size) Label() string {
-	switch s {
-	case SizeXS:
-		return "xsmall"
-	case SizeSM:
-		return "small"
-	case SizeMD:
-		return "medium"
-	case SizeLG:
-		return "large"
-	case SizeXL:
-		return "xlarge"
+	if l, ok := sizeLabels[s]; ok {
+		return l
 	}
 	return string(s)
 }
 
 // Valid reports whether s is one of Sizes.
 func (s Size) Valid() bool {
-	for _, v := range Sizes {
-		if s == v {
-			return true
-		}
-	}
-	return false
+	_, ok := sizeLabels[s]
+	return ok
 }
 
 // Walker is a person who walks dogs.
@@ -200,8 +190,10 @@ func ParseID(s string) (id int64, ok bool) {
 			return 0, false
 		}
 	}
-	id, err := strconv.ParseInt(s, 10, 64)
-	return id, err == nil
+	if id, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return id, true
+	}
+	return 0, false
 }
 
 // validEmail accepts a bare address (no display name) with a dotted domain.
@@ -218,16 +210,17 @@ func validEmail(s string) bool {
 // Store keeps walkers, dogs and walks. Implementations must be safe for
 // concurrent use. Errors are ErrNotFound-wrapping *NotFoundError,
 // ErrAlreadyComplete-wrapping *AlreadyCompleteError, FieldErrors for
-// invalid input (including a missing dog or walker), or an infrastructure
-// error.
+// invalid input, errors wrapping ErrUnavailable when the database cannot
+// answer now, or any other error (a bug).
 type Store interface {
 	// ListWalkers returns a page of walkers in name order (ignoring case),
 	// then id. Bad input (q.Validate) gives FieldErrors.
 	ListWalkers(ctx context.Context, q ListQuery) (Page[Walker], error)
 	GetWalker(ctx context.Context, id int64) (Walker, error)
+	// CreateWalker and UpdateWalker normalize and validate *w;
 	// CreateWalker sets w.ID.
 	CreateWalker(ctx context.Context, w *Walker) error
-	UpdateWalker(ctx context.Context, w Walker) error
+	UpdateWalker(ctx context.Context, w *Walker) error
 	// DeleteWalker also deletes the walker's walks.
 	DeleteWalker(ctx context.Context, id int64) error
 
@@ -237,12 +230,13 @@ type Store interface {
 	// that shows both (one round trip to the database).
 	StartChoices(ctx context.Context, dogs, walkers ListQuery) (Page[Dog], Page[Walker], error)
 	GetDog(ctx context.Context, id int64) (Dog, error)
+	// CreateDog and UpdateDog are CreateWalker and UpdateWalker for dogs.
 	CreateDog(ctx context.Context, d *Dog) error
-	UpdateDog(ctx context.Context, d Dog) error
+	UpdateDog(ctx context.Context, d *Dog) error
 	DeleteDog(ctx context.Context, id int64) error
 
 	// StartWalk creates a walk started at `at`. A dog or walker that does
-	// not exist gives FieldErrors{"dog"/"walker": ...}.
+	// not exist gives its *NotFoundError.
 	StartWalk(ctx context.Context, dogID, walkerID int64, at time.Time) (Walk, error)
 	// CompleteWalk ends a walk with one conditional update (only where
 	// end_time is null): of two concurrent calls exactly one succeeds and

@@ -10,22 +10,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"go.opentelemetry.io/otel/trace"
-)
 
-func family(t *testing.T, reg *prometheus.Registry, name string) *dto.MetricFamily {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf
-		}
-	}
-	t.Fatalf("no metric family %s", name)
-	return nil
-}
+	"github.com/walkerhq/walker/app/internal/metrictest"
+)
 
 // traced is a context in the span of a trace, sampled or not.
 func traced(sampled bool) context.Context {
@@ -45,6 +32,7 @@ const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
 // have both kinds of buckets; walk_distance keeps the original's classic
 // buckets only.
 func TestNativeHistogramsBesideClassicBuckets(t *testing.T) {
+	t.Parallel()
 	reg := prometheus.NewRegistry()
 	h := NewHTTP(reg)
 	w := NewWalks(reg)
@@ -55,7 +43,7 @@ func TestNativeHistogramsBesideClassicBuckets(t *testing.T) {
 	w.Completed(context.Background(), 420)
 
 	for _, name := range []string{"http_request_duration_seconds", "http_request_size_bytes", "http_response_size_bytes"} {
-		hist := family(t, reg, name).GetMetric()[0].GetHistogram()
+		hist := metrictest.Series(t, reg, name, nil)[0].GetHistogram()
 		if hist.Schema == nil || hist.GetSchema() != 3 {
 			t.Errorf("%s: native schema %v, want 3 (bucket factor 1.1)", name, hist.Schema)
 		}
@@ -63,7 +51,7 @@ func TestNativeHistogramsBesideClassicBuckets(t *testing.T) {
 			t.Errorf("%s: %d classic buckets, want them kept", name, len(hist.GetBucket()))
 		}
 	}
-	dist := family(t, reg, "walk_distance").GetMetric()[0].GetHistogram()
+	dist := metrictest.Series(t, reg, "walk_distance", nil)[0].GetHistogram()
 	if dist.Schema != nil || len(dist.GetPositiveSpan()) > 0 {
 		t.Errorf("walk_distance has native buckets (schema %v); it stays classic", dist.Schema)
 	}
@@ -80,6 +68,7 @@ func TestNativeHistogramsBesideClassicBuckets(t *testing.T) {
 // walk counters, the distance and the request duration; an unsampled trace
 // and exemplars off leave none.
 func TestTraceExemplars(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name             string
 		on, sampled, any bool
@@ -89,6 +78,7 @@ func TestTraceExemplars(t *testing.T) {
 		{"off, sampled", false, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			reg := prometheus.NewRegistry()
 			h, w := NewHTTP(reg), NewWalks(reg)
 			if tc.on {
@@ -110,10 +100,10 @@ func TestTraceExemplars(t *testing.T) {
 				}
 				return ""
 			}
-			got["walks_started_total"] = label(family(t, reg, "walks_started_total").GetMetric()[0].GetCounter().GetExemplar())
-			got["walks_completed_total"] = label(family(t, reg, "walks_completed_total").GetMetric()[0].GetCounter().GetExemplar())
+			got["walks_started_total"] = label(metrictest.Series(t, reg, "walks_started_total", nil)[0].GetCounter().GetExemplar())
+			got["walks_completed_total"] = label(metrictest.Series(t, reg, "walks_completed_total", nil)[0].GetCounter().GetExemplar())
 			for _, name := range []string{"walk_distance", "http_request_duration_seconds"} {
-				for _, b := range family(t, reg, name).GetMetric()[0].GetHistogram().GetBucket() {
+				for _, b := range metrictest.Series(t, reg, name, nil)[0].GetHistogram().GetBucket() {
 					if id := label(b.GetExemplar()); id != "" {
 						got[name] = id
 					}
@@ -134,6 +124,7 @@ func TestTraceExemplars(t *testing.T) {
 // TestOpenMetricsServesExemplars: the handler negotiates OpenMetrics, the
 // format that carries exemplars in text.
 func TestOpenMetricsServesExemplars(t *testing.T) {
+	t.Parallel()
 	reg := NewRegistry()
 	w := NewWalks(reg)
 	w.TraceExemplars()

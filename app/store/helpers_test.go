@@ -1,19 +1,9 @@
 package store_test
 
 import (
-	"context"
 	"os"
-	"strconv"
 	"testing"
-
-	"github.com/walkerhq/walker/internal/localpg"
 )
-
-func strconvFormat(n int64) string { return strconv.FormatInt(n, 10) }
-
-// localpgStart is a server of the test's own, for the outage test (the
-// shared one must stay up for the others).
-func localpgStart(ctx context.Context) (*localpg.Cluster, error) { return localpg.Start(ctx, "", 0) }
 
 // migrationFiles counts the migrations of a vendor's folder, as embedded.
 func migrationFiles(t *testing.T, vendor string) float64 {

@@ -5,19 +5,20 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
 
+	walker "github.com/walkerhq/walker/app"
 	"github.com/walkerhq/walker/app/metrics"
 )
 
@@ -81,18 +82,6 @@ func newDBMetrics(vendor string) *dbMetrics {
 		m.errors.WithLabelValues(t)
 	}
 	return m
-}
-
-func (m *dbMetrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, c := range m.collectors() {
-		c.Describe(ch)
-	}
-}
-
-func (m *dbMetrics) Collect(ch chan<- prometheus.Metric) {
-	for _, c := range m.collectors() {
-		c.Collect(ch)
-	}
 }
 
 func (m *dbMetrics) collectors() []prometheus.Collector {
@@ -261,45 +250,35 @@ func callerCancelled(db *gorm.DB) bool {
 // (migrations, the scrape-time state query).
 func (m *dbMetrics) countError(err error) { m.errors.WithLabelValues(classify(err)).Inc() }
 
-// classify maps a driver error onto the bounded error types.
+// classify maps a driver error onto the bounded error types: the
+// dialects' own codes and messages (postgres.go, sqlite.go) and what
+// database/sql and the network say.
 func classify(err error) string {
-	var pg *pgconn.PgError
-	if errors.As(err, &pg) {
-		switch {
-		case pg.Code == "23505":
-			return "unique_violation"
-		case pg.Code == "23503":
-			return "foreign_key_violation"
-		case pg.Code == "23514":
-			return "check_violation"
-		case pg.Code == "57014": // query_canceled: statement_timeout
-			return "timeout"
-		case strings.HasPrefix(pg.Code, "08"), strings.HasPrefix(pg.Code, "57P"):
-			return "connection"
-		}
-		return "other"
+	if t := postgresErrorType(err); t != "" {
+		return t
 	}
 	var netErr net.Error
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
-	case errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone), errors.As(err, &netErr), pgconn.SafeToRetry(err):
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone), errors.As(err, &netErr),
+		postgresConnectionError(err), strings.Contains(err.Error(), "connection refused"):
 		return "connection"
 	}
-	msg := err.Error()
-	switch {
-	case strings.Contains(msg, "UNIQUE constraint failed"):
-		return "unique_violation"
-	case strings.Contains(msg, "FOREIGN KEY constraint failed"):
-		return "foreign_key_violation"
-	case strings.Contains(msg, "CHECK constraint failed"):
-		return "check_violation"
-	case strings.Contains(msg, "database is locked"), strings.Contains(msg, "SQLITE_BUSY"):
-		return "busy"
-	case strings.Contains(msg, "failed to connect"), strings.Contains(msg, "connection refused"):
-		return "connection"
+	if t := sqliteErrorType(err); t != "" {
+		return t
 	}
 	return "other"
+}
+
+// unavailable wraps in walker.ErrUnavailable an error that says the
+// database cannot answer now, so that the edges can tell it from a bug.
+func unavailable(err error) error {
+	switch classify(err) {
+	case "connection", "timeout", "busy":
+		return fmt.Errorf("%w: %w", walker.ErrUnavailable, err)
+	}
+	return err
 }
 
 // stateCollector reads, at scrape time, what only the database knows: walks

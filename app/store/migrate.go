@@ -125,8 +125,12 @@ func (s *Store) apply(ctx context.Context, conn *sql.Conn, m migration) error {
 	return tx.Commit()
 }
 
-func appliedVersions(ctx context.Context, conn *sql.Conn) (map[int]bool, error) {
-	rows, err := conn.QueryContext(ctx, "SELECT version FROM schema_migrations")
+// appliedVersions reads schema_migrations, on the migration's connection
+// or, for the metrics, the pool.
+func appliedVersions(ctx context.Context, db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}) (map[int]bool, error) {
+	rows, err := db.QueryContext(ctx, "SELECT version FROM schema_migrations")
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +152,7 @@ func (s *Store) migrationStatus(ctx context.Context) (applied, pending int, err 
 	if err != nil {
 		return 0, 0, err
 	}
-	rows, err := s.sqlDB.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	done, err := appliedVersions(ctx, s.sqlDB)
 	if err != nil {
 		if isMissingTable(err) {
 			return 0, len(ms), nil
@@ -156,26 +160,12 @@ func (s *Store) migrationStatus(ctx context.Context) (applied, pending int, err 
 		s.metrics.countError(err)
 		return 0, 0, err
 	}
-	defer rows.Close()
-	done := map[int]bool{}
-	for rows.Next() {
-		var v int
-		if err := rows.Scan(&v); err != nil {
-			return 0, 0, err
-		}
-		done[v] = true
-	}
-	if err := rows.Err(); err != nil {
-		return 0, 0, err
-	}
 	for _, m := range ms {
 		if done[m.version] {
 			applied++
-		} else {
-			pending++
 		}
 	}
-	return applied, pending, nil
+	return applied, len(ms) - applied, nil
 }
 
 func isMissingTable(err error) bool {

@@ -19,6 +19,7 @@ import (
 // statistics of a populated database (20,000 rows each, 2,000 walks in
 // progress); SQLite's planner needs none.
 func TestListsAndScrapeReadIndexes(t *testing.T) {
+	t.Parallel()
 	for _, b := range testdb.Backends {
 		t.Run(b.Name, func(t *testing.T) {
 			cfg := b.Config(t)

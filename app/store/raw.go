@@ -46,7 +46,7 @@ func (s *Store) rows(ctx context.Context, query string, args []any, scan func(*s
 	defer cancel()
 	rows, err := tx.Rows()
 	if err != nil {
-		return err
+		return unavailable(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -56,7 +56,7 @@ func (s *Store) rows(ctx context.Context, query string, args []any, scan func(*s
 	}
 	if err := rows.Err(); err != nil {
 		s.metrics.countError(err)
-		return err
+		return unavailable(err)
 	}
 	return nil
 }
@@ -73,11 +73,15 @@ func (s *Store) raw(ctx context.Context, query string, args []any) (*gorm.DB, co
 }
 
 // walkColumns are a walk's columns, in scanWalk's order.
-const walkColumns = "walks.id, walks.dog_id, walks.walker_id, walks.distance, walks.start_time, walks.end_time"
+const walkColumns = "id, dog_id, walker_id, distance, start_time, end_time"
 
-// withNames joins a walk with its dog's and walker's names (scanWalk's
-// names).
-const withNames = ", dogs.name, walkers.name FROM walks JOIN dogs ON dogs.id = walks.dog_id JOIN walkers ON walkers.id = walks.walker_id"
+// withNames selects the walks of from (the table, or a subquery of
+// walkColumns), as w, with their dog's and walker's names: scanWalk's
+// columns with names.
+func withNames(from string) string {
+	return "SELECT w.id, w.dog_id, w.walker_id, w.distance, w.start_time, w.end_time, dogs.name, walkers.name FROM " + from +
+		" AS w JOIN dogs ON dogs.id = w.dog_id JOIN walkers ON walkers.id = w.walker_id"
+}
 
 // scanWalk reads walkColumns, and the names of withNames when names is set.
 func scanWalk(scan func(...any) error, names bool) (walker.Walk, error) {

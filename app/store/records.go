@@ -36,88 +36,94 @@ func (r dogRow) domain() walker.Dog {
 	return walker.Dog{ID: r.ID, Name: r.Name, Age: r.Age, Size: walker.Size(r.Size)}
 }
 
-func (s *Store) GetWalker(ctx context.Context, id int64) (walker.Walker, error) {
+// The four statements of walkers and dogs, each bounded by the statement
+// timeout; errors as walker.Store says (storeErr).
+
+func (s *Store) get(ctx context.Context, r any, entity string, id int64) error {
 	db, cancel := s.ctx(ctx)
 	defer cancel()
+	return storeErr(db.Take(r, id).Error, entity, id)
+}
+
+func (s *Store) create(ctx context.Context, r any) error {
+	db, cancel := s.ctx(ctx)
+	defer cancel()
+	return storeErr(db.Create(r).Error, "", 0)
+}
+
+func (s *Store) update(ctx context.Context, model any, entity string, id int64, fields map[string]any) error {
+	db, cancel := s.ctx(ctx)
+	defer cancel()
+	return rowsOrNotFound(db.Model(model).Where("id = ?", id).Updates(fields), entity, id)
+}
+
+func (s *Store) delete(ctx context.Context, model any, entity string, id int64) error {
+	db, cancel := s.ctx(ctx)
+	defer cancel()
+	return rowsOrNotFound(db.Delete(model, id), entity, id)
+}
+
+func (s *Store) GetWalker(ctx context.Context, id int64) (walker.Walker, error) {
 	var r walkerRow
-	if err := db.Take(&r, id).Error; err != nil {
-		return walker.Walker{}, notFound(err, "walker", id)
-	}
-	return r.domain(), nil
+	err := s.get(ctx, &r, "walker", id)
+	return r.domain(), err
 }
 
 func (s *Store) CreateWalker(ctx context.Context, w *walker.Walker) error {
-	w.Normalize()
-	if err := w.Validate(); err != nil {
+	if err := normalized(w); err != nil {
 		return err
 	}
-	db, cancel := s.ctx(ctx)
-	defer cancel()
 	r := walkerRow{Name: w.Name, Email: w.Email}
-	if err := db.Create(&r).Error; err != nil {
-		return err
-	}
+	err := s.create(ctx, &r)
 	w.ID = r.ID
-	return nil
+	return err
 }
 
-func (s *Store) UpdateWalker(ctx context.Context, w walker.Walker) error {
-	w.Normalize()
-	if err := w.Validate(); err != nil {
+func (s *Store) UpdateWalker(ctx context.Context, w *walker.Walker) error {
+	if err := normalized(w); err != nil {
 		return err
 	}
-	db, cancel := s.ctx(ctx)
-	defer cancel()
-	res := db.Model(&walkerRow{}).Where("id = ?", w.ID).Updates(map[string]any{"name": w.Name, "email": w.Email})
-	return rowsOrNotFound(res, "walker", w.ID)
+	return s.update(ctx, &walkerRow{}, "walker", w.ID, map[string]any{"name": w.Name, "email": w.Email})
 }
 
 func (s *Store) DeleteWalker(ctx context.Context, id int64) error {
-	db, cancel := s.ctx(ctx)
-	defer cancel()
-	return rowsOrNotFound(db.Delete(&walkerRow{}, id), "walker", id)
+	return s.delete(ctx, &walkerRow{}, "walker", id)
 }
 
 func (s *Store) GetDog(ctx context.Context, id int64) (walker.Dog, error) {
-	db, cancel := s.ctx(ctx)
-	defer cancel()
 	var r dogRow
-	if err := db.Take(&r, id).Error; err != nil {
-		return walker.Dog{}, notFound(err, "dog", id)
-	}
-	return r.domain(), nil
+	err := s.get(ctx, &r, "dog", id)
+	return r.domain(), err
 }
 
 func (s *Store) CreateDog(ctx context.Context, d *walker.Dog) error {
-	d.Normalize()
-	if err := d.Validate(); err != nil {
+	if err := normalized(d); err != nil {
 		return err
 	}
-	db, cancel := s.ctx(ctx)
-	defer cancel()
 	r := dogRow{Name: d.Name, Age: d.Age, Size: string(d.Size)}
-	if err := db.Create(&r).Error; err != nil {
-		return err
-	}
+	err := s.create(ctx, &r)
 	d.ID = r.ID
-	return nil
+	return err
 }
 
-func (s *Store) UpdateDog(ctx context.Context, d walker.Dog) error {
-	d.Normalize()
-	if err := d.Validate(); err != nil {
+func (s *Store) UpdateDog(ctx context.Context, d *walker.Dog) error {
+	if err := normalized(d); err != nil {
 		return err
 	}
-	db, cancel := s.ctx(ctx)
-	defer cancel()
-	res := db.Model(&dogRow{}).Where("id = ?", d.ID).Updates(map[string]any{"name": d.Name, "age": d.Age, "size": string(d.Size)})
-	return rowsOrNotFound(res, "dog", d.ID)
+	return s.update(ctx, &dogRow{}, "dog", d.ID, map[string]any{"name": d.Name, "age": d.Age, "size": string(d.Size)})
 }
 
 func (s *Store) DeleteDog(ctx context.Context, id int64) error {
-	db, cancel := s.ctx(ctx)
-	defer cancel()
-	return rowsOrNotFound(db.Delete(&dogRow{}, id), "dog", id)
+	return s.delete(ctx, &dogRow{}, "dog", id)
+}
+
+// normalized normalizes input from a person and validates it.
+func normalized(r interface {
+	Normalize()
+	Validate() error
+}) error {
+	r.Normalize()
+	return r.Validate()
 }
 
 // StartWalk inserts the walk. The foreign keys check that the dog and the
@@ -137,7 +143,7 @@ func (s *Store) StartWalk(ctx context.Context, dogID, walkerID int64, at time.Ti
 		if classify(err) == "foreign_key_violation" {
 			return walker.Walk{}, s.missingParent(ctx, dogID, walkerID, err)
 		}
-		return walker.Walk{}, err
+		return walker.Walk{}, unavailable(err)
 	}
 	s.metrics.inserts.WithLabelValues(models["walks"]).Inc()
 	return w, nil
@@ -173,7 +179,7 @@ func (s *Store) CompleteWalk(ctx context.Context, id int64, distance int, at tim
 		s.metrics.updates.WithLabelValues(models["walks"]).Inc()
 		return w, nil
 	case !errors.Is(scanErr, sql.ErrNoRows):
-		return walker.Walk{}, err
+		return walker.Walk{}, unavailable(err)
 	}
 	// Nothing changed: the walk is missing or already complete.
 	complete, err := s.WalkComplete(ctx, id)
@@ -190,33 +196,33 @@ func (s *Store) CompleteWalk(ctx context.Context, id int64, distance int, at tim
 // GetWalk reads a walk with its dog's and walker's names: one indexed join.
 func (s *Store) GetWalk(ctx context.Context, id int64) (walker.Walk, error) {
 	w, err := scanWalk(func(dest ...any) error {
-		return s.row(ctx, "SELECT "+walkColumns+withNames+" WHERE walks.id = ?", []any{id}, dest...)
+		return s.row(ctx, withNames("walks")+" WHERE w.id = ?", []any{id}, dest...)
 	}, true)
-	if err != nil {
-		return walker.Walk{}, notFound(err, "walk", id)
-	}
-	return w, nil
+	return w, storeErr(err, "walk", id)
 }
 
 // WalkComplete is the status endpoint's one indexed lookup.
 func (s *Store) WalkComplete(ctx context.Context, id int64) (bool, error) {
 	var complete bool
-	if err := s.row(ctx, "SELECT end_time IS NOT NULL FROM walks WHERE id = ?", []any{id}, &complete); err != nil {
-		return false, notFound(err, "walk", id)
-	}
-	return complete, nil
+	err := s.row(ctx, "SELECT end_time IS NOT NULL FROM walks WHERE id = ?", []any{id}, &complete)
+	return complete, storeErr(err, "walk", id)
 }
 
-func notFound(err error, entity string, id int64) error {
-	if errors.Is(err, gorm.ErrRecordNotFound) || errors.Is(err, sql.ErrNoRows) {
+// storeErr is err as walker.Store says: a missing row is the entity's
+// *NotFoundError, a database that cannot answer wraps ErrUnavailable.
+func storeErr(err error, entity string, id int64) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound) || errors.Is(err, sql.ErrNoRows):
 		return &walker.NotFoundError{Entity: entity, ID: id}
 	}
-	return err
+	return unavailable(err)
 }
 
 func rowsOrNotFound(res *gorm.DB, entity string, id int64) error {
 	if res.Error != nil {
-		return res.Error
+		return storeErr(res.Error, entity, id)
 	}
 	if res.RowsAffected == 0 {
 		return &walker.NotFoundError{Entity: entity, ID: id}
@@ -239,34 +245,27 @@ func (s *Store) LoadDemo(ctx context.Context) (int, error) {
 		{Name: "Tiny", Age: 1, Size: walker.SizeXS},
 	}
 	created := 0
-	for _, w := range walkers {
+	// add creates a record unless one has the name.
+	add := func(model any, name string, create func() error) error {
 		var n int64
 		db, cancel := s.ctx(ctx)
-		err := db.Model(&walkerRow{}).Where("name = ?", w.Name).Count(&n).Error
+		err := db.Model(model).Where("name = ?", name).Count(&n).Error
 		cancel()
-		if err != nil {
-			return created, err
-		}
-		if n == 0 {
-			if err := s.CreateWalker(ctx, &w); err != nil {
-				return created, err
+		if err == nil && n == 0 {
+			if err = create(); err == nil {
+				created++
 			}
-			created++
+		}
+		return err
+	}
+	for _, w := range walkers {
+		if err := add(&walkerRow{}, w.Name, func() error { return s.CreateWalker(ctx, &w) }); err != nil {
+			return created, err
 		}
 	}
 	for _, d := range dogs {
-		var n int64
-		db, cancel := s.ctx(ctx)
-		err := db.Model(&dogRow{}).Where("name = ?", d.Name).Count(&n).Error
-		cancel()
-		if err != nil {
+		if err := add(&dogRow{}, d.Name, func() error { return s.CreateDog(ctx, &d) }); err != nil {
 			return created, err
-		}
-		if n == 0 {
-			if err := s.CreateDog(ctx, &d); err != nil {
-				return created, err
-			}
-			created++
 		}
 	}
 	return created, nil

@@ -8,22 +8,13 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/glebarez/sqlite"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.opentelemetry.io/otel/trace"
-	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
@@ -69,22 +60,6 @@ type Store struct {
 
 var _ walker.Store = (*Store)(nil)
 
-// PostgresURL builds a connection URL from the Django-style settings
-// (DB_NAME, DB_USER, ...), escaping what needs it.
-func PostgresURL(name, user, password, host, port, sslmode string) string {
-	u := url.URL{Scheme: "postgres", Host: net.JoinHostPort(host, port), Path: "/" + name}
-	switch {
-	case user != "" && password != "":
-		u.User = url.UserPassword(user, password)
-	case user != "":
-		u.User = url.User(user)
-	}
-	if sslmode != "" {
-		u.RawQuery = url.Values{"sslmode": {sslmode}}.Encode()
-	}
-	return u.String()
-}
-
 // Open connects (lazily: a database that is down now does not stop the app
 // from starting and reporting not ready) and registers the metrics on reg.
 func Open(ctx context.Context, cfg Config, reg prometheus.Registerer) (*Store, error) {
@@ -94,75 +69,31 @@ func Open(ctx context.Context, cfg Config, reg prometheus.Registerer) (*Store, e
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{timeout: cfg.StatementTimeout, logger: cfg.Logger}
-
-	var dialector gorm.Dialector
+	s := &Store{timeout: cfg.StatementTimeout, logger: cfg.Logger, vendor: VendorSQLite}
+	open := openSQLite
 	if cfg.DatabaseURL != "" {
-		s.vendor = VendorPostgreSQL
-		s.metrics = newDBMetrics(s.vendor)
-		pgc, err := pgx.ParseConfig(cfg.DatabaseURL)
-		if err != nil {
-			return nil, fmt.Errorf("DATABASE_URL: %w", redact(err, cfg.DatabaseURL))
-		}
-		// The server enforces the timeout too, so a statement whose client
-		// went away does not keep running.
-		pgc.RuntimeParams["statement_timeout"] = strconv.FormatInt(cfg.StatementTimeout.Milliseconds(), 10)
-		if pgc.RuntimeParams["application_name"] == "" {
-			pgc.RuntimeParams["application_name"] = "walker"
-		}
-		if pgc.ConnectTimeout == 0 {
-			pgc.ConnectTimeout = cfg.StatementTimeout
-		}
-		// walker runs a few dozen distinct statements: pgx's default cache of
-		// 512 prepared statements per connection (unless the URL sets
-		// statement_cache_capacity) only costs memory, its map being
-		// allocated at that size on every connection.
-		if pgc.StatementCacheCapacity == 512 {
-			pgc.StatementCacheCapacity = 64
-		}
-		if pgc.DescriptionCacheCapacity == 512 {
-			pgc.DescriptionCacheCapacity = 64
-		}
-		s.sqlDB = sql.OpenDB(&countingConnector{Connector: stdlib.GetConnector(*pgc), metrics: s.metrics})
-		max := cfg.MaxOpenConns
-		if max <= 0 {
-			max = 20
-		}
-		s.sqlDB.SetMaxOpenConns(max)
-		s.sqlDB.SetMaxIdleConns(max)
-		s.sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-		dialector = postgres.New(postgres.Config{Conn: s.sqlDB})
-	} else {
-		s.vendor = VendorSQLite
-		s.metrics = newDBMetrics(s.vendor)
-		path := cfg.SQLitePath
-		if path == "" {
-			path = "walker.db"
-		}
-		dsn := "file:" + path + "?" + url.Values{"_pragma": {
-			"foreign_keys(1)", "journal_mode(WAL)", "synchronous(NORMAL)",
-			fmt.Sprintf("busy_timeout(%d)", cfg.StatementTimeout.Milliseconds()),
-		}}.Encode()
-		drv, err := sqliteDriver()
-		if err != nil {
-			return nil, err
-		}
-		s.sqlDB = sql.OpenDB(&countingConnector{Connector: dsnConnector{dsn: dsn, driver: drv}, metrics: s.metrics})
-		max := cfg.MaxOpenConns
-		if max <= 0 {
-			max = 4
-		}
-		s.sqlDB.SetMaxOpenConns(max)
-		dialector = &sqlite.Dialector{Conn: s.sqlDB}
+		s.vendor, open = VendorPostgreSQL, openPostgres
 	}
-
+	s.metrics = newDBMetrics(s.vendor)
+	var dialector gorm.Dialector
 	var err error
-	if s.stateQuery, s.embedded, err = s.stateSQL(); err != nil {
+	if s.sqlDB, dialector, err = open(cfg, s.metrics); err != nil {
+		return nil, err
+	}
+	if err := s.init(dialector, cfg.Tracer, reg); err != nil {
 		s.sqlDB.Close()
 		return nil, err
 	}
+	return s, nil
+}
 
-	db, err := gorm.Open(dialector, &gorm.Config{
+// init puts gorm and the metrics on the pool.
+func (s *Store) init(dialector gorm.Dialector, tracer trace.Tracer, reg prometheus.Registerer) error {
+	var err error
+	if s.stateQuery, s.embedded, err = s.stateSQL(); err != nil {
+		return err
+	}
+	s.db, err = gorm.Open(dialector, &gorm.Config{
 		// Every write here is one statement; gorm's implicit transaction
 		// around it would double the round trips.
 		SkipDefaultTransaction: true,
@@ -174,39 +105,20 @@ func Open(ctx context.Context, cfg Config, reg prometheus.Registerer) (*Store, e
 		DisableAutomaticPing: true,
 	})
 	if err != nil {
-		s.sqlDB.Close()
-		return nil, fmt.Errorf("open %s: %w", s.vendor, err)
+		return fmt.Errorf("open %s: %w", s.vendor, err)
 	}
-	s.db = db
-	if err := s.metrics.instrument(db, s.logger, cfg.Tracer); err != nil {
-		s.sqlDB.Close()
-		return nil, err
+	if err := s.metrics.instrument(s.db, s.logger, tracer); err != nil {
+		return err
 	}
-	if reg != nil {
-		for _, c := range []prometheus.Collector{
-			s.metrics,
-			collectors.NewDBStatsCollector(s.sqlDB, alias),
-			&stateCollector{store: s},
-		} {
-			if err := reg.Register(c); err != nil {
-				s.sqlDB.Close()
-				return nil, fmt.Errorf("register metrics: %w", err)
-			}
+	if reg == nil {
+		return nil
+	}
+	for _, c := range append(s.metrics.collectors(), collectors.NewDBStatsCollector(s.sqlDB, alias), &stateCollector{store: s}) {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("register metrics: %w", err)
 		}
 	}
-	return s, nil
-}
-
-// redact keeps a password out of an error message that quotes the URL.
-func redact(err error, rawURL string) error {
-	u, perr := url.Parse(rawURL)
-	if perr != nil || u.User == nil {
-		return errors.New("cannot parse the database URL")
-	}
-	if p, ok := u.User.Password(); ok && p != "" {
-		return errors.New(strings.ReplaceAll(err.Error(), p, "xxxxx"))
-	}
-	return err
+	return nil
 }
 
 // Vendor is "postgresql" or "sqlite".
@@ -243,24 +155,4 @@ func (c *countingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	}
 	c.metrics.newConnections.Inc()
 	return conn, nil
-}
-
-// dsnConnector adapts a driver that only has Open(dsn) to driver.Connector.
-type dsnConnector struct {
-	dsn    string
-	driver driver.Driver
-}
-
-func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.driver.Open(c.dsn) }
-func (c dsnConnector) Driver() driver.Driver                        { return c.driver }
-
-// sqliteDriver returns the pure-Go SQLite driver that glebarez/sqlite
-// registers as "sqlite".
-func sqliteDriver() (driver.Driver, error) {
-	db, err := sql.Open(sqlite.DriverName, ":memory:")
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	return db.Driver(), nil
 }

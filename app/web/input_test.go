@@ -14,6 +14,7 @@ import (
 	"time"
 
 	walker "github.com/walkerhq/walker/app"
+	"github.com/walkerhq/walker/app/internal/metrictest"
 	"github.com/walkerhq/walker/app/web"
 	"github.com/walkerhq/walker/internal/poll"
 )
@@ -37,11 +38,11 @@ func (l *logBuffer) String() string {
 }
 
 // newLoggedApp is newApp with the app's log (every level) kept.
-func newLoggedApp(t *testing.T, b backend) (*app, *logBuffer) {
+func newLoggedApp(t *testing.T, b backend, mutate ...func(*web.Config)) (*app, *logBuffer) {
 	logs := &logBuffer{}
-	a := newApp(t, b, func(c *web.Config) {
+	a := newApp(t, b, append(mutate, func(c *web.Config) {
 		c.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	})
+	})...)
 	return a, logs
 }
 
@@ -49,25 +50,14 @@ func newLoggedApp(t *testing.T, b backend) (*app, *logBuffer) {
 // database errors of every type and 5xx answers.
 func (a *app) serverFailures() (dbErrors, status5xx float64) {
 	a.t.Helper()
-	mfs, err := a.reg.Gather()
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			switch mf.GetName() {
-			case "db_errors_total":
-				dbErrors += m.GetCounter().GetValue()
-			case "http_requests_total":
-				for _, l := range m.GetLabel() {
-					if l.GetName() == "status" && strings.HasPrefix(l.GetValue(), "5") {
-						status5xx += m.GetCounter().GetValue()
-					}
-				}
+	for _, m := range metrictest.Series(a.t, a.reg, "http_requests_total", nil) {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "status" && strings.HasPrefix(l.GetValue(), "5") {
+				status5xx += m.GetCounter().GetValue()
 			}
 		}
 	}
-	return dbErrors, status5xx
+	return metrictest.Value(a.t, a.reg, "db_errors_total", nil), status5xx
 }
 
 // noServerFailure checks that nothing was counted or logged as a failure.
@@ -86,6 +76,7 @@ func (a *app) noServerFailure(t *testing.T, logs *logBuffer) {
 // nothing counted as a server failure. (PostgreSQL refuses the bytes, so
 // they used to come back as 503 "database unavailable".)
 func TestBadTextIsAFieldError(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.Name, func(t *testing.T) {
 			a, logs := newLoggedApp(t, b)
@@ -151,6 +142,7 @@ func TestBadTextIsAFieldError(t *testing.T) {
 // Ids in paths are plain positive decimal numbers: /walkers/+2/delete/
 // names no walker, so it deletes nothing.
 func TestIDsArePlainNumbers(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, a *app) {
 		dog, w := a.seed()
 		walk := a.startWalk(a.browser(), dog, w)
@@ -211,6 +203,7 @@ func TestIDsArePlainNumbers(t *testing.T) {
 // and no server error: no ERROR log, no db_errors_total, no 5xx; the
 // request is recorded as 499 (nginx's "client closed request").
 func TestClientGoneIsNoServerError(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.Name, func(t *testing.T) {
 			a, logs := newLoggedApp(t, b)
@@ -236,12 +229,12 @@ func TestClientGoneIsNoServerError(t *testing.T) {
 			if err := <-done; err == nil {
 				t.Fatal("the request was answered although its client gave up")
 			}
-			answered := func() bool { return a.metric("http_requests_in_flight", nil) == 0 }
+			answered := func() bool { return metrictest.Value(a.t, a.reg, "http_requests_in_flight", nil) == 0 }
 			if !poll.Until(15*time.Second, answered) {
 				t.Fatal("the app is still serving the abandoned request")
 			}
 			release()
-			if got := a.metric("http_requests_total", map[string]string{"method": "POST", "route": "/api/walkers", "status": "499"}); got != 1 {
+			if got := metrictest.Value(a.t, a.reg, "http_requests_total", map[string]string{"method": "POST", "route": "/api/walkers", "status": "499"}); got != 1 {
 				t.Errorf("http_requests_total{status=499} = %g, want 1", got)
 			}
 			a.noServerFailure(t, logs)
@@ -285,7 +278,7 @@ func (a *app) lockWalkers(t *testing.T) (blocked func() bool, release func()) {
 			db.Close()
 		})
 	}
-	blocked = func() bool { return a.metric("http_requests_in_flight", nil) == 1 }
+	blocked = func() bool { return metrictest.Value(a.t, a.reg, "http_requests_in_flight", nil) == 1 }
 	if driver == "pgx" {
 		blocked = func() bool {
 			var n int

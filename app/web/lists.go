@@ -1,8 +1,10 @@
 package web
 
 import (
+	"context"
 	"html"
 	"html/template"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -40,6 +42,39 @@ func apiListQuery(c *gin.Context) (walker.ListQuery, error) {
 		limit = n
 	}
 	return listQuery(c, "", limit)
+}
+
+// renderList renders a page of a list (walkers, dogs, walks in progress).
+func renderList[T any](s *server, c *gin.Context, list func(context.Context, walker.ListQuery) (walker.Page[T], error), name, title string) error {
+	q, err := listQuery(c, "", 0)
+	if err != nil {
+		return err
+	}
+	p, err := list(c, q)
+	if err != nil {
+		return err
+	}
+	s.render(c, http.StatusOK, name, title, nil, newListPage(c.FullPath(), q, p))
+	return nil
+}
+
+// apiList answers a page of a list in JSON, the next one in a Link header.
+func apiList[T, J any](c *gin.Context, list func(context.Context, walker.ListQuery) (walker.Page[T], error), toJSON func(T) J) error {
+	q, err := apiListQuery(c)
+	if err != nil {
+		return err
+	}
+	p, err := list(c, q)
+	if err != nil {
+		return err
+	}
+	out := make([]J, len(p.Items))
+	for i, it := range p.Items {
+		out[i] = toJSON(it)
+	}
+	setNextLink(c, c.FullPath(), q, p.Next)
+	c.JSON(http.StatusOK, out)
+	return nil
 }
 
 // listPage is what a list page shows: its rows and the links to the next

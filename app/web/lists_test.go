@@ -15,6 +15,7 @@ import (
 	"time"
 
 	walker "github.com/walkerhq/walker/app"
+	"github.com/walkerhq/walker/app/internal/metrictest"
 )
 
 func (a *app) createWalkers(names ...string) []walker.Walker {
@@ -110,6 +111,7 @@ func htmlPages(t *testing.T, b *browser, path string) (pages [][]string, firstLi
 func flatten(pages [][]string) []string { return slices.Concat(pages...) }
 
 func TestListsPageInTheAPIAndThePages(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, a *app) {
 		ws := numbered("Walker", 2*walker.DefaultPageSize+3)
 		a.createWalkers(ws...)
@@ -154,6 +156,7 @@ func lens(pages [][]string) []int {
 }
 
 func TestDogsAndWalksInProgressPage(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, a *app) {
 		ctx := context.Background()
 		var dogs []string
@@ -223,6 +226,7 @@ func TestDogsAndWalksInProgressPage(t *testing.T) {
 }
 
 func TestPagingPastADeletedCursorRow(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, a *app) {
 		ws := a.createWalkers("a1", "a2", "a3", "a4", "a5")
 		b := a.browser()
@@ -245,6 +249,7 @@ func TestPagingPastADeletedCursorRow(t *testing.T) {
 }
 
 func TestBadListInputIs400AndChangesNothing(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, a *app) {
 		dog, w := a.seed()
 		b := a.browser()
@@ -297,9 +302,9 @@ func (a *app) snapshot() snapshot {
 		}
 	}
 	s := snapshot{walkers: len(ws.Items), dogs: len(ds.Items), walksInProgress: len(wk.Items),
-		started: a.metric("walks_started_total", nil)}
+		started: metrictest.Value(a.t, a.reg, "walks_started_total", nil)}
 	for _, op := range []string{"create", "update", "delete"} {
-		s.statements += a.metric("db_statements_total", map[string]string{"alias": "default", "vendor": a.store.Vendor(), "operation": op})
+		s.statements += metrictest.Value(a.t, a.reg, "db_statements_total", map[string]string{"alias": "default", "vendor": a.store.Vendor(), "operation": op})
 	}
 	return s
 }
@@ -322,6 +327,7 @@ func walkerOptions(t *testing.T, page string) map[string]string {
 }
 
 func TestStartFormFindsAWalkerBeyondTheFirstThousand(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, a *app) {
 		ctx := context.Background()
 		d := walkerDog()
@@ -382,6 +388,7 @@ func TestStartFormFindsAWalkerBeyondTheFirstThousand(t *testing.T) {
 // TestStartScriptKnowsTheSizeLabels: start.js labels dogs as the server
 // does (it has no other way to know them).
 func TestStartScriptKnowsTheSizeLabels(t *testing.T) {
+	t.Parallel()
 	js, err := os.ReadFile("static/start.js")
 	if err != nil {
 		t.Fatal(err)
@@ -396,6 +403,7 @@ func TestStartScriptKnowsTheSizeLabels(t *testing.T) {
 // TestStartFormEscapesNames: the options are rendered in Go, not by the
 // template engine; they are escaped all the same.
 func TestStartFormEscapesNames(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, backends[1])
 	d := walker.Dog{Name: `<script>alert("x")</script> & 'co'`, Age: 1, Size: walker.SizeXS}
 	if err := a.store.CreateDog(context.Background(), &d); err != nil {

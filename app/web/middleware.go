@@ -158,7 +158,7 @@ func securityHeaders(c *gin.Context) {
 func (s *server) limitBody(c *gin.Context) {
 	if c.Request.ContentLength > s.MaxBodyBytes {
 		c.Header("Connection", "close")
-		s.fail(c, http.StatusRequestEntityTooLarge, "request body too large")
+		s.fail(c, errTooLarge)
 		return
 	}
 	if c.Request.Body != nil {
@@ -170,20 +170,20 @@ func (s *server) limitBody(c *gin.Context) {
 // requireJSON: the API takes JSON only. A browser cannot send that
 // cross-site without a CORS preflight (which we never grant), so the API
 // needs no CSRF token.
-func requireJSON(c *gin.Context) {
+func (s *server) requireJSON(c *gin.Context) {
 	switch c.Request.Method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
 		if c.Request.Method == http.MethodDelete && c.Request.ContentLength <= 0 {
 			// A body-less DELETE still must not come from a form.
 			if c.GetHeader("Sec-Fetch-Site") == "cross-site" {
-				c.AbortWithStatusJSON(http.StatusForbidden, apiError{Error: "cross-site request refused"})
+				s.fail(c, errorf(http.StatusForbidden, "cross-site request refused"))
 				return
 			}
 			break
 		}
 		mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
 		if err != nil || mt != "application/json" {
-			c.AbortWithStatusJSON(http.StatusUnsupportedMediaType, apiError{Error: "Content-Type must be application/json"})
+			s.fail(c, errorf(http.StatusUnsupportedMediaType, "Content-Type must be application/json"))
 			return
 		}
 	}
@@ -261,18 +261,12 @@ func (s *server) csrfProtect(c *gin.Context) {
 		return
 	}
 	if err := c.Request.ParseForm(); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			s.fail(c, http.StatusRequestEntityTooLarge, "request body too large")
-			return
-		}
-		s.fail(c, http.StatusBadRequest, "malformed form")
+		s.fail(c, bodyError(err, "malformed form"))
 		return
 	}
 	form := c.Request.PostForm.Get(csrfField)
 	if !valid || !hmac.Equal([]byte(form), []byte(cookie)) {
-		s.errorPage(c, http.StatusForbidden, "CSRF verification failed: reload the form and submit it again")
-		c.Abort()
+		s.fail(c, errorf(http.StatusForbidden, "CSRF verification failed: reload the form and submit it again"))
 		return
 	}
 	c.Set(csrfCookie, cookie)

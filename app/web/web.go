@@ -36,6 +36,11 @@ type Config struct {
 	Now func() time.Time
 }
 
+// gin keeps its mode in a package variable: set once, not per New (the
+// tests build servers in parallel). Release mode only silences its debug
+// route listing.
+func init() { gin.SetMode(gin.ReleaseMode) }
+
 //go:embed templates/*.html
 var templateFiles embed.FS
 
@@ -68,9 +73,6 @@ func New(cfg Config) http.Handler {
 	}
 	s := &server{Config: cfg, pages: parsePages(), csrf: newSigner(cfg.SecretKey)}
 
-	// gin keeps its mode in a package variable; release mode only silences
-	// its debug route listing.
-	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	// Only the nginx sidecar, on the pod's localhost, may say who the client
@@ -79,9 +81,9 @@ func New(cfg Config) http.Handler {
 		panic(err)
 	}
 	r.ContextWithFallback = true
-	r.Use(s.routeLabel, s.requestID, s.accessLog, s.recoverPanic, securityHeaders, s.limitBody)
-	r.NoRoute(func(c *gin.Context) { s.errorPage(c, http.StatusNotFound, "page not found") })
-	r.NoMethod(func(c *gin.Context) { s.errorPage(c, http.StatusMethodNotAllowed, "method not allowed") })
+	r.Use(s.routeLabel, s.requestID, s.accessLog, s.recoverPanic, securityHeaders)
+	r.NoRoute(func(c *gin.Context) { s.fail(c, errorf(http.StatusNotFound, "page not found")) })
+	r.NoMethod(func(c *gin.Context) { s.fail(c, errorf(http.StatusMethodNotAllowed, "method not allowed")) })
 
 	r.GET("/livez", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
 	r.GET("/readyz", s.ready)
@@ -90,42 +92,44 @@ func New(cfg Config) http.Handler {
 	static, _ := fs.Sub(staticFiles, "static")
 	r.StaticFS("/static", http.FS(static))
 
-	pages := r.Group("/", s.csrfProtect)
+	// Each group says at routing time how its errors are answered (fail):
+	// pages in HTML, the API and the walk status in JSON.
+	pages := r.Group("/", s.limitBody, s.csrfProtect)
 	pages.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/walks/start/") })
-	pages.GET("/walks/start/", s.startForm)
-	pages.POST("/walks/start/", s.startWalk)
-	pages.GET("/walks/", s.walksInProgress)
-	pages.GET("/walks/:id/complete/", s.completeForm)
-	pages.POST("/walks/:id/complete/", s.completeWalk)
-	pages.GET("/walks/:id/status/", s.walkStatus)
-	pages.GET("/walkers/", s.listWalkers)
-	pages.GET("/walkers/new/", s.newWalkerForm)
-	pages.POST("/walkers/new/", s.createWalker)
-	pages.GET("/walkers/:id/edit/", s.editWalkerForm)
-	pages.POST("/walkers/:id/edit/", s.updateWalker)
-	pages.POST("/walkers/:id/delete/", s.deleteWalker)
-	pages.GET("/dogs/", s.listDogs)
-	pages.GET("/dogs/new/", s.newDogForm)
-	pages.POST("/dogs/new/", s.createDog)
-	pages.GET("/dogs/:id/edit/", s.editDogForm)
-	pages.POST("/dogs/:id/edit/", s.updateDog)
-	pages.POST("/dogs/:id/delete/", s.deleteDog)
+	pages.GET("/walks/start/", s.h(s.startForm))
+	pages.POST("/walks/start/", s.h(s.startWalk))
+	pages.GET("/walks/", s.h(s.walksInProgress))
+	pages.GET("/walks/:id/complete/", s.h(s.completeForm))
+	pages.POST("/walks/:id/complete/", s.h(s.completeWalk))
+	pages.GET("/walkers/", s.h(s.listWalkers))
+	pages.GET("/walkers/new/", s.h(s.walkerForm))
+	pages.POST("/walkers/new/", s.h(s.saveWalker))
+	pages.GET("/walkers/:id/edit/", s.h(s.walkerForm))
+	pages.POST("/walkers/:id/edit/", s.h(s.saveWalker))
+	pages.POST("/walkers/:id/delete/", s.h(s.deleteWalker))
+	pages.GET("/dogs/", s.h(s.listDogs))
+	pages.GET("/dogs/new/", s.h(s.dogForm))
+	pages.POST("/dogs/new/", s.h(s.saveDog))
+	pages.GET("/dogs/:id/edit/", s.h(s.dogForm))
+	pages.POST("/dogs/:id/edit/", s.h(s.saveDog))
+	pages.POST("/dogs/:id/delete/", s.h(s.deleteDog))
 
-	api := r.Group("/api", requireJSON)
-	api.GET("/walkers", s.apiListWalkers)
-	api.POST("/walkers", s.apiCreateWalker)
-	api.GET("/walkers/:id", s.apiGetWalker)
-	api.PUT("/walkers/:id", s.apiUpdateWalker)
-	api.DELETE("/walkers/:id", s.apiDeleteWalker)
-	api.GET("/dogs", s.apiListDogs)
-	api.POST("/dogs", s.apiCreateDog)
-	api.GET("/dogs/:id", s.apiGetDog)
-	api.PUT("/dogs/:id", s.apiUpdateDog)
-	api.DELETE("/dogs/:id", s.apiDeleteDog)
-	api.GET("/walks", s.apiListWalks)
-	api.POST("/walks", s.apiStartWalk)
-	api.GET("/walks/:id", s.apiGetWalk)
-	api.POST("/walks/:id/complete", s.apiCompleteWalk)
+	r.GET("/walks/:id/status/", answerJSON, s.limitBody, s.h(s.walkStatus))
+	api := r.Group("/api", answerJSON, s.limitBody, s.requireJSON)
+	api.GET("/walkers", s.h(s.apiListWalkers))
+	api.POST("/walkers", s.h(s.apiSaveWalker))
+	api.GET("/walkers/:id", s.h(s.apiGetWalker))
+	api.PUT("/walkers/:id", s.h(s.apiSaveWalker))
+	api.DELETE("/walkers/:id", s.h(s.deleteWalker))
+	api.GET("/dogs", s.h(s.apiListDogs))
+	api.POST("/dogs", s.h(s.apiSaveDog))
+	api.GET("/dogs/:id", s.h(s.apiGetDog))
+	api.PUT("/dogs/:id", s.h(s.apiSaveDog))
+	api.DELETE("/dogs/:id", s.h(s.deleteDog))
+	api.GET("/walks", s.h(s.apiListWalks))
+	api.POST("/walks", s.h(s.apiStartWalk))
+	api.GET("/walks/:id", s.h(s.apiGetWalk))
+	api.POST("/walks/:id/complete", s.h(s.apiCompleteWalk))
 
 	if cfg.HTTP != nil {
 		var routes []string

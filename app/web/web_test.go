@@ -16,9 +16,9 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	walker "github.com/walkerhq/walker/app"
+	"github.com/walkerhq/walker/app/internal/metrictest"
 	"github.com/walkerhq/walker/app/internal/testdb"
 	"github.com/walkerhq/walker/app/metrics"
 	"github.com/walkerhq/walker/app/store"
@@ -149,50 +149,6 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
-// metric returns a counter or gauge value, or a histogram's count, of the
-// series with exactly these labels (0 when absent).
-func (a *app) metric(name string, labels map[string]string) float64 {
-	a.t.Helper()
-	m := a.find(name, labels)
-	switch {
-	case m == nil:
-		return 0
-	case m.Counter != nil:
-		return m.Counter.GetValue()
-	case m.Gauge != nil:
-		return m.Gauge.GetValue()
-	case m.Histogram != nil:
-		return float64(m.Histogram.GetSampleCount())
-	}
-	return 0
-}
-
-func (a *app) find(name string, labels map[string]string) *dto.Metric {
-	a.t.Helper()
-	mfs, err := a.reg.Gather()
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			if len(m.GetLabel()) != len(labels) {
-				continue
-			}
-			for _, lp := range m.GetLabel() {
-				if labels[lp.GetName()] != lp.GetValue() {
-					continue next
-				}
-			}
-			return m
-		}
-	}
-	return nil
-}
-
 func (a *app) seed() (dog, walker int64) {
 	a.t.Helper()
 	d := walkerDog()
@@ -224,6 +180,7 @@ func (a *app) startWalk(b *browser, dog, w int64) int64 {
 }
 
 func TestWalkForms(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, a *app) {
 		dog, w := a.seed()
 		b := a.browser()
@@ -249,16 +206,16 @@ func TestWalkForms(t *testing.T) {
 			if r.status != http.StatusBadRequest || !strings.Contains(r.body, tt.errMsg) {
 				t.Errorf("%s: %d, want 400 with %q", tt.name, r.status, tt.errMsg)
 			}
-			if got := a.metric("invalid_walks_total", nil); got != float64(i+1) {
+			if got := metrictest.Value(a.t, a.reg, "invalid_walks_total", nil); got != float64(i+1) {
 				t.Errorf("%s: invalid_walks_total = %g, want %d", tt.name, got, i+1)
 			}
 		}
-		if got := a.metric("walks_started_total", nil); got != 0 {
+		if got := metrictest.Value(a.t, a.reg, "walks_started_total", nil); got != 0 {
 			t.Fatalf("walks_started_total = %g after invalid starts", got)
 		}
 
 		id := a.startWalk(b, dog, w)
-		if got := a.metric("walks_started_total", nil); got != 1 {
+		if got := metrictest.Value(a.t, a.reg, "walks_started_total", nil); got != 1 {
 			t.Errorf("walks_started_total = %g, want 1", got)
 		}
 		shown := b.get(fmt.Sprintf("/walks/start/?walk=%d", id))
@@ -279,7 +236,7 @@ func TestWalkForms(t *testing.T) {
 				t.Errorf("distance %q: %d, want 400", bad, r.status)
 			}
 		}
-		if got := a.metric("walks_completed_total", nil); got != 0 {
+		if got := metrictest.Value(a.t, a.reg, "walks_completed_total", nil); got != 0 {
 			t.Errorf("walks_completed_total = %g after invalid distances", got)
 		}
 		r := b.submit(completePath, completePath, url.Values{"distance": {"420"}})
@@ -289,10 +246,10 @@ func TestWalkForms(t *testing.T) {
 		if r := b.get(fmt.Sprintf("/walks/%d/status/", id)); strings.TrimSpace(r.body) != `{"complete":true}` {
 			t.Errorf("status after completion = %s", r.body)
 		}
-		if got := a.metric("walks_completed_total", nil); got != 1 {
+		if got := metrictest.Value(a.t, a.reg, "walks_completed_total", nil); got != 1 {
 			t.Errorf("walks_completed_total = %g", got)
 		}
-		dist := a.find("walk_distance", nil).GetHistogram()
+		dist := metrictest.Series(a.t, a.reg, "walk_distance", nil)[0].GetHistogram()
 		if dist.GetSampleCount() != 1 || dist.GetSampleSum() != 420 {
 			t.Errorf("walk_distance count %d sum %g, want 1 and 420", dist.GetSampleCount(), dist.GetSampleSum())
 		}
@@ -324,7 +281,7 @@ func TestWalkForms(t *testing.T) {
 				t.Errorf("POST %s = %d, want %d with %q", tt.path, r.status, tt.status, tt.text)
 			}
 		}
-		if got := a.metric("walks_completed_total", nil); got != 1 {
+		if got := metrictest.Value(a.t, a.reg, "walks_completed_total", nil); got != 1 {
 			t.Errorf("walks_completed_total = %g after refused completions", got)
 		}
 		if r := b.get("/walks/9999/status/"); r.status != 404 {
@@ -339,6 +296,7 @@ func TestWalkForms(t *testing.T) {
 }
 
 func TestCSRFIsRequired(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, backends[1])
 	dog, w := a.seed()
 	b := a.browser()
@@ -364,7 +322,7 @@ func TestCSRFIsRequired(t *testing.T) {
 			}
 		}
 	}
-	if got := a.metric("walks_started_total", nil); got != 0 {
+	if got := metrictest.Value(a.t, a.reg, "walks_started_total", nil); got != 0 {
 		t.Errorf("a forged request started a walk")
 	}
 	if _, err := a.store.GetDog(context.Background(), dog); err != nil {
@@ -373,6 +331,7 @@ func TestCSRFIsRequired(t *testing.T) {
 }
 
 func TestConcurrentCompletionsCountOnce(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, a *app) {
 		dog, w := a.seed()
 		b := a.browser()
@@ -398,16 +357,17 @@ func TestConcurrentCompletionsCountOnce(t *testing.T) {
 		if count[http.StatusFound] != 1 || count[http.StatusBadRequest] != 1 {
 			t.Errorf("statuses %v, want one 302 and one 400", count)
 		}
-		if got := a.metric("walks_completed_total", nil); got != 1 {
+		if got := metrictest.Value(a.t, a.reg, "walks_completed_total", nil); got != 1 {
 			t.Errorf("walks_completed_total = %g, want 1", got)
 		}
-		if got := a.metric("walk_distance", nil); got != 1 {
+		if got := metrictest.Value(a.t, a.reg, "walk_distance", nil); got != 1 {
 			t.Errorf("walk_distance count = %g, want 1", got)
 		}
 	})
 }
 
 func TestWalkerAndDogPages(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, a *app) {
 		b := a.browser()
 		tests := []struct {
@@ -466,13 +426,14 @@ func TestWalkerAndDogPages(t *testing.T) {
 		if r := b.submit("/walkers/new/", del, nil); r.status != 404 {
 			t.Errorf("delete deleted walker = %d, want 404", r.status)
 		}
-		if got := a.metric("model_deletes_total", map[string]string{"model": "walker"}); got != 1 {
+		if got := metrictest.Value(a.t, a.reg, "model_deletes_total", map[string]string{"model": "walker"}); got != 1 {
 			t.Errorf("model_deletes_total{walker} = %g", got)
 		}
 	})
 }
 
 func TestJSONAPI(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, a *app) {
 		b := a.browser()
 		steps := []struct {
@@ -491,7 +452,7 @@ func TestJSONAPI(t *testing.T) {
 			{"create dog", "POST", "/api/dogs", `{"name":"Rex","age":2}`, 201, `"size":"md"`},
 			{"dog without age", "POST", "/api/dogs", `{"name":"Rex"}`, 400, `"age"`},
 			{"start walk", "POST", "/api/walks", `{"dog":1,"walker":1}`, 201, `"complete":false`},
-			{"start with missing dog", "POST", "/api/walks", `{"dog":7,"walker":1}`, 400, "no dog with ID 7 found"},
+			{"start with missing dog", "POST", "/api/walks", `{"dog":7,"walker":1}`, 400, `"dog":"Select a valid choice.`},
 			{"start with no ids", "POST", "/api/walks", `{}`, 400, `"dog"`},
 			{"get walk", "GET", "/api/walks/1", "", 200, `"dog":1`},
 			{"complete without distance", "POST", "/api/walks/1/complete", `{}`, 400, `"distance"`},
@@ -512,10 +473,10 @@ func TestJSONAPI(t *testing.T) {
 				t.Errorf("%s: %s %s = %d %s, want %d with %s", s.name, s.method, s.path, r.status, r.body, s.status, s.text)
 			}
 		}
-		if got := a.metric("walks_started_total", nil); got != 1 {
+		if got := metrictest.Value(a.t, a.reg, "walks_started_total", nil); got != 1 {
 			t.Errorf("walks_started_total = %g", got)
 		}
-		if got := a.metric("invalid_walks_total", nil); got != 2 {
+		if got := metrictest.Value(a.t, a.reg, "invalid_walks_total", nil); got != 2 {
 			t.Errorf("invalid_walks_total = %g, want 2", got)
 		}
 
@@ -528,6 +489,7 @@ func TestJSONAPI(t *testing.T) {
 }
 
 func TestLimitsHealthAndHeaders(t *testing.T) {
+	t.Parallel()
 	down := errors.New("database down")
 	var ready error
 	a := newApp(t, backends[1], func(c *web.Config) {
@@ -585,6 +547,7 @@ func TestLimitsHealthAndHeaders(t *testing.T) {
 }
 
 func TestHTTPMetricsUseRouteTemplates(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, backends[1])
 	dog, w := a.seed()
 	b := a.browser()
@@ -608,23 +571,23 @@ func TestHTTPMetricsUseRouteTemplates(t *testing.T) {
 		{map[string]string{"method": "OTHER", "route": "unmatched", "status": "405"}, 1},
 	}
 	for _, tt := range tests {
-		if got := a.metric("http_requests_total", tt.labels); got != tt.want {
+		if got := metrictest.Value(a.t, a.reg, "http_requests_total", tt.labels); got != tt.want {
 			t.Errorf("http_requests_total%v = %g, want %g", tt.labels, got, tt.want)
 		}
 	}
-	if got := a.metric("http_request_duration_seconds", map[string]string{"method": "GET", "route": "/walks/:id/status/"}); got != 2 {
+	if got := metrictest.Value(a.t, a.reg, "http_request_duration_seconds", map[string]string{"method": "GET", "route": "/walks/:id/status/"}); got != 2 {
 		t.Errorf("duration count for the status route = %g, want 2", got)
 	}
-	if got := a.metric("http_template_renders_total", map[string]string{"template": "start.html"}); got != 1 {
+	if got := metrictest.Value(a.t, a.reg, "http_template_renders_total", map[string]string{"template": "start.html"}); got != 1 {
 		t.Errorf("start.html renders = %g", got)
 	}
-	if got := a.metric("http_requests_in_flight", nil); got != 0 {
+	if got := metrictest.Value(a.t, a.reg, "http_requests_in_flight", nil); got != 0 {
 		t.Errorf("in flight = %g at rest", got)
 	}
-	if m := a.find("http_request_size_bytes", map[string]string{"method": "POST", "route": "/walks/start/"}); m.GetHistogram().GetSampleSum() <= 0 {
+	if m := metrictest.Series(a.t, a.reg, "http_request_size_bytes", map[string]string{"method": "POST", "route": "/walks/start/"})[0]; m.GetHistogram().GetSampleSum() <= 0 {
 		t.Errorf("request size not observed for the form post")
 	}
-	if m := a.find("http_response_size_bytes", map[string]string{"method": "GET", "route": "/walks/start/"}); m.GetHistogram().GetSampleSum() < 500 {
+	if m := metrictest.Series(a.t, a.reg, "http_response_size_bytes", map[string]string{"method": "GET", "route": "/walks/start/"})[0]; m.GetHistogram().GetSampleSum() < 500 {
 		t.Errorf("response size not observed for the form page")
 	}
 }
@@ -635,6 +598,7 @@ type panicStore struct{ *store.Store }
 func (panicStore) WalkComplete(context.Context, int64) (bool, error) { panic("boom") }
 
 func TestPanicsAreRecoveredAndCounted(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, backends[1], func(c *web.Config) {
 		c.Store = panicStore{c.Store.(*store.Store)}
 	})
@@ -642,10 +606,10 @@ func TestPanicsAreRecoveredAndCounted(t *testing.T) {
 	if r.status != 500 || strings.Contains(r.body, "boom") || strings.Contains(r.body, "goroutine") {
 		t.Errorf("panic answered %d %q; want a plain 500 without details", r.status, r.body)
 	}
-	if got := a.metric("http_panics_total", map[string]string{"route": "/walks/:id/status/"}); got != 1 {
+	if got := metrictest.Value(a.t, a.reg, "http_panics_total", map[string]string{"route": "/walks/:id/status/"}); got != 1 {
 		t.Errorf("http_panics_total = %g", got)
 	}
-	if got := a.metric("http_requests_total", map[string]string{"method": "GET", "route": "/walks/:id/status/", "status": "500"}); got != 1 {
+	if got := metrictest.Value(a.t, a.reg, "http_requests_total", map[string]string{"method": "GET", "route": "/walks/:id/status/", "status": "500"}); got != 1 {
 		t.Errorf("the 500 is not counted: %g", got)
 	}
 }

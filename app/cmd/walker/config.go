@@ -97,7 +97,7 @@ func loadConfig(name string, args []string, getenv func(string) string, usage io
 		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(levelText)); err != nil {
-		return cfg, fmt.Errorf("log level: %w", err)
+		return cfg, fmt.Errorf("WALKER_LOG_LEVEL (--log-level) %q: want a log level: debug, info, warn or error", levelText)
 	}
 	if cfg.SecretKey != "" && len(cfg.SecretKey) < 16 {
 		return cfg, fmt.Errorf("WALKER_SECRET_KEY must be at least 16 bytes (it signs the CSRF and flash cookies)")

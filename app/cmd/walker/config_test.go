@@ -9,6 +9,7 @@ import (
 )
 
 func TestLoadConfig(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		cmd     string
@@ -91,7 +92,8 @@ func TestLoadConfig(t *testing.T) {
 		{name: "malformed boolean is an error, not the default", cmd: "serve", env: map[string]string{"WALKER_MIGRATE": "yes please"}, wantErr: "WALKER_MIGRATE"},
 		{name: "malformed duration", cmd: "serve", env: map[string]string{"WALKER_DB_TIMEOUT": "5"}, wantErr: "WALKER_DB_TIMEOUT"},
 		{name: "negative timeout", cmd: "serve", args: []string{"--db-timeout", "-1s"}, wantErr: "positive"},
-		{name: "unknown log level", cmd: "serve", args: []string{"--log-level", "loud"}, wantErr: "log level"},
+		{name: "unknown log level", cmd: "serve", args: []string{"--log-level", "loud"}, wantErr: `WALKER_LOG_LEVEL (--log-level) "loud"`},
+		{name: "malformed log level", cmd: "serve", env: map[string]string{"WALKER_LOG_LEVEL": "verbose"}, wantErr: `WALKER_LOG_LEVEL (--log-level) "verbose"`},
 		{name: "serve-only flag on migrate", cmd: "migrate", args: []string{"--addr", ":1"}, wantErr: "flag provided but not defined"},
 		{name: "stray argument", cmd: "demo", args: []string{"extra"}, wantErr: "unexpected argument"},
 		{name: "OTLP over gRPC is refused, not ignored", cmd: "serve", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, wantErr: "OTEL_EXPORTER_OTLP_PROTOCOL"},
@@ -101,6 +103,7 @@ func TestLoadConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			getenv := func(k string) string { return tt.env[k] }
 			c, err := loadConfig(tt.cmd, tt.args, getenv, io.Discard)
 			if tt.wantErr != "" {
