@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -43,6 +44,21 @@ const jsonRoute = "json_route"
 func answerJSON(c *gin.Context) {
 	c.Set(jsonRoute, true)
 	c.Next()
+}
+
+// apiPrefix is where the API group is mounted.
+const apiPrefix = "/api"
+
+// unmatched answers a request that no route took. It belongs to no route
+// group, so the group's mount point decides: under the API's prefix the
+// client reads JSON.
+func (s *server) unmatched(status int, msg string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if strings.HasPrefix(c.Request.URL.Path, apiPrefix+"/") {
+			c.Set(jsonRoute, true)
+		}
+		s.fail(c, errorf(status, "%s", msg))
+	}
 }
 
 // fail answers err, whatever handler or middleware met it, with the status

@@ -129,3 +129,25 @@ func TestClientGoneIs499(t *testing.T) {
 		t.Errorf("a client gone is logged as a failure:\n%s", logs)
 	}
 }
+
+// A request no route takes belongs to no group: under the API's prefix it
+// is answered in JSON, elsewhere with a page.
+func TestUnmatchedRequestsAnswerAsTheirGroup(t *testing.T) {
+	t.Parallel()
+	b := newApp(t, backends[1]).browser()
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		contentType  string
+	}{
+		{"GET", "/nope/", 404, "text/html"},
+		{"GET", "/api/nope", 404, "application/json"},
+		{"PATCH", "/api/walkers", 405, "application/json"},
+		{"PATCH", "/walkers/", 405, "text/html"},
+	} {
+		r := b.json(tc.method, tc.path, "")
+		if r.status != tc.status || !strings.HasPrefix(r.header.Get("Content-Type"), tc.contentType) {
+			t.Errorf("%s %s = %d %s, want %d %s", tc.method, tc.path, r.status, r.header.Get("Content-Type"), tc.status, tc.contentType)
+		}
+	}
+}

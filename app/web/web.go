@@ -82,8 +82,8 @@ func New(cfg Config) http.Handler {
 	}
 	r.ContextWithFallback = true
 	r.Use(s.routeLabel, s.requestID, s.accessLog, s.recoverPanic, securityHeaders)
-	r.NoRoute(func(c *gin.Context) { s.fail(c, errorf(http.StatusNotFound, "page not found")) })
-	r.NoMethod(func(c *gin.Context) { s.fail(c, errorf(http.StatusMethodNotAllowed, "method not allowed")) })
+	r.NoRoute(s.unmatched(http.StatusNotFound, "page not found"))
+	r.NoMethod(s.unmatched(http.StatusMethodNotAllowed, "method not allowed"))
 
 	r.GET("/livez", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
 	r.GET("/readyz", s.ready)
@@ -115,7 +115,7 @@ func New(cfg Config) http.Handler {
 	pages.POST("/dogs/:id/delete/", s.h(s.deleteDog))
 
 	r.GET("/walks/:id/status/", answerJSON, s.limitBody, s.h(s.walkStatus))
-	api := r.Group("/api", answerJSON, s.limitBody, s.requireJSON)
+	api := r.Group(apiPrefix, answerJSON, s.limitBody, s.requireJSON)
 	api.GET("/walkers", s.h(s.apiListWalkers))
 	api.POST("/walkers", s.h(s.apiSaveWalker))
 	api.GET("/walkers/:id", s.h(s.apiGetWalker))
