@@ -27,8 +27,9 @@ func (e *env) portForward(ctx context.Context, target string, port int) (*forwar
 		return nil, err
 	}
 	name := "port-forward-" + strings.NewReplacer("/", "-").Replace(target)
-	logPath := filepath.Join(e.dir, fmt.Sprintf("%s-%d.log", name, local))
-	p, err := proc.Start(name, logPath, append(os.Environ(), "KUBECONFIG="+e.node.kubeconfig),
+	name = fmt.Sprintf("%s-%d", name, local)
+	logPath := filepath.Join(e.dir, name+".log")
+	p, err := proc.Start(e.dir, name, []string{"KUBECONFIG=" + e.node.kubeconfig},
 		"kubectl", "-n", namespace, "port-forward", target, fmt.Sprintf("%d:%d", local, port))
 	if err != nil {
 		return nil, err

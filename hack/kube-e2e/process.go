@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/walkerhq/walker/internal/proc"
@@ -11,7 +9,7 @@ import (
 // start runs a program with our environment plus env, its output in the
 // state folder, stopped at cleanup.
 func (e *env) start(name string, env []string, argv ...string) (*proc.Process, error) {
-	p, err := proc.Start(name, filepath.Join(e.dir, name+".log"), append(os.Environ(), env...), argv...)
+	p, err := proc.Start(e.dir, name, env, argv...)
 	if err == nil {
 		e.defer_(func() { p.Stop(10 * time.Second) })
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/walkerhq/walker/internal/poll"
 )
 
 // The sidecar's edge under attack: page latency through nginx while
@@ -146,26 +148,13 @@ func (s *stack) benchEdge(ctx context.Context, dog, walker int) (errs int, err e
 // nginxIdle waits (up to 60s) until nginx spends under 1% of a CPU.
 func (s *stack) nginxIdle(ctx context.Context) error {
 	const every = 500 * time.Millisecond
-	last, err := processTreeCPU(s.nginx.Pid())
-	if err != nil {
-		return err
-	}
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(every):
-		}
+	last := time.Duration(-1)
+	return poll.Wait(ctx, "nginx idle after the guess flood", 60*time.Second, every, func() (bool, error) {
 		now, err := processTreeCPU(s.nginx.Pid())
-		if err != nil {
-			return err
-		}
-		if now-last < every/100 {
-			return nil
-		}
+		idle := err == nil && last >= 0 && now-last < every/100
 		last = now
-	}
-	return fmt.Errorf("nginx still busy 60s after the guess flood")
+		return idle, err
+	})
 }
 
 func ratio(a, b time.Duration) float64 {

@@ -8,12 +8,12 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"net/url"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/common/model"
 
 	"github.com/walkerhq/walker/internal/otlprecv"
 	"github.com/walkerhq/walker/internal/poll"
@@ -61,21 +61,16 @@ func (s *stack) verifyNativeHistograms(ctx context.Context) error {
 }
 
 // nativeSeries counts the series of an instant query that are native
-// histograms (the API gives them a "histogram" instead of a "value").
+// histograms.
 func (s *stack) nativeSeries(ctx context.Context, expr string) (int, error) {
-	var body struct {
-		Data struct {
-			Result []struct {
-				Histogram json.RawMessage `json:"histogram"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := getJSON(ctx, s.promURL()+"/api/v1/query?query="+url.QueryEscape(expr), &body); err != nil {
+	v, _, _, err := s.promAPI.Query(ctx, expr, time.Now())
+	if err != nil {
 		return 0, err
 	}
+	vec, _ := v.(model.Vector)
 	n := 0
-	for _, r := range body.Data.Result {
-		if len(r.Histogram) > 0 {
+	for _, sample := range vec {
+		if sample.Histogram != nil {
 			n++
 		}
 	}
@@ -196,21 +191,14 @@ func (s *stack) openMetrics(ctx context.Context) (string, error) {
 // hasExemplar asks Prometheus for the exemplars of metric over the last
 // minutes and looks for traceID.
 func (s *stack) hasExemplar(ctx context.Context, metric, traceID string) (bool, error) {
-	var body struct {
-		Data []struct {
-			Exemplars []struct {
-				Labels map[string]string `json:"labels"`
-			} `json:"exemplars"`
-		} `json:"data"`
-	}
 	now := time.Now()
-	q := url.Values{"query": {metric}, "start": {strconv.FormatInt(now.Add(-10*time.Minute).Unix(), 10)}, "end": {strconv.FormatInt(now.Unix()+60, 10)}}
-	if err := getJSON(ctx, s.promURL()+"/api/v1/query_exemplars?"+q.Encode(), &body); err != nil {
+	series, err := s.promAPI.QueryExemplars(ctx, metric, now.Add(-10*time.Minute), now.Add(time.Minute))
+	if err != nil {
 		return false, err
 	}
-	for _, series := range body.Data {
-		for _, e := range series.Exemplars {
-			if e.Labels["trace_id"] == traceID {
+	for _, sr := range series {
+		for _, e := range sr.Exemplars {
+			if string(e.Labels["trace_id"]) == traceID {
 				return true, nil
 			}
 		}

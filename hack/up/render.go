@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/walkerhq/walker/internal/chart"
+	"github.com/walkerhq/walker/internal/testtool"
 )
 
 // renderedPod is the walker pod as the chart renders it for this stack.
@@ -32,7 +33,7 @@ type renderedPod struct {
 // bundled Prometheus on (its rendered ConfigMap carries the scrape job),
 // and tracing on towards otlpEndpoint unless it is empty.
 func renderChart(ctx context.Context, o options, password, otlpEndpoint string) (*renderedPod, error) {
-	helm, err := o.tool("helm")
+	helm, err := testtool.Lookup("helm")
 	if err != nil {
 		return nil, err
 	}

@@ -2,18 +2,20 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
+
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 
 	"github.com/walkerhq/walker/internal/localpg"
 	"github.com/walkerhq/walker/internal/otlprecv"
+	"github.com/walkerhq/walker/internal/poll"
 	"github.com/walkerhq/walker/internal/proc"
+	"github.com/walkerhq/walker/internal/promapi"
+	"github.com/walkerhq/walker/internal/testtool"
 )
 
 // stack is the running topology and where its state lives.
@@ -28,6 +30,7 @@ type stack struct {
 	binary   string
 	nginx    *proc.Process
 	prom     *proc.Process
+	promAPI  promv1.API
 	otlp     *otlprecv.Receiver
 	password string
 	username string
@@ -106,7 +109,7 @@ func (s *stack) start(ctx context.Context) error {
 	done()
 
 	done = step("starting nginx (the sidecar)")
-	nginxBin, err := o.tool("nginx")
+	nginxBin, err := testtool.Lookup("nginx")
 	if err != nil {
 		return err
 	}
@@ -114,19 +117,19 @@ func (s *stack) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if out, err := runCombined(append([]string{nginxBin, "-t"}, nginxArgs...)...); err != nil {
-		return fmt.Errorf("nginx -t on the rendered configuration: %v\n%s", err, out)
-	}
-	if s.nginx, err = startProcess(s.dir, "nginx", nil, append([]string{nginxBin}, nginxArgs...)...); err != nil {
+	if err := runOnce(s.dir, "nginx -t on the rendered configuration", nil, append([]string{nginxBin, "-t"}, nginxArgs...)...); err != nil {
 		return err
 	}
-	if err := waitHTTP(ctx, s.appURL()+"/livez", 20*time.Second, statusIs(200)); err != nil {
+	if s.nginx, err = proc.Start(s.dir, "nginx", nil, append([]string{nginxBin}, nginxArgs...)...); err != nil {
+		return err
+	}
+	if err := s.nginx.WaitHTTP(ctx, s.appURL()+"/livez", 20*time.Second, 200); err != nil {
 		return err
 	}
 	done()
 
 	done = step("starting Prometheus (the chart's scrape job)")
-	promBin, err := o.tool("prometheus")
+	promBin, err := testtool.Lookup("prometheus")
 	if err != nil {
 		return err
 	}
@@ -140,10 +143,13 @@ func (s *stack) start(ctx context.Context) error {
 		"--storage.tsdb.path=" + filepath.Join(s.dir, "prometheus", "data"),
 		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", o.promPort),
 		"--log.level=warn"}, pod.promFeatures...)
-	if s.prom, err = startProcess(s.dir, "prometheus", nil, promArgs...); err != nil {
+	if s.prom, err = proc.Start(s.dir, "prometheus", nil, promArgs...); err != nil {
 		return err
 	}
-	if err := waitHTTP(ctx, s.promURL()+"/-/ready", 60*time.Second, statusIs(200)); err != nil {
+	if err := s.prom.WaitHTTP(ctx, s.promURL()+"/-/ready", 60*time.Second, 200); err != nil {
+		return err
+	}
+	if s.promAPI, err = promapi.New(s.promURL()); err != nil {
 		return err
 	}
 	done()
@@ -158,72 +164,27 @@ func (s *stack) start(ctx context.Context) error {
 
 func (s *stack) startApp(ctx context.Context) error {
 	var err error
-	if s.app, err = startProcess(s.dir, "walker", s.appEnv, s.binary, "serve"); err != nil {
+	if s.app, err = proc.Start(s.dir, "walker", s.appEnv, s.binary, "serve"); err != nil {
 		return err
 	}
-	return waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/readyz", s.opts.appPort), 20*time.Second, statusIs(200))
+	return s.app.WaitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/readyz", s.opts.appPort), 20*time.Second, 200)
 }
 
-func statusIs(code int) func(*http.Response) bool {
-	return func(r *http.Response) bool { return r.StatusCode == code }
-}
-
-// waitTargetUp asks Prometheus's API until the walker job's target is up.
+// waitTargetUp asks Prometheus until the walker job's target is up.
 func (s *stack) waitTargetUp(ctx context.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var last string
-	for {
-		targets, err := s.targets(ctx)
-		if err == nil {
-			for _, t := range targets {
-				if t.Labels["job"] == s.pod.jobLabel && t.Health == "up" {
-					return nil
-				}
-				last = fmt.Sprintf("%s is %s (%s)", t.ScrapeURL, t.Health, t.LastError)
+	return poll.Wait(ctx, "the walker target up", timeout, 500*time.Millisecond, func() (bool, error) {
+		targets, err := s.promAPI.Targets(ctx)
+		if err != nil {
+			return false, err
+		}
+		for _, t := range targets.Active {
+			if string(t.Labels["job"]) == s.pod.jobLabel && t.Health == promv1.HealthGood {
+				return true, nil
 			}
-		} else {
-			last = err.Error()
+			err = fmt.Errorf("%s is %s (%s)", t.ScrapeURL, t.Health, t.LastError)
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("the walker target did not come up: %s", last)
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
-}
-
-type target struct {
-	Labels    map[string]string `json:"labels"`
-	ScrapeURL string            `json:"scrapeUrl"`
-	Health    string            `json:"health"`
-	LastError string            `json:"lastError"`
-}
-
-func (s *stack) targets(ctx context.Context) ([]target, error) {
-	var body struct {
-		Data struct {
-			ActiveTargets []target `json:"activeTargets"`
-		} `json:"data"`
-	}
-	if err := getJSON(ctx, s.promURL()+"/api/v1/targets?state=active", &body); err != nil {
-		return nil, err
-	}
-	return body.Data.ActiveTargets, nil
-}
-
-func getJSON(ctx context.Context, url string, v any) error {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("GET %s: %s %s", url, resp.Status, b)
-	}
-	return json.NewDecoder(resp.Body).Decode(v)
+		return false, err
+	})
 }
 
 func (s *stack) printSummary() {
@@ -266,9 +227,4 @@ func (s *stack) dumpLogs(w io.Writer) {
 			p.Tail(w, 4000)
 		}
 	}
-}
-
-func runCombined(argv ...string) (string, error) {
-	out, err := execCombined(argv...)
-	return strings.TrimSpace(out), err
 }

@@ -5,6 +5,7 @@
 package testtool
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -46,6 +47,15 @@ func Find(tool string, extraDirs ...string) string {
 	return ""
 }
 
+// Lookup is Find for the commands (hack/up, hack/kube-e2e): it also looks
+// in /usr/sbin and /usr/bin, and a missing tool is an error.
+func Lookup(tool string) (string, error) {
+	if p := Find(tool, "/usr/sbin", "/usr/bin"); p != "" {
+		return p, nil
+	}
+	return "", fmt.Errorf("%s not found: run hack/tools (make tools)", tool)
+}
+
 // Require returns the path of tool or stops the test: Fatal under CI=true,
 // Skip elsewhere. Use it at the top of a test or in TestMain's helpers.
 func Require(t testing.TB, tool string, extraDirs ...string) string {
@@ -68,15 +78,30 @@ func Missing(t testing.TB, why string) {
 	t.Skipf("skipping: %s", why)
 }
 
+// Ports returns n different TCP ports on the local address host that
+// nobody listens on right now.
+func Ports(host string, n int) ([]int, error) {
+	var ports []int
+	for range n {
+		// Each stays open until all are chosen, so that they differ.
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			return nil, err
+		}
+		defer ln.Close()
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
 // FreePort returns a loopback port nobody listens on right now.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := Ports("127.0.0.1", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ports[0]
 }
 
 // FreeAddr is FreePort as host:port.

@@ -1,0 +1,103 @@
+package testtool
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/walkerhq/walker/internal/proc"
+)
+
+// Start runs argv with our environment plus env, its output in
+// dir/name.log, until the test ends; a failed test shows the end of the
+// log.
+func Start(t testing.TB, dir, name string, env []string, argv ...string) *proc.Process {
+	t.Helper()
+	p, err := proc.Start(dir, name, env, argv...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.Stop(10 * time.Second)
+		if t.Failed() {
+			var log strings.Builder
+			p.Tail(&log, 8000)
+			t.Log(log.String())
+		}
+	})
+	return p
+}
+
+var built struct {
+	sync.Once
+	dir, bin string
+	err      error
+}
+
+// WalkerBinary builds walker (go build ./app/cmd/walker) once for the test
+// binary; Main removes it at the end.
+func WalkerBinary(t testing.TB) string {
+	t.Helper()
+	SkipShort(t, "the walker binary")
+	built.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "walker-bin-"); built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "walker")
+		out, err := exec.Command("go", "build", "-o", built.bin, "github.com/walkerhq/walker/app/cmd/walker").CombinedOutput()
+		if err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.bin
+}
+
+// Main runs the tests and removes what WalkerBinary built: a TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
+
+// Walker is a `walker serve` that a test runs.
+type Walker struct {
+	*proc.Process
+	Public, Metrics string // host:port of its two listeners
+}
+
+// StartWalker runs bin serve on an SQLite database in dir until the test
+// ends, with env added (WALKER_ADDR and WALKER_METRICS_ADDR there choose
+// its listeners, free loopback ports otherwise), and waits until both
+// listeners answer.
+func StartWalker(t testing.TB, bin, dir string, env ...string) *Walker {
+	t.Helper()
+	w := &Walker{Public: FreeAddr(t), Metrics: FreeAddr(t)}
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "WALKER_ADDR="); ok {
+			w.Public = v
+		} else if v, ok := strings.CutPrefix(e, "WALKER_METRICS_ADDR="); ok {
+			w.Metrics = v
+		}
+	}
+	env = append([]string{"WALKER_ADDR=" + w.Public, "WALKER_METRICS_ADDR=" + w.Metrics,
+		"WALKER_SQLITE_PATH=" + filepath.Join(dir, "walker.db"), "DATABASE_URL=", "DB_NAME=", "DB_HOST=",
+		"WALKER_SECRET_KEY=0123456789abcdef0123456789abcdef"}, env...)
+	w.Process = Start(t, dir, "walker", env, bin, "serve")
+	for _, url := range []string{"http://" + w.Public + "/livez", "http://" + w.Metrics + "/metrics"} {
+		if err := w.WaitHTTP(context.Background(), url, 30*time.Second, 200); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return w
+}
