@@ -67,11 +67,7 @@ func renderChart(ctx context.Context, o options, password, otlpEndpoint string) 
 		return nil, fmt.Errorf("the nginx container mounts no htpasswd Secret the chart renders")
 	}
 	p.metricsUsername = string(p.metricsSecret.Data["username"])
-	promYAML, err := objs.PrometheusConfig()
-	if err != nil {
-		return nil, err
-	}
-	if p.scrapeJob, err = chart.ScrapeJob(promYAML, "walker"); err != nil {
+	if p.scrapeJob, err = objs.ScrapeJob("walker"); err != nil {
 		return nil, err
 	}
 	for _, d := range objs.Deployments {
