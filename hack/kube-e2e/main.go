@@ -20,12 +20,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/walkerhq/walker/internal/testtool"
 )
 
 type env struct {
@@ -102,11 +103,10 @@ func (e *env) setup() error {
 	if os.Geteuid() != 0 {
 		return errors.New("needs root (a kubelet, containerd, network namespaces)")
 	}
-	out, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
-	if err != nil {
-		return fmt.Errorf("run me inside the walker clone: %w", err)
+	var err error
+	if e.root, err = testtool.RepoRoot(); err != nil {
+		return err
 	}
-	e.root = strings.TrimSpace(string(out))
 	// The machine as it was, to give it back that way.
 	if e.machine, err = takeMachineState(); err != nil {
 		return err

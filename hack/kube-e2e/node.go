@@ -6,7 +6,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"net"
@@ -155,7 +154,7 @@ func (e *env) startEtcd(n *node, dir string) (string, error) {
 // startAPIServer runs kube-apiserver on the bridge's address with an admin
 // token, writes its kubeconfig, and waits until it is ready.
 func (e *env) startAPIServer(ctx context.Context, n *node, dir, etcdURL string, certs *pki, saPub, saKey string) error {
-	token := randomHex(16)
+	token := testtool.RandomHex(16)
 	tokens := filepath.Join(dir, "tokens.csv")
 	if err := os.WriteFile(tokens, []byte(token+`,admin,admin,"system:masters"`+"\n"), 0o600); err != nil {
 		return err
@@ -438,12 +437,6 @@ conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeou
 	})
 	e.defer_(func() { n.procs["kube-proxy"].Stop(5 * time.Second) })
 	return nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 func lastLines(s string, k int) string {

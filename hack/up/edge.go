@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/walkerhq/walker/internal/poll"
+	"github.com/walkerhq/walker/internal/testtool"
 )
 
 // The sidecar's edge under attack: page latency through nginx while
@@ -25,13 +25,6 @@ const (
 	pageClients      = 4
 )
 
-// loopbackClient is an HTTP client whose connections leave from ip (any
-// 127.0.0.0/8 address is loopback on Linux), so nginx sees distinct clients.
-func loopbackClient(ip string, timeout time.Duration) *http.Client {
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: timeout}
-	return &http.Client{Timeout: timeout, Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 2}}
-}
-
 // guessFlood sends wrong-password requests to /metrics from
 // guessAddresses addresses, each at guessesPerSecond, open loop (a slow
 // answer does not slow the attacker), until ctx ends. It returns the
@@ -41,7 +34,7 @@ func guessFlood(ctx context.Context, base string) map[string]int {
 	statuses := map[string]int{}
 	var wg sync.WaitGroup
 	for i := range guessAddresses {
-		client := loopbackClient(fmt.Sprintf("127.0.0.%d", 2+i), 10*time.Second)
+		client := testtool.ClientFrom(fmt.Sprintf("127.0.0.%d", 2+i))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -121,7 +114,7 @@ func (s *stack) benchEdge(ctx context.Context, dog, walker int) (errs int, err e
 	// check, and the difference between the two is the scrape's own cost
 	// (the password check and the larger body).
 	from := func(i int) *http.Client {
-		c := loopbackClient(fmt.Sprintf("127.0.1.%d", 1+i/4), 10*time.Second)
+		c := testtool.ClientFrom(fmt.Sprintf("127.0.1.%d", 1+i/4))
 		c.Transport.(*http.Transport).DisableKeepAlives = true
 		return c
 	}

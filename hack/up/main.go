@@ -18,20 +18,17 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/walkerhq/walker/internal/testtool"
 )
 
 type options struct {
@@ -84,7 +81,7 @@ func main() {
 }
 
 func run(ctx context.Context, o options) error {
-	root, err := repoRoot()
+	root, err := testtool.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -127,34 +124,10 @@ func run(ctx context.Context, o options) error {
 	return nil
 }
 
-// repoRoot finds the clone's top folder so the command works from anywhere
-// inside it.
-func repoRoot() (string, error) {
-	out, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
-	if err == nil {
-		return strings.TrimSpace(string(out)), nil
-	}
-	wd, _ := os.Getwd()
-	for d := wd; d != "/"; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-	}
-	return "", errors.New("run me inside the walker clone")
-}
-
 func flagGiven(name string) bool {
 	given := false
 	flag.Visit(func(f *flag.Flag) { given = given || f.Name == name })
 	return given
-}
-
-func randomToken(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand does not fail on Linux
-	}
-	return hex.EncodeToString(b)
 }
 
 func portFree(port int) error {

@@ -74,7 +74,7 @@ func (s *stack) start(ctx context.Context) error {
 	}
 
 	done = step("rendering the chart (helm template)")
-	s.password = randomToken(12)
+	s.password = testtool.RandomHex(12)
 	pod, err := renderChart(ctx, o, s.password, endpoint)
 	if err != nil {
 		return err
@@ -87,7 +87,7 @@ func (s *stack) start(ctx context.Context) error {
 	if s.pg, err = localpg.Start(ctx, "", 0); err != nil {
 		return err
 	}
-	if s.dbURL, err = s.pg.CreateDatabase(ctx, "walker", "walker", randomToken(12)); err != nil {
+	if s.dbURL, err = s.pg.CreateDatabase(ctx, "walker", "walker", testtool.RandomHex(12)); err != nil {
 		return err
 	}
 	done()

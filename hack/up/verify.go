@@ -10,6 +10,7 @@ import (
 
 	"github.com/walkerhq/walker/internal/poll"
 	"github.com/walkerhq/walker/internal/promapi"
+	"github.com/walkerhq/walker/internal/testtool"
 )
 
 // verify checks what `make up` promises: the auth on /metrics, the routes
@@ -50,11 +51,11 @@ func (s *stack) verify(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	dog, err := createViaAPI(s.appURL(), "/api/dogs", map[string]any{"name": "Check", "age": 3, "size": "md"})
+	dog, err := testtool.Create(s.appURL()+"/api/dogs", nil, map[string]any{"name": "Check", "age": 3, "size": "md"})
 	if err != nil {
 		return err
 	}
-	walker, err := createViaAPI(s.appURL(), "/api/walkers", map[string]any{"name": "Check Walker", "email": "check@example.com"})
+	walker, err := testtool.Create(s.appURL()+"/api/walkers", nil, map[string]any{"name": "Check Walker", "email": "check@example.com"})
 	if err != nil {
 		return err
 	}

@@ -5,13 +5,19 @@
 package testtool
 
 import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 )
 
 // CI reports whether the tests run in CI (CI=true), where nothing may skip.
@@ -116,4 +122,34 @@ func SkipShort(t testing.TB, what string) {
 	if testing.Short() {
 		t.Skipf("short mode: needs %s", what)
 	}
+}
+
+// ClientFrom is an HTTP client whose connections leave from ip: any
+// 127.0.0.0/8 address is loopback on Linux, and the server sees another
+// client (nginx's per-address limits).
+func ClientFrom(ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 10 * time.Second}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
+}
+
+// RandomHex is n random bytes in hex: passwords, tokens, trace ids.
+func RandomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) // never fails on Linux
+	return hex.EncodeToString(b)
+}
+
+// RepoRoot is the clone's top folder, so that the commands work from
+// anywhere inside it.
+func RepoRoot() (string, error) {
+	if out, err := exec.Command("git", "rev-parse", "--show-toplevel").Output(); err == nil {
+		return strings.TrimSpace(string(out)), nil
+	}
+	wd, _ := os.Getwd()
+	for d := wd; d != "/"; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
+		}
+	}
+	return "", errors.New("run me inside the walker clone")
 }

@@ -1,8 +1,13 @@
 package testtool
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,4 +105,88 @@ func StartWalker(t testing.TB, bin, dir string, env ...string) *Walker {
 		}
 	}
 	return w
+}
+
+// Create POSTs body, JSON-encoded, to url of walker's API with header
+// (nil: none) and returns the id of what it created.
+func Create(url string, header http.Header, body any) (int, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return 0, err
+	}
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
+	if header != nil {
+		req.Header = header.Clone()
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var created struct{ ID int }
+	b, _ = io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated || json.Unmarshal(b, &created) != nil || created.ID <= 0 {
+		return 0, fmt.Errorf("POST %s = %d: %s", url, resp.StatusCode, b)
+	}
+	return created.ID, nil
+}
+
+// TracedWalk starts a walk through walker's API at base (a new walker, a
+// new dog, then the walk), every request with header (a traceparent).
+func TracedWalk(base string, header http.Header) error {
+	walker, err := Create(base+"/api/walkers", header, map[string]any{"name": "Trace Walker", "email": "trace@example.com"})
+	if err != nil {
+		return err
+	}
+	dog, err := Create(base+"/api/dogs", header, map[string]any{"name": "Trace", "age": 3, "size": "md"})
+	if err != nil {
+		return err
+	}
+	_, err = Create(base+"/api/walks", header, map[string]any{"dog": dog, "walker": walker})
+	return err
+}
+
+// OpenMetrics reads a /metrics as Prometheus asks for exemplars: in the
+// OpenMetrics format (with basic auth when user is not "").
+func OpenMetrics(url, user, password string) (string, error) {
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if user != "" {
+		req.SetBasicAuth(user, password)
+	}
+	req.Header.Set("Accept", "application/openmetrics-text;version=1.0.0")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || !strings.HasPrefix(ct, "application/openmetrics-text") {
+		return "", fmt.Errorf("GET %s: %s %q", url, resp.Status, ct)
+	}
+	return string(b), err
+}
+
+// LogHasTrace reports whether walker's log has a request line of route
+// with the trace id.
+func LogHasTrace(log []byte, route, traceID string) bool {
+	sc := bufio.NewScanner(bytes.NewReader(log))
+	for sc.Scan() {
+		var line map[string]any
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "request" && line["route"] == route && line["trace_id"] == traceID {
+			return true
+		}
+	}
+	return false
+}
+
+// Grep is the lines of text that contain substr.
+func Grep(text, substr string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
