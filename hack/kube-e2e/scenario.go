@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/walkerhq/walker/internal/chart"
 	"github.com/walkerhq/walker/internal/testtool"
 )
 
@@ -69,7 +70,7 @@ func (e *env) helm(ctx context.Context, args ...string) (string, error) {
 	cmd.Dir = e.root
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+e.node.kubeconfig)
 	out, err := cmd.CombinedOutput()
-	text := strings.TrimSpace(filterSymlinkNote(string(out)))
+	text := strings.TrimSpace(chart.FilterHelmNoise(string(out)))
 	fmt.Println(text)
 	if err != nil {
 		return text, fmt.Errorf("helm %s: %v%s", strings.Join(args[:2], " "), err, e.podReport(ctx))
@@ -152,14 +153,4 @@ func (e *env) podReport(ctx context.Context) string {
 		}
 	}
 	return b.String()
-}
-
-func filterSymlinkNote(s string) string {
-	var keep []string
-	for _, l := range strings.Split(s, "\n") {
-		if !strings.Contains(l, "found symbolic link in path") {
-			keep = append(keep, l)
-		}
-	}
-	return strings.Join(keep, "\n")
 }
