@@ -2,6 +2,10 @@
 // promtool, PostgreSQL, Chromium...). A missing tool skips the test on a
 // developer's machine with a message naming the install command, and fails
 // it under CI=true, where hack/tools must have installed everything.
+//
+// It also holds what the tests and the commands (hack/up, hack/kube-e2e)
+// share: free ports, the clone's root, and (walker.go) walker built,
+// started and called as the tests do.
 package testtool
 
 import (
