@@ -39,6 +39,7 @@ type stack struct {
 func (s *stack) appURL() string  { return fmt.Sprintf("http://127.0.0.1:%d", s.opts.nginxPort) }
 func (s *stack) promURL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.opts.promPort) }
 
+// start brings the pod's topology up, a step at a time, each timed.
 func (s *stack) start(ctx context.Context) error {
 	o := s.opts
 	for _, p := range []int{o.nginxPort, o.promPort, o.appPort, o.metricsPort} {
@@ -46,74 +47,90 @@ func (s *stack) start(ctx context.Context) error {
 			return err
 		}
 	}
-	step := func(what string) func() {
+	startOTLP := s.startOTLP
+	if !o.tracing {
+		startOTLP = nil
+	}
+	steps := []struct {
+		what string
+		run  func(context.Context) error
+	}{
+		{"building walker (the Dockerfile's make build)", s.build},
+		{"starting the OTLP receiver (a collector)", startOTLP},
+		{"rendering the chart (helm template)", s.render},
+		{"starting PostgreSQL", s.startPostgres},
+		{"walker migrate (the init container)", s.migrate},
+		{"starting walker serve", s.startApp},
+		{"starting nginx (the sidecar)", s.startNginx},
+		{"starting Prometheus (the chart's scrape job)", s.startPrometheus},
+		{"waiting for the walker target to be up", s.waitTargetUp},
+	}
+	for _, st := range steps {
+		if st.run == nil {
+			continue
+		}
 		t := time.Now()
-		fmt.Fprintf(o.out, "%-44s", what+" ...")
-		return func() { fmt.Fprintf(o.out, " %s\n", time.Since(t).Round(time.Millisecond)) }
+		fmt.Fprintf(o.out, "%-44s", st.what+" ...")
+		if err := st.run(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.out, " %s\n", time.Since(t).Round(time.Millisecond))
 	}
+	return nil
+}
 
-	done := step("building walker (the Dockerfile's make build)")
+func (s *stack) build(context.Context) error {
 	s.binary = filepath.Join(s.dir, "walker")
-	if err := runOnce(o.repoRoot, "make build", nil, "make", "-s", "build", "BINARY="+s.binary); err != nil {
-		return err
-	}
-	done()
+	return runOnce(s.opts.repoRoot, "make build", nil, "make", "-s", "build", "BINARY="+s.binary)
+}
 
+// startOTLP starts the receiver that stands in for a collector; the spans
+// go to traces.jsonl.
+func (s *stack) startOTLP(context.Context) error {
+	traces, err := os.Create(filepath.Join(s.dir, "traces.jsonl"))
+	if err == nil {
+		s.otlp, err = otlprecv.Start(traces)
+	}
+	return err
+}
+
+func (s *stack) render(ctx context.Context) error {
 	endpoint := ""
-	if o.tracing {
-		done = step("starting the OTLP receiver (a collector)")
-		traces, err := os.Create(filepath.Join(s.dir, "traces.jsonl"))
-		if err != nil {
-			return err
-		}
-		if s.otlp, err = otlprecv.Start(traces); err != nil {
-			return err
-		}
+	if s.otlp != nil {
 		endpoint = s.otlp.URL
-		done()
 	}
-
-	done = step("rendering the chart (helm template)")
 	s.password = testtool.RandomHex(12)
-	pod, err := renderChart(ctx, o, s.password, endpoint)
+	pod, err := renderChart(ctx, s.opts, s.password, endpoint)
 	if err != nil {
 		return err
 	}
-	s.pod = pod
-	s.username = pod.metricsUsername
-	done()
+	s.pod, s.username = pod, pod.metricsUsername
+	return nil
+}
 
-	done = step("starting PostgreSQL")
+func (s *stack) startPostgres(ctx context.Context) error {
+	var err error
 	if s.pg, err = localpg.Start(ctx, "", 0); err != nil {
 		return err
 	}
-	if s.dbURL, err = s.pg.CreateDatabase(ctx, "walker", "walker", testtool.RandomHex(12)); err != nil {
-		return err
-	}
-	done()
+	s.dbURL, err = s.pg.CreateDatabase(ctx, "walker", "walker", testtool.RandomHex(12))
+	return err
+}
 
-	done = step("walker migrate (the init container)")
-	s.appEnv = append(pod.appEnv(o.namespace), "DATABASE_URL="+s.dbURL)
-	if o.profile != "" {
+func (s *stack) migrate(context.Context) error {
+	s.appEnv = append(s.pod.appEnv(s.opts.namespace), "DATABASE_URL="+s.dbURL)
+	if s.opts.profile != "" {
 		s.appEnv = append(s.appEnv, "WALKER_PPROF=true")
 	}
-	if err := runOnce(s.dir, "walker migrate", s.appEnv, s.binary, "migrate"); err != nil {
-		return err
-	}
-	done()
+	return runOnce(s.dir, "walker migrate", s.appEnv, s.binary, "migrate")
+}
 
-	done = step("starting walker serve")
-	if err := s.startApp(ctx); err != nil {
-		return err
-	}
-	done()
-
-	done = step("starting nginx (the sidecar)")
+func (s *stack) startNginx(ctx context.Context) error {
 	nginxBin, err := testtool.Lookup("nginx")
 	if err != nil {
 		return err
 	}
-	nginxArgs, err := pod.materialiseNginx(filepath.Join(s.dir, "nginx"), o.nginxPort)
+	nginxArgs, err := s.pod.materialiseNginx(filepath.Join(s.dir, "nginx"), s.opts.nginxPort)
 	if err != nil {
 		return err
 	}
@@ -123,17 +140,15 @@ func (s *stack) start(ctx context.Context) error {
 	if s.nginx, err = proc.Start(s.dir, "nginx", nil, append([]string{nginxBin}, nginxArgs...)...); err != nil {
 		return err
 	}
-	if err := s.nginx.WaitHTTP(ctx, s.appURL()+"/livez", 20*time.Second, 200); err != nil {
-		return err
-	}
-	done()
+	return s.nginx.WaitHTTP(ctx, s.appURL()+"/livez", 20*time.Second, 200)
+}
 
-	done = step("starting Prometheus (the chart's scrape job)")
+func (s *stack) startPrometheus(ctx context.Context) error {
 	promBin, err := testtool.Lookup("prometheus")
 	if err != nil {
 		return err
 	}
-	promConf, err := pod.prometheusConfig(filepath.Join(s.dir, "prometheus"), o)
+	promConf, err := s.pod.prometheusConfig(filepath.Join(s.dir, "prometheus"), s.opts)
 	if err != nil {
 		return err
 	}
@@ -141,25 +156,16 @@ func (s *stack) start(ctx context.Context) error {
 	promArgs := append([]string{promBin,
 		"--config.file=" + promConf,
 		"--storage.tsdb.path=" + filepath.Join(s.dir, "prometheus", "data"),
-		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", o.promPort),
-		"--log.level=warn"}, pod.promFeatures...)
+		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", s.opts.promPort),
+		"--log.level=warn"}, s.pod.promFeatures...)
 	if s.prom, err = proc.Start(s.dir, "prometheus", nil, promArgs...); err != nil {
 		return err
 	}
 	if err := s.prom.WaitHTTP(ctx, s.promURL()+"/-/ready", 60*time.Second, 200); err != nil {
 		return err
 	}
-	if s.promAPI, err = promapi.New(s.promURL()); err != nil {
-		return err
-	}
-	done()
-
-	done = step("waiting for the walker target to be up")
-	if err := s.waitTargetUp(ctx, o.scrapeWait); err != nil {
-		return err
-	}
-	done()
-	return nil
+	s.promAPI, err = promapi.New(s.promURL())
+	return err
 }
 
 func (s *stack) startApp(ctx context.Context) error {
@@ -171,8 +177,8 @@ func (s *stack) startApp(ctx context.Context) error {
 }
 
 // waitTargetUp asks Prometheus until the walker job's target is up.
-func (s *stack) waitTargetUp(ctx context.Context, timeout time.Duration) error {
-	return poll.Wait(ctx, "the walker target up", timeout, 500*time.Millisecond, func() (bool, error) {
+func (s *stack) waitTargetUp(ctx context.Context) error {
+	return poll.Wait(ctx, "the walker target up", s.opts.scrapeWait, 500*time.Millisecond, func() (bool, error) {
 		targets, err := s.promAPI.Targets(ctx)
 		if err != nil {
 			return false, err
