@@ -54,7 +54,8 @@ test-short: ## unit tests only (no external tools)
 	go test -short -count=1 ./...
 
 .PHONY: lint
-lint: ## gofmt, go vet, shellcheck
+lint: ## gofmt, go mod tidy, go vet, shellcheck
+	@go mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy (go mod tidy -diff shows what changes)"; exit 1; }
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
 	shellcheck -x $$(git ls-files 'hack/*' '.ci/*' | xargs grep -lE '^#!/usr/bin/env (ba)?sh' )

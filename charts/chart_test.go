@@ -7,9 +7,7 @@ package charts_test
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -474,11 +472,4 @@ func TestTemplateRefusesBrokenValues(t *testing.T) {
 	}
 }
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	code := m.Run()
-	if buildOnce.dir != "" {
-		os.RemoveAll(buildOnce.dir)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testtool.Main(m) }

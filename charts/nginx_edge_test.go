@@ -17,14 +17,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/walkerhq/walker/internal/poll"
+	"github.com/walkerhq/walker/internal/testtool"
 )
-
-// fromAddr is an HTTP client whose connections leave from ip: any
-// 127.0.0.0/8 address is loopback on Linux, and nginx sees another client.
-func fromAddr(ip string) *http.Client {
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 10 * time.Second}
-	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
-}
 
 // tally counts answers by status, safe for concurrent use.
 type tally struct {
@@ -82,7 +76,7 @@ func TestRenderedNginxUnderPasswordGuessing(t *testing.T) {
 		var answers tally
 		var wg sync.WaitGroup
 		for i := range 10 {
-			c := fromAddr(fmt.Sprintf("127.0.0.%d", 2+i))
+			c := testtool.ClientFrom(fmt.Sprintf("127.0.0.%d", 2+i))
 			for n := range 4 {
 				wg.Go(func() { answers.add(status(c, p.metricsRequest(ctx, fmt.Sprintf("guess-%d-%d", i, n)))) })
 			}
@@ -102,7 +96,7 @@ func TestRenderedNginxUnderPasswordGuessing(t *testing.T) {
 		// Guessers on 10 addresses and on the scraper's own (127.0.0.1).
 		for i := range 11 {
 			ip := fmt.Sprintf("127.0.0.%d", 1+i)
-			c, into := fromAddr(ip), &guesses
+			c, into := testtool.ClientFrom(ip), &guesses
 			if i == 0 {
 				into = &scraperAddrGuesses
 			}
@@ -117,7 +111,7 @@ func TestRenderedNginxUnderPasswordGuessing(t *testing.T) {
 		}
 		// The scraper and a browser, also on 127.0.0.1, until the flood ends.
 		loop := func(into *tally, every time.Duration, req func() *http.Request) {
-			c := fromAddr("127.0.0.1")
+			c := testtool.ClientFrom("127.0.0.1")
 			for flood.Err() == nil {
 				into.add(status(c, req()))
 				time.Sleep(every)
@@ -225,7 +219,7 @@ func TestRenderedNginxUnderSlowBodies(t *testing.T) {
 	if got := answers.get(); got[http.StatusTooManyRequests] != sockets-perAddress {
 		t.Errorf("slow sockets answered %v; want %d of them 429", got, sockets-perAddress)
 	}
-	browser := fromAddr("127.0.0.1")
+	browser := testtool.ClientFrom("127.0.0.1")
 	for i := range 20 {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.base+"/walks/start/", nil)
 		if s := status(browser, req); s != http.StatusOK {

@@ -1,6 +1,7 @@
 package charts_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -9,49 +10,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/walkerhq/walker/internal/chart"
-	"github.com/walkerhq/walker/internal/poll"
 	"github.com/walkerhq/walker/internal/testtool"
 )
-
-// start runs a process until the test ends.
-func start(t *testing.T, dir, name string, env []string, argv ...string) {
-	t.Helper()
-	log, err := os.Create(filepath.Join(dir, name+".log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-		log.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(log.Name())
-			t.Logf("--- %s log ---\n%s", name, b)
-		}
-	})
-}
 
 // pod is the nginx configuration the chart renders, running in a real
 // nginx in front of the real app, as in the pod.
@@ -65,30 +31,6 @@ type pod struct {
 }
 
 const podPassword = "correct-horse-battery"
-
-var buildOnce struct {
-	sync.Once
-	dir, bin string
-	err      error
-}
-
-// walkerBinary builds the app once for the package (TestMain removes it).
-func walkerBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		if buildOnce.dir, buildOnce.err = os.MkdirTemp("", "walker-bin-"); buildOnce.err != nil {
-			return
-		}
-		buildOnce.bin = filepath.Join(buildOnce.dir, "walker")
-		if out, err := exec.Command("go", "build", "-o", buildOnce.bin, "../app/cmd/walker").CombinedOutput(); err != nil {
-			buildOnce.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildOnce.err != nil {
-		t.Fatal(buildOnce.err)
-	}
-	return buildOnce.bin
-}
 
 // startPod renders the chart with helm arguments args and runs its nginx in
 // front of the app (on SQLite) until the test ends. existing are Secrets
@@ -133,22 +75,11 @@ func startPodEnv(t *testing.T, existing map[string]*corev1.Secret, appEnv []stri
 			env = append(env, e)
 		}
 	}
-	env = append(append(env,
-		fmt.Sprintf("WALKER_ADDR=127.0.0.1:%d", appPort),
-		fmt.Sprintf("WALKER_METRICS_ADDR=127.0.0.1:%d", metricsPort),
-		"WALKER_SQLITE_PATH="+filepath.Join(root, "walker.db"),
-		"WALKER_SECRET_KEY=0123456789abcdef0123456789abcdef",
-	), appEnv...)
-	start(t, root, "walker", env, walkerBinary(t), "serve")
-	start(t, root, "nginx", nil, append([]string{nginx}, nginxArgs...)...)
-	if !poll.Until(20*time.Second, func() bool {
-		resp, err := http.Get(p.base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == 200
-	}) {
-		t.Fatal("the app does not answer through nginx")
+	env = append(env, fmt.Sprintf("WALKER_ADDR=127.0.0.1:%d", appPort), fmt.Sprintf("WALKER_METRICS_ADDR=127.0.0.1:%d", metricsPort))
+	testtool.StartWalker(t, testtool.WalkerBinary(t), root, append(env, appEnv...)...)
+	nginxProc := testtool.Start(t, root, "nginx", nil, append([]string{nginx}, nginxArgs...)...)
+	if err := nginxProc.WaitHTTP(context.Background(), p.base+"/readyz", 20*time.Second, 200); err != nil {
+		t.Fatalf("the app does not answer through nginx: %v", err)
 	}
 	return p
 }

@@ -113,11 +113,7 @@ func endpoint(service, instance, component, port, pod string) map[string]string 
 
 func TestScrapeJobRelabeling(t *testing.T) {
 	objs := render(t)
-	promYAML, err := objs.PrometheusConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	job, err := chart.ScrapeJob(promYAML, "walker")
+	job, err := objs.ScrapeJob("walker")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,19 +177,11 @@ func TestStandalonePrometheusValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	alone, err := standalone.PrometheusConfig()
+	jobAlone, err := standalone.ScrapeJob("walker")
 	if err != nil {
 		t.Fatal(err)
 	}
-	bundled, err := render(t).PrometheusConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	jobAlone, err := chart.ScrapeJob(alone, "walker")
-	if err != nil {
-		t.Fatal(err)
-	}
-	jobBundled, err := chart.ScrapeJob(bundled, "walker")
+	jobBundled, err := render(t).ScrapeJob("walker")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,11 +200,7 @@ func TestStandalonePrometheusValues(t *testing.T) {
 // _bucket series), and the server stores exemplars.
 func TestBundledPrometheusKeepsNativeHistogramsAndExemplars(t *testing.T) {
 	objs := render(t)
-	promYAML, err := objs.PrometheusConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	job, err := chart.ScrapeJob(promYAML, "walker")
+	job, err := objs.ScrapeJob("walker")
 	if err != nil {
 		t.Fatal(err)
 	}

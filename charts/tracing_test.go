@@ -1,10 +1,7 @@
 package charts_test
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +12,7 @@ import (
 
 	"github.com/walkerhq/walker/internal/otlprecv"
 	"github.com/walkerhq/walker/internal/poll"
+	"github.com/walkerhq/walker/internal/testtool"
 )
 
 // TestTracingThroughNginx renders the chart with tracing on, runs its
@@ -34,24 +32,9 @@ func TestTracingThroughNginx(t *testing.T) {
 
 	const traceID, parentID = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
 	traceparent := "00-" + traceID + "-" + parentID + "-01"
-	for _, c := range []struct{ path, body string }{
-		{"/api/walkers", `{"name":"Trace Walker","email":"trace@example.com"}`},
-		{"/api/dogs", `{"name":"Trace","age":3,"size":"md"}`},
-		{"/api/walks", `{"dog":1,"walker":1}`},
-	} {
-		req, _ := http.NewRequest(http.MethodPost, p.base+c.path, strings.NewReader(c.body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("traceparent", traceparent)
-		req.Header.Set("tracestate", "walker=test")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated {
-			t.Fatalf("POST %s through nginx = %d: %s", c.path, resp.StatusCode, b)
-		}
+	header := http.Header{"Traceparent": {traceparent}, "Tracestate": {"walker=test"}}
+	if err := testtool.TracedWalk(p.base, header); err != nil {
+		t.Fatalf("through nginx: %v", err)
 	}
 
 	span, ok := recv.WaitFor(15*time.Second, func(s otlprecv.Span) bool {
@@ -70,7 +53,10 @@ func TestTracingThroughNginx(t *testing.T) {
 	}
 
 	// The app's access log line of the walk carries the trace id.
-	if !poll.Until(5*time.Second, func() bool { return appLogged(t, p, "/api/walks", traceID) }) {
+	if !poll.Until(5*time.Second, func() bool {
+		b, _ := os.ReadFile(filepath.Join(p.root, "walker.log"))
+		return testtool.LogHasTrace(b, "/api/walks", traceID)
+	}) {
 		b, _ := os.ReadFile(filepath.Join(p.root, "walker.log"))
 		t.Errorf("no access log line of POST /api/walks with trace_id %s:\n%s", traceID, b)
 	}
@@ -84,51 +70,14 @@ func TestTracingThroughNginx(t *testing.T) {
 	}
 
 	// Exemplars, as Prometheus reads them: OpenMetrics through nginx.
-	req, _ := http.NewRequest(http.MethodGet, p.base+"/metrics", nil)
-	req.SetBasicAuth("prometheus", p.password)
-	req.Header.Set("Accept", "application/openmetrics-text;version=1.0.0")
-	resp, err := http.DefaultClient.Do(req)
+	body, err := testtool.OpenMetrics(p.base+"/metrics", "prometheus", p.password)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || !strings.HasPrefix(ct, "application/openmetrics-text") {
-		t.Fatalf("/metrics through nginx: %d %q", resp.StatusCode, ct)
-	}
-	body := string(b)
 	if !strings.Contains(body, `walks_started_total 1.0 # {trace_id="`+traceID+`"} 1.0`) {
-		t.Errorf("no exemplar with trace %s on walks_started_total:\n%s", traceID, grep(body, "walks_started"))
+		t.Errorf("no exemplar with trace %s on walks_started_total:\n%s", traceID, testtool.Grep(body, "walks_started"))
 	}
 	if !regexp.MustCompile(`http_request_duration_seconds_bucket\{method="POST",route="/api/walks",le="[^"]+"\} 1 # \{trace_id="` + traceID + `"\}`).MatchString(body) {
-		t.Errorf("no exemplar with trace %s on http_request_duration_seconds of POST /api/walks:\n%s", traceID, grep(body, `route="/api/walks"`))
+		t.Errorf("no exemplar with trace %s on http_request_duration_seconds of POST /api/walks:\n%s", traceID, testtool.Grep(body, `route="/api/walks"`))
 	}
-}
-
-// appLogged reports whether the app logged a request line for route with
-// the trace id.
-func appLogged(t *testing.T, p *pod, route, traceID string) bool {
-	f, err := os.Open(filepath.Join(p.root, "walker.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var line map[string]any
-		if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "request" && line["route"] == route && line["trace_id"] == traceID {
-			return true
-		}
-	}
-	return false
-}
-
-func grep(text, substr string) string {
-	var out []string
-	for _, l := range strings.Split(text, "\n") {
-		if strings.Contains(l, substr) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
 }

@@ -11,7 +11,6 @@ import (
 	"debug/elf"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,7 +19,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -151,71 +149,36 @@ func TestDockerfileBuildGivesStaticBinaryThatServes(t *testing.T) {
 	})
 
 	t.Run("serves", func(t *testing.T) {
-		addr, metricsAddr := freeAddr(t), freeAddr(t)
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		srv := exec.CommandContext(ctx, bin, "serve")
-		srv.Env = append(os.Environ(),
-			"WALKER_ADDR="+addr, "WALKER_METRICS_ADDR="+metricsAddr,
-			"WALKER_SQLITE_PATH="+filepath.Join(t.TempDir(), "walker.db"),
-			"DATABASE_URL=", "DB_NAME=", "DB_HOST=")
-		logs := &strings.Builder{}
-		srv.Stdout, srv.Stderr = logs, logs
-		if err := srv.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- srv.Wait() }()
-
-		status := func(url string) int {
-			resp, err := http.Get(url)
-			if err != nil {
-				return 0
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			return resp.StatusCode
-		}
-		deadline := time.Now().Add(30 * time.Second)
-		for status("http://"+addr+"/readyz") != http.StatusOK {
-			if time.Now().After(deadline) {
-				t.Fatalf("walker serve did not become ready; logs:\n%s", logs)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		w := testtool.StartWalker(t, bin, t.TempDir())
 		for _, c := range []struct {
 			url  string
 			want int
 		}{
-			{"http://" + addr + "/livez", 200},
-			{"http://" + addr + "/walks/start/", 200},
-			{"http://" + addr + "/metrics", 404},
-			{"http://" + metricsAddr + "/metrics", 200},
+			{"http://" + w.Public + "/readyz", 200},
+			{"http://" + w.Public + "/livez", 200},
+			{"http://" + w.Public + "/walks/start/", 200},
+			{"http://" + w.Public + "/metrics", 404},
+			{"http://" + w.Metrics + "/metrics", 200},
 		} {
-			if got := status(c.url); got != c.want {
+			if got, _ := get(c.url); got != c.want {
 				t.Errorf("GET %s = %d, want %d", c.url, got, c.want)
 			}
 		}
-		srv.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("walker serve exited with %v after SIGTERM; logs:\n%s", err, logs)
-			}
-		case <-time.After(30 * time.Second):
-			t.Fatalf("walker serve did not stop after SIGTERM; logs:\n%s", logs)
+		if w.Stop(30 * time.Second); w.Err() != nil {
+			t.Errorf("walker serve exited with %v after SIGTERM", w.Err())
 		}
 	})
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// get is the status and body of GET url, 0 without an answer.
+func get(url string) (int, string) {
+	resp, err := http.Get(url)
 	if err != nil {
-		t.Fatal(err)
+		return 0, ""
 	}
-	defer l.Close()
-	return fmt.Sprint(l.Addr())
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // TestLocalStackComesUp runs `make up`'s program in its checking mode: the
@@ -265,51 +228,23 @@ func TestMakeRunServesTheFormsAndMetrics(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the app")
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", testtool.FreePort(t))
-	metricsAddr := fmt.Sprintf("127.0.0.1:%d", testtool.FreePort(t))
-	cmd := exec.Command("make", "-s", "run", "RUN_DIR="+t.TempDir(), "BINARY="+filepath.Join(t.TempDir(), "walker"))
-	cmd.Dir = ".."
-	cmd.Env = append(os.Environ(), "WALKER_ADDR="+addr, "WALKER_METRICS_ADDR="+metricsAddr)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out := &strings.Builder{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	addr, metricsAddr := testtool.FreeAddr(t), testtool.FreeAddr(t)
+	dir := t.TempDir()
+	run := testtool.Start(t, dir, "make-run", []string{"WALKER_ADDR=" + addr, "WALKER_METRICS_ADDR=" + metricsAddr},
+		"make", "-C", "..", "-s", "run", "RUN_DIR="+dir, "BINARY="+filepath.Join(dir, "walker"))
+	if err := run.WaitHTTP(context.Background(), "http://"+addr+"/walks/start/", 2*time.Minute, 0); err != nil {
+		t.Fatalf("make run did not serve %s: %v", addr, err)
 	}
-	defer func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		cmd.Wait()
-	}()
-	var page string
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		resp, err := http.Get("http://" + addr + "/walks/start/")
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			page = string(b)
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("make run did not serve %s: %v\n%s", addr, err, out)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	_, page := get("http://" + addr + "/walks/start/")
 	for _, want := range []string{"Rex (large)", "Alice Smith", `name="csrf_token"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the start form lacks the demo data %q:\n%s", want, page)
 		}
 	}
-	resp, err := http.Get("http://" + metricsAddr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(b), `model_inserts_total{model="walk"} 0`) {
+	if _, b := get("http://" + metricsAddr + "/metrics"); !strings.Contains(b, `model_inserts_total{model="walk"} 0`) {
 		t.Errorf("metrics listener:\n%.500s", b)
 	}
-	if !strings.Contains(out.String(), "open http://"+addr+"/walks/start/") {
+	if out, _ := os.ReadFile(run.Log); !strings.Contains(string(out), "open http://"+addr+"/walks/start/") {
 		t.Errorf("make run does not print the URL:\n%s", out)
 	}
 }

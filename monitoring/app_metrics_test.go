@@ -5,13 +5,9 @@ import (
 	"bytes"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -19,54 +15,33 @@ import (
 	"github.com/walkerhq/walker/internal/testtool"
 )
 
+func TestMain(m *testing.M) { testtool.Main(m) }
+
 // TestKnownMetricsAreTheAppsMetrics checks walkerMetrics, the names the
 // rules and the dashboard may use, against what the real app exports.
 func TestKnownMetricsAreTheAppsMetrics(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the app")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "walker")
-	if out, err := exec.Command("go", "build", "-o", bin, "../app/cmd/walker").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	addr, metricsAddr := testtool.FreeAddr(t), testtool.FreeAddr(t)
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), "WALKER_ADDR="+addr, "WALKER_METRICS_ADDR="+metricsAddr,
-		"WALKER_SQLITE_PATH="+filepath.Join(dir, "walker.db"), "WALKER_LOG_LEVEL=error")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	w := testtool.StartWalker(t, testtool.WalkerBinary(t), t.TempDir(), "WALKER_LOG_LEVEL=error")
+	addr, metricsAddr := w.Public, w.Metrics
 
 	// One request of each kind, so that every labelled family has a series.
-	var exported map[string]bool
-	var exposition []byte
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		http.Get("http://" + addr + "/walks/start/")
-		resp, err := http.Get("http://" + metricsAddr + "/metrics")
-		if err == nil {
-			exported = map[string]bool{}
-			exposition, _ = io.ReadAll(resp.Body)
-			sc := bufio.NewScanner(bytes.NewReader(exposition))
-			sc.Buffer(make([]byte, 1<<20), 1<<20)
-			for sc.Scan() {
-				line := sc.Text()
-				if line == "" || strings.HasPrefix(line, "#") {
-					continue
-				}
-				name, _, _ := strings.Cut(line, " ")
-				name, _, _ = strings.Cut(name, "{")
-				exported[name] = true
-			}
-			resp.Body.Close()
-			break
+	if resp, err := http.Get("http://" + addr + "/walks/start/"); err == nil {
+		resp.Body.Close()
+	}
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatalf("the app did not serve /metrics: %v", err)
+	}
+	exposition, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	exported := map[string]bool{}
+	sc := bufio.NewScanner(bytes.NewReader(exposition))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if line := sc.Text(); line != "" && !strings.HasPrefix(line, "#") {
+			name, _, _ := strings.Cut(line, " ")
+			name, _, _ = strings.Cut(name, "{")
+			exported[name] = true
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the app did not serve /metrics: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 	// Every name the app exports follows the conventions promtool checks.
 	check := exec.Command(testtool.Require(t, "promtool"), "check", "metrics")
@@ -87,7 +62,7 @@ func TestKnownMetricsAreTheAppsMetrics(t *testing.T) {
 	// Prometheus that scrapes them negotiates.
 	req, _ := http.NewRequest(http.MethodGet, "http://"+metricsAddr+"/metrics", nil)
 	req.Header.Set("Accept", `application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited`)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

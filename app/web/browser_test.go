@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	walker "github.com/walkerhq/walker/app"
+	"github.com/walkerhq/walker/internal/poll"
 	"github.com/walkerhq/walker/internal/testtool"
 )
 
@@ -127,11 +128,7 @@ func waitFor(cond string) chromedp.Action {
 // are going away still write into it.
 func removeAll(t *testing.T, dir string) {
 	var err error
-	for range 50 {
-		if err = os.RemoveAll(dir); err == nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
+	if !poll.Until(5*time.Second, func() bool { err = os.RemoveAll(dir); return err == nil }) {
+		t.Errorf("removing %s: %v", dir, err)
 	}
-	t.Errorf("removing %s: %v", dir, err)
 }

@@ -3,13 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/walkerhq/walker/internal/proc"
+	"github.com/walkerhq/walker/internal/testtool"
 )
 
 // forward is a running `kubectl port-forward`, the way users reach the app
@@ -22,32 +20,19 @@ type forward struct {
 // portForward runs `kubectl -n walker port-forward TARGET LOCAL:PORT` and
 // waits until it forwards.
 func (e *env) portForward(ctx context.Context, target string, port int) (*forward, error) {
-	local, err := freePort()
+	local, err := testtool.Ports("127.0.0.1", 1)
 	if err != nil {
 		return nil, err
 	}
-	name := "port-forward-" + strings.NewReplacer("/", "-").Replace(target)
-	logPath := filepath.Join(e.dir, fmt.Sprintf("%s-%d.log", name, local))
-	p, err := proc.Start(name, logPath, append(os.Environ(), "KUBECONFIG="+e.node.kubeconfig),
-		"kubectl", "-n", namespace, "port-forward", target, fmt.Sprintf("%d:%d", local, port))
+	name := fmt.Sprintf("port-forward-%s-%d", strings.ReplaceAll(target, "/", "-"), local[0])
+	p, err := proc.Start(e.dir, name, []string{"KUBECONFIG=" + e.node.kubeconfig},
+		"kubectl", "-n", namespace, "port-forward", target, fmt.Sprintf("%d:%d", local[0], port))
 	if err != nil {
 		return nil, err
 	}
 	e.defer_(func() { p.Stop(2 * time.Second) })
-	f := &forward{p: p, url: fmt.Sprintf("http://127.0.0.1:%d", local)}
-	err = poll(ctx, "kubectl port-forward "+target, 30*time.Second, func() (bool, error) {
-		if p.Exited() {
-			b, _ := os.ReadFile(logPath)
-			return false, fmt.Errorf("kubectl port-forward exited: %s", b)
-		}
-		resp, err := http.Get(f.url + "/")
-		if err != nil {
-			return false, err
-		}
-		resp.Body.Close()
-		return true, nil
-	})
-	if err != nil {
+	f := &forward{p: p, url: fmt.Sprintf("http://127.0.0.1:%d", local[0])}
+	if err := p.WaitHTTP(ctx, f.url+"/", 30*time.Second, 0); err != nil {
 		p.Stop(time.Second)
 		return nil, err
 	}

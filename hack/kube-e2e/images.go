@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/walkerhq/walker/internal/image"
+	"github.com/walkerhq/walker/internal/testtool"
 )
 
 // The images this test serves. No registry is reachable from our machines,
@@ -77,7 +78,7 @@ func push(ctx context.Context, registryAddr, ref string, img v1.Image) error {
 
 // standIns builds the images the chart and the node need, by reference.
 func (e *env) standIns(walkerTar, walkerRef, promVersion string) (map[string]func() (v1.Image, error), error) {
-	tool := func(n string) string { p, _ := e.tool(n); return p }
+	tool := func(n string) string { p, _ := testtool.Lookup(n); return p }
 	walkerTag, err := name.NewTag(walkerRef)
 	if err != nil {
 		return nil, err

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	pollpkg "github.com/walkerhq/walker/internal/poll"
 )
 
 // machineState is what a node changes on the host and must give back:
@@ -93,6 +95,32 @@ func (before *machineState) restore() (restored, left []string) {
 			restored = append(restored, "unmounted "+m)
 		}
 	}
+	restored = append(restored, before.restoreNetwork()...)
+	for _, c := range without(cgroupDirs(), before.cgroups) {
+		if removeCgroup(c) == nil {
+			restored = append(restored, "removed cgroup "+c)
+		}
+	}
+	for k, v := range sysctls() {
+		if old, ok := before.sysctls[k]; ok && old != v {
+			if os.WriteFile(filepath.Join("/proc/sys", k), []byte(old), 0o644) == nil {
+				restored = append(restored, fmt.Sprintf("sysctl %s: %s back to %s", k, v, old))
+			}
+		}
+	}
+	for p, existed := range before.paths {
+		if _, err := os.Lstat(p); err == nil && !existed {
+			if os.RemoveAll(p) == nil {
+				restored = append(restored, "removed "+p)
+			}
+		}
+	}
+	return restored, append(left, before.diff()...)
+}
+
+// restoreNetwork removes the interfaces and nft tables the node added and
+// puts back the iptables rules.
+func (before *machineState) restoreNetwork() (restored []string) {
 	now, _ := links()
 	for _, l := range without(now, before.links) {
 		if ip("link", "del", l) == nil {
@@ -114,26 +142,7 @@ func (before *machineState) restore() (restored, left []string) {
 			}
 		}
 	}
-	for _, c := range without(cgroupDirs(), before.cgroups) {
-		if removeCgroup(c) == nil {
-			restored = append(restored, "removed cgroup "+c)
-		}
-	}
-	for k, v := range sysctls() {
-		if old, ok := before.sysctls[k]; ok && old != v {
-			if os.WriteFile(filepath.Join("/proc/sys", k), []byte(old), 0o644) == nil {
-				restored = append(restored, fmt.Sprintf("sysctl %s: %s back to %s", k, v, old))
-			}
-		}
-	}
-	for p, existed := range before.paths {
-		if _, err := os.Lstat(p); err == nil && !existed {
-			if os.RemoveAll(p) == nil {
-				restored = append(restored, "removed "+p)
-			}
-		}
-	}
-	return restored, append(left, before.diff()...)
+	return restored
 }
 
 // diff lists what still differs from the state before.
@@ -329,7 +338,7 @@ func killNodeProcesses() {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
-	time.Sleep(time.Second)
+	pollpkg.Until(5*time.Second, func() bool { return len(nodeProcesses()) == 0 })
 }
 
 // without is the elements of a that b lacks.

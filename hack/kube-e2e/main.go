@@ -5,7 +5,9 @@
 // provisioner. The images come from a loopback registry: walker's is built
 // without a daemon (make image-tar); the upstream ones the chart names are
 // rebuilt (images.go). Then it walks the user's path with the README's
-// commands: the steps are listed in scenario.go. See `issues show 9`.
+// commands: the table at the top of scenario.go names the steps, and
+// install.go, upgrade.go, failures.go and uninstall.go hold them, in that
+// order. See `issues show 9`.
 //
 //	go run ./hack/kube-e2e          (needs root)
 //	go run ./hack/kube-e2e -keep    (keep the state folder and its logs)
@@ -18,7 +20,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -102,11 +103,10 @@ func (e *env) setup() error {
 	if os.Geteuid() != 0 {
 		return errors.New("needs root (a kubelet, containerd, network namespaces)")
 	}
-	out, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
-	if err != nil {
-		return fmt.Errorf("run me inside the walker clone: %w", err)
+	var err error
+	if e.root, err = testtool.RepoRoot(); err != nil {
+		return err
 	}
-	e.root = strings.TrimSpace(string(out))
 	// The machine as it was, to give it back that way.
 	if e.machine, err = takeMachineState(); err != nil {
 		return err
@@ -186,12 +186,4 @@ func removeState(dir string, keepLogs bool) error {
 		os.Remove(dirs[i]) // only the empty ones go
 	}
 	return err
-}
-
-// tool finds a binary: PATH, hack/tools' folder, /usr/sbin.
-func (e *env) tool(name string) (string, error) {
-	if p := testtool.Find(name, "/usr/sbin", "/usr/bin"); p != "" {
-		return p, nil
-	}
-	return "", fmt.Errorf("%s not found: run hack/tools", name)
 }

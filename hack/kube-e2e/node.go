@@ -6,7 +6,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"net"
@@ -23,6 +22,7 @@ import (
 
 	pollpkg "github.com/walkerhq/walker/internal/poll"
 	"github.com/walkerhq/walker/internal/proc"
+	"github.com/walkerhq/walker/internal/testtool"
 )
 
 // The node's addresses. The ranges are unusual on purpose: nothing else on
@@ -70,16 +70,17 @@ func (e *env) startNode(ctx context.Context) (*node, error) {
 	return n, nil
 }
 
-// run starts a node process; cleanup stops it.
+// run starts a node program; cleanup stops it.
 func (e *env) run(n *node, name string, args ...string) error {
-	bin, err := e.tool(name)
+	bin, err := testtool.Lookup(name)
 	if err != nil {
 		return err
 	}
-	p, err := e.start(name, nil, append([]string{bin}, args...)...)
+	p, err := proc.Start(e.dir, name, nil, append([]string{bin}, args...)...)
 	if err != nil {
 		return err
 	}
+	e.defer_(func() { p.Stop(10 * time.Second) })
 	n.procs[name] = p
 	return nil
 }
@@ -118,30 +119,53 @@ func (e *env) startControlPlane(ctx context.Context, n *node) error {
 	if err != nil {
 		return err
 	}
-	token := randomHex(16)
+	etcdURL, err := e.startEtcd(n, dir)
+	if err != nil {
+		return err
+	}
+	if err := e.startAPIServer(ctx, n, dir, etcdURL, certs, saPub, saKey); err != nil {
+		return err
+	}
+	if err := e.run(n, "kube-controller-manager", "--kubeconfig="+n.kubeconfig, "--leader-elect=false",
+		// The node's pod CIDR is the CNI's; the trust-bundle publisher
+		// loops on a self-signed serving certificate.
+		"--controllers=*,-node-ipam-controller,-kube-apiserver-serving-clustertrustbundle-publisher-controller",
+		"--service-account-private-key-file="+saKey, "--root-ca-file="+certs.caCert,
+		"--use-service-account-credentials=true", "--secure-port=0", "--v=1"); err != nil {
+		return err
+	}
+	return e.run(n, "kube-scheduler", "--kubeconfig="+n.kubeconfig, "--leader-elect=false", "--secure-port=0", "--v=1")
+}
+
+// startEtcd runs etcd on loopback and returns its client URL.
+func (e *env) startEtcd(n *node, dir string) (string, error) {
+	ports, err := testtool.Ports("127.0.0.1", 2)
+	if err != nil {
+		return "", err
+	}
+	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
+	peerURL := fmt.Sprintf("http://127.0.0.1:%d", ports[1])
+	return etcdURL, e.run(n, "etcd", "--name=e2e", "--data-dir="+filepath.Join(dir, "etcd"),
+		"--listen-client-urls="+etcdURL, "--advertise-client-urls="+etcdURL,
+		"--listen-peer-urls="+peerURL, "--initial-advertise-peer-urls="+peerURL,
+		"--initial-cluster=e2e="+peerURL, "--log-level=warn")
+}
+
+// startAPIServer runs kube-apiserver on the bridge's address with an admin
+// token, writes its kubeconfig, and waits until it is ready.
+func (e *env) startAPIServer(ctx context.Context, n *node, dir, etcdURL string, certs *pki, saPub, saKey string) error {
+	token := testtool.RandomHex(16)
 	tokens := filepath.Join(dir, "tokens.csv")
 	if err := os.WriteFile(tokens, []byte(token+`,admin,admin,"system:masters"`+"\n"), 0o600); err != nil {
 		return err
 	}
-	ports, err := freePorts(2)
+	ports, err := testtool.Ports(nodeIP, 1)
 	if err != nil {
-		return err
-	}
-	apiPort, err := freePortOn(nodeIP)
-	if err != nil {
-		return err
-	}
-	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
-	peerURL := fmt.Sprintf("http://127.0.0.1:%d", ports[1])
-	if err := e.run(n, "etcd", "--name=e2e", "--data-dir="+filepath.Join(dir, "etcd"),
-		"--listen-client-urls="+etcdURL, "--advertise-client-urls="+etcdURL,
-		"--listen-peer-urls="+peerURL, "--initial-advertise-peer-urls="+peerURL,
-		"--initial-cluster=e2e="+peerURL, "--log-level=warn"); err != nil {
 		return err
 	}
 	if err := e.run(n, "kube-apiserver",
 		"--etcd-servers="+etcdURL,
-		"--bind-address="+nodeIP, "--advertise-address="+nodeIP, fmt.Sprintf("--secure-port=%d", apiPort),
+		"--bind-address="+nodeIP, "--advertise-address="+nodeIP, fmt.Sprintf("--secure-port=%d", ports[0]),
 		"--tls-cert-file="+certs.serverCert, "--tls-private-key-file="+certs.serverKey,
 		"--service-account-key-file="+saPub, "--service-account-signing-key-file="+saKey,
 		"--service-account-issuer=https://kubernetes.default.svc",
@@ -152,8 +176,20 @@ func (e *env) startControlPlane(ctx context.Context, n *node) error {
 		"--v=1"); err != nil {
 		return err
 	}
-	n.server = fmt.Sprintf("https://%s:%d", nodeIP, apiPort)
-	n.kubeconfig = filepath.Join(dir, "kubeconfig")
+	n.server = fmt.Sprintf("https://%s:%d", nodeIP, ports[0])
+	if err := n.connect(filepath.Join(dir, "kubeconfig"), certs.caPEM, token); err != nil {
+		return err
+	}
+	return poll(ctx, "kube-apiserver /readyz", time.Minute, func() (bool, error) {
+		body, err := n.client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		return err == nil && string(body) == "ok", nil
+	})
+}
+
+// connect writes the admin's kubeconfig (kubectl and helm use it) and
+// makes the client of the steps.
+func (n *node) connect(path string, caPEM []byte, token string) error {
+	n.kubeconfig = path
 	kubeconfig := fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters:
@@ -169,33 +205,17 @@ contexts:
 - name: e2e
   context: {cluster: e2e, user: admin}
 current-context: e2e
-`, n.server, base64.StdEncoding.EncodeToString(certs.caPEM), token)
-	if err := os.WriteFile(n.kubeconfig, []byte(kubeconfig), 0o600); err != nil {
+`, n.server, base64.StdEncoding.EncodeToString(caPEM), token)
+	if err := os.WriteFile(path, []byte(kubeconfig), 0o600); err != nil {
 		return err
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", n.kubeconfig)
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
 	if err != nil {
 		return err
 	}
 	cfg.QPS, cfg.Burst = 50, 100
-	if n.client, err = kubernetes.NewForConfig(cfg); err != nil {
-		return err
-	}
-	if err := poll(ctx, "kube-apiserver /readyz", time.Minute, func() (bool, error) {
-		body, err := n.client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
-		return err == nil && string(body) == "ok", nil
-	}); err != nil {
-		return err
-	}
-	if err := e.run(n, "kube-controller-manager", "--kubeconfig="+n.kubeconfig, "--leader-elect=false",
-		// The node's pod CIDR is the CNI's; the trust-bundle publisher
-		// loops on a self-signed serving certificate.
-		"--controllers=*,-node-ipam-controller,-kube-apiserver-serving-clustertrustbundle-publisher-controller",
-		"--service-account-private-key-file="+saKey, "--root-ca-file="+certs.caCert,
-		"--use-service-account-credentials=true", "--secure-port=0", "--v=1"); err != nil {
-		return err
-	}
-	return e.run(n, "kube-scheduler", "--kubeconfig="+n.kubeconfig, "--leader-elect=false", "--secure-port=0", "--v=1")
+	n.client, err = kubernetes.NewForConfig(cfg)
+	return err
 }
 
 func serviceAccountKeys(dir string) (keyPath, pubPath string, err error) {
@@ -219,34 +239,11 @@ func serviceAccountKeys(dir string) (keyPath, pubPath string, err error) {
 func (e *env) startContainerd(ctx context.Context, n *node) error {
 	dir := filepath.Join(n.dir, "containerd")
 	certsDir := filepath.Join(dir, "certs.d")
-	for _, host := range registryHosts {
-		hd := filepath.Join(certsDir, host)
-		if err := os.MkdirAll(hd, 0o755); err != nil {
-			return err
-		}
-		toml := fmt.Sprintf("server = \"http://%s\"\n\n[host.\"http://%s\"]\n  capabilities = [\"pull\", \"resolve\"]\n", e.registry, e.registry)
-		if err := os.WriteFile(filepath.Join(hd, "hosts.toml"), []byte(toml), 0o644); err != nil {
-			return err
-		}
-	}
-	cniDir := filepath.Join(n.dir, "cni")
-	if err := os.MkdirAll(cniDir, 0o755); err != nil {
+	if err := e.writeRegistryHosts(certsDir); err != nil {
 		return err
 	}
-	// No NAT and no route out: pods reach the node, each other and the
-	// Service range (through the node, where kube-proxy translates it).
-	conflist := fmt.Sprintf(`{
-  "cniVersion": "0.4.0",
-  "name": "walker-e2e",
-  "plugins": [
-    {"type": "bridge", "bridge": %q, "isGateway": true, "ipMasq": false, "hairpinMode": true,
-     "ipam": {"type": "host-local", "dataDir": %q, "ranges": [[{"subnet": %q, "gateway": %q}]],
-              "routes": [{"dst": %q}]}},
-    {"type": "portmap", "capabilities": {"portMappings": true}},
-    {"type": "loopback"}
-  ]
-}`, bridgeName, filepath.Join(n.dir, "cni-ipam"), podCIDR, nodeIP, serviceCIDR)
-	if err := os.WriteFile(filepath.Join(cniDir, "10-walker-e2e.conflist"), []byte(conflist), 0o644); err != nil {
+	cniDir, err := writeCNIConfig(n)
+	if err != nil {
 		return err
 	}
 	n.criSocket = filepath.Join(dir, "containerd.sock")
@@ -288,9 +285,46 @@ state = %[2]q
 	})
 }
 
+// writeRegistryHosts points every registry host at the loopback registry.
+func (e *env) writeRegistryHosts(certsDir string) error {
+	for _, host := range registryHosts {
+		hd := filepath.Join(certsDir, host)
+		if err := os.MkdirAll(hd, 0o755); err != nil {
+			return err
+		}
+		toml := fmt.Sprintf("server = \"http://%s\"\n\n[host.\"http://%s\"]\n  capabilities = [\"pull\", \"resolve\"]\n", e.registry, e.registry)
+		if err := os.WriteFile(filepath.Join(hd, "hosts.toml"), []byte(toml), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeCNIConfig writes the bridge network's configuration and returns its
+// folder. No NAT and no route out: pods reach the node, each other and the
+// Service range (through the node, where kube-proxy translates it).
+func writeCNIConfig(n *node) (string, error) {
+	cniDir := filepath.Join(n.dir, "cni")
+	if err := os.MkdirAll(cniDir, 0o755); err != nil {
+		return "", err
+	}
+	conflist := fmt.Sprintf(`{
+  "cniVersion": "0.4.0",
+  "name": "walker-e2e",
+  "plugins": [
+    {"type": "bridge", "bridge": %q, "isGateway": true, "ipMasq": false, "hairpinMode": true,
+     "ipam": {"type": "host-local", "dataDir": %q, "ranges": [[{"subnet": %q, "gateway": %q}]],
+              "routes": [{"dst": %q}]}},
+    {"type": "portmap", "capabilities": {"portMappings": true}},
+    {"type": "loopback"}
+  ]
+}`, bridgeName, filepath.Join(n.dir, "cni-ipam"), podCIDR, nodeIP, serviceCIDR)
+	return cniDir, os.WriteFile(filepath.Join(cniDir, "10-walker-e2e.conflist"), []byte(conflist), 0o644)
+}
+
 // removeAllPods stops and removes every pod sandbox through the CRI.
 func (e *env) removeAllPods(n *node) {
-	crictl, err := e.tool("crictl")
+	crictl, err := testtool.Lookup("crictl")
 	if err != nil {
 		return
 	}
@@ -309,11 +343,35 @@ func (e *env) startKubelet(ctx context.Context, n *node) error {
 	if err := os.WriteFile(resolv, []byte("nameserver 127.0.0.1\n"), 0o644); err != nil {
 		return err
 	}
-	healthz, err := freePort()
+	healthz, err := testtool.Ports("127.0.0.1", 1)
 	if err != nil {
 		return err
 	}
-	config := fmt.Sprintf(`apiVersion: kubelet.config.k8s.io/v1beta1
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(kubeletConfig(n, healthz[0], resolv, filepath.Join(dir, "pod-logs"))), 0o644); err != nil {
+		return err
+	}
+	if err := e.run(n, "kubelet", "--config="+cfgPath, "--kubeconfig="+n.kubeconfig, "--root-dir="+filepath.Join(dir, "root"),
+		"--hostname-override="+nodeName, "--node-ip="+nodeIP, "--v=1"); err != nil {
+		return err
+	}
+	return poll(ctx, "node Ready", 2*time.Minute, func() (bool, error) {
+		nd, err := n.client.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		for _, c := range nd.Status.Conditions {
+			if c.Type == corev1.NodeReady {
+				return c.Status == corev1.ConditionTrue, nil
+			}
+		}
+		return false, nil
+	})
+}
+
+// kubeletConfig is the kubelet's configuration file.
+func kubeletConfig(n *node, healthz int, resolv, podLogs string) string {
+	return fmt.Sprintf(`apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 # These machines run cgroup v1, which 1.35+ refuse unless told.
 failCgroupV1: false
@@ -341,31 +399,11 @@ imageGCLowThresholdPercent: 99
 evictionHard: {memory.available: 100Mi, nodefs.available: 1%%, imagefs.available: 1%%, nodefs.inodesFree: 1%%}
 # An image known under two names is pulled again otherwise, and fails.
 imagePullCredentialsVerificationPolicy: NeverVerify
-`, n.criSocket, nodeIP, healthz, dnsIP, resolv, filepath.Join(dir, "pod-logs"))
-	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(config), 0o644); err != nil {
-		return err
-	}
-	if err := e.run(n, "kubelet", "--config="+cfgPath, "--kubeconfig="+n.kubeconfig, "--root-dir="+filepath.Join(dir, "root"),
-		"--hostname-override="+nodeName, "--node-ip="+nodeIP, "--v=1"); err != nil {
-		return err
-	}
-	return poll(ctx, "node Ready", 2*time.Minute, func() (bool, error) {
-		nd, err := n.client.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
-		if err != nil {
-			return false, nil
-		}
-		for _, c := range nd.Status.Conditions {
-			if c.Type == corev1.NodeReady {
-				return c.Status == corev1.ConditionTrue, nil
-			}
-		}
-		return false, nil
-	})
+`, n.criSocket, nodeIP, healthz, dnsIP, resolv, podLogs)
 }
 
 func (e *env) startKubeProxy(ctx context.Context, n *node) error {
-	ports, err := freePorts(2)
+	ports, err := testtool.Ports("127.0.0.1", 2)
 	if err != nil {
 		return err
 	}
@@ -391,7 +429,7 @@ conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeou
 	}
 	// Its rules outlive it: remove them once it has stopped.
 	e.defer_(func() {
-		if bin, err := e.tool("kube-proxy"); err == nil {
+		if bin, err := testtool.Lookup("kube-proxy"); err == nil {
 			if out, err := exec.Command(bin, "--cleanup").CombinedOutput(); err != nil {
 				fmt.Printf("cleanup: kube-proxy --cleanup: %v: %s\n", err, lastLines(string(out), 5))
 			}
@@ -399,44 +437,6 @@ conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeou
 	})
 	e.defer_(func() { n.procs["kube-proxy"].Stop(5 * time.Second) })
 	return nil
-}
-
-// freePortOn is a free TCP port on the given local address.
-func freePortOn(addr string) (int, error) {
-	ln, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-func freePort() (int, error) { return freePortOn("127.0.0.1") }
-
-func freePorts(k int) ([]int, error) {
-	// Hold them all open until every one is chosen, so they differ.
-	var lns []net.Listener
-	defer func() {
-		for _, l := range lns {
-			l.Close()
-		}
-	}()
-	var ports []int
-	for range k {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 func lastLines(s string, k int) string {

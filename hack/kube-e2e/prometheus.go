@@ -8,9 +8,10 @@ import (
 	"sort"
 	"time"
 
-	"github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+
+	"github.com/walkerhq/walker/internal/promapi"
 )
 
 // prometheus is the bundled Prometheus server, read as a user reads it:
@@ -28,11 +29,11 @@ func (e *env) prometheus(ctx context.Context) (*prometheus, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := api.NewClient(api.Config{Address: fwd.url})
+	api, err := promapi.New(fwd.url)
 	if err != nil {
 		return nil, err
 	}
-	e.s.prom = &prometheus{fwd: fwd, api: promv1.NewAPI(client)}
+	e.s.prom = &prometheus{fwd: fwd, api: api}
 	return e.s.prom, nil
 }
 
@@ -98,6 +99,14 @@ func keys(m map[string]bool) []string {
 	return out
 }
 
+func (e *env) rulesHealthy(ctx context.Context) error {
+	p, err := e.prometheus(ctx)
+	if err != nil {
+		return err
+	}
+	return p.expectRulesHealthy(ctx)
+}
+
 // expectRulesHealthy checks that every bundled rule loaded and was
 // evaluated against the real series without error.
 func (p *prometheus) expectRulesHealthy(ctx context.Context) error {
@@ -141,22 +150,6 @@ type walkCounts struct {
 	started, completed, distanceCount, distanceSum float64
 }
 
-// value is the single value of a query's result, 0 when it has none.
-func (p *prometheus) value(ctx context.Context, expr string) (float64, error) {
-	v, _, _, err := p.api.Query(ctx, expr, time.Now())
-	if err != nil {
-		return 0, err
-	}
-	vec, ok := v.(model.Vector)
-	if !ok {
-		return 0, fmt.Errorf("%s: a %s, not a vector", expr, v.Type())
-	}
-	if len(vec) == 0 {
-		return 0, nil // no series yet: nothing counted
-	}
-	return float64(vec[0].Value), nil
-}
-
 func (p *prometheus) walkCounts(ctx context.Context) (walkCounts, error) {
 	var c walkCounts
 	for _, q := range []struct {
@@ -168,7 +161,7 @@ func (p *prometheus) walkCounts(ctx context.Context) (walkCounts, error) {
 		{`sum(walk_distance_count{job="walker"})`, &c.distanceCount},
 		{`sum(walk_distance_sum{job="walker"})`, &c.distanceSum},
 	} {
-		v, err := p.value(ctx, q.expr)
+		v, err := promapi.Value(ctx, p.api, q.expr)
 		if err != nil {
 			return c, err
 		}

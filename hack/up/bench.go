@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -238,25 +237,4 @@ func (r loadResult) print(w io.Writer, unit string) {
 		fmt.Fprintf(w, "  app CPU: %s per request (%.2f s of CPU for %d requests: %.2f cores)\n",
 			r.cpuPerRequest(), r.CPU.Seconds(), len(all), r.CPU.Seconds()/r.Duration.Seconds())
 	}
-}
-
-// createViaAPI makes one walker or dog through the JSON API and returns its id.
-func createViaAPI(base, path string, body any) (int, error) {
-	b, _ := json.Marshal(body)
-	resp, err := http.Post(base+path, "application/json", bytes.NewReader(b))
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var out struct {
-		ID int `json:"id"`
-	}
-	if resp.StatusCode != http.StatusCreated {
-		msg, _ := io.ReadAll(resp.Body)
-		return 0, fmt.Errorf("POST %s = %d: %s", path, resp.StatusCode, msg)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.ID <= 0 {
-		return 0, fmt.Errorf("POST %s: no id in the answer (%v)", path, err)
-	}
-	return out.ID, nil
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/walkerhq/walker/internal/testtool"
 )
 
 // phase is what one database state measured: the lifecycle and the status
@@ -99,10 +101,10 @@ const benchClients = 8
 // benchParents creates, through the API, the dog and walker of the empty
 // database's lifecycles.
 func benchParents(base string) (dog, walker int, err error) {
-	if dog, err = createViaAPI(base, "/api/dogs", map[string]any{"name": "Bench", "age": 5, "size": "lg"}); err != nil {
+	if dog, err = testtool.Create(base+"/api/dogs", nil, map[string]any{"name": "Bench", "age": 5, "size": "lg"}); err != nil {
 		return 0, 0, err
 	}
-	walker, err = createViaAPI(base, "/api/walkers", map[string]any{"name": "Bench Walker", "email": "bench@example.com"})
+	walker, err = testtool.Create(base+"/api/walkers", nil, map[string]any{"name": "Bench Walker", "email": "bench@example.com"})
 	return dog, walker, err
 }
 

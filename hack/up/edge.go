@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +11,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/walkerhq/walker/internal/poll"
+	"github.com/walkerhq/walker/internal/testtool"
 )
 
 // The sidecar's edge under attack: page latency through nginx while
@@ -23,13 +25,6 @@ const (
 	pageClients      = 4
 )
 
-// loopbackClient is an HTTP client whose connections leave from ip (any
-// 127.0.0.0/8 address is loopback on Linux), so nginx sees distinct clients.
-func loopbackClient(ip string, timeout time.Duration) *http.Client {
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: timeout}
-	return &http.Client{Timeout: timeout, Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 2}}
-}
-
 // guessFlood sends wrong-password requests to /metrics from
 // guessAddresses addresses, each at guessesPerSecond, open loop (a slow
 // answer does not slow the attacker), until ctx ends. It returns the
@@ -39,7 +34,7 @@ func guessFlood(ctx context.Context, base string) map[string]int {
 	statuses := map[string]int{}
 	var wg sync.WaitGroup
 	for i := range guessAddresses {
-		client := loopbackClient(fmt.Sprintf("127.0.0.%d", 2+i), 10*time.Second)
+		client := testtool.ClientFrom(fmt.Sprintf("127.0.0.%d", 2+i))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -119,7 +114,7 @@ func (s *stack) benchEdge(ctx context.Context, dog, walker int) (errs int, err e
 	// check, and the difference between the two is the scrape's own cost
 	// (the password check and the larger body).
 	from := func(i int) *http.Client {
-		c := loopbackClient(fmt.Sprintf("127.0.1.%d", 1+i/4), 10*time.Second)
+		c := testtool.ClientFrom(fmt.Sprintf("127.0.1.%d", 1+i/4))
 		c.Transport.(*http.Transport).DisableKeepAlives = true
 		return c
 	}
@@ -146,26 +141,13 @@ func (s *stack) benchEdge(ctx context.Context, dog, walker int) (errs int, err e
 // nginxIdle waits (up to 60s) until nginx spends under 1% of a CPU.
 func (s *stack) nginxIdle(ctx context.Context) error {
 	const every = 500 * time.Millisecond
-	last, err := processTreeCPU(s.nginx.Pid())
-	if err != nil {
-		return err
-	}
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(every):
-		}
+	last := time.Duration(-1)
+	return poll.Wait(ctx, "nginx idle after the guess flood", 60*time.Second, every, func() (bool, error) {
 		now, err := processTreeCPU(s.nginx.Pid())
-		if err != nil {
-			return err
-		}
-		if now-last < every/100 {
-			return nil
-		}
+		idle := err == nil && last >= 0 && now-last < every/100
 		last = now
-	}
-	return fmt.Errorf("nginx still busy 60s after the guess flood")
+		return idle, err
+	})
 }
 
 func ratio(a, b time.Duration) float64 {

@@ -18,21 +18,17 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/walkerhq/walker/internal/testtool"
 )
 
 type options struct {
@@ -47,7 +43,6 @@ type options struct {
 	benchFor    time.Duration
 	profile     string
 	keepState   bool
-	toolsBin    string
 	repoRoot    string
 	release     string
 	namespace   string
@@ -86,12 +81,11 @@ func main() {
 }
 
 func run(ctx context.Context, o options) error {
-	root, err := repoRoot()
+	root, err := testtool.RepoRoot()
 	if err != nil {
 		return err
 	}
 	o.repoRoot = root
-	o.toolsBin = toolsBinDir(root)
 	if err := os.MkdirAll(filepath.Join(root, ".tmp"), 0o755); err != nil {
 		return err
 	}
@@ -130,88 +124,10 @@ func run(ctx context.Context, o options) error {
 	return nil
 }
 
-// repoRoot finds the clone's top folder so the command works from anywhere
-// inside it.
-func repoRoot() (string, error) {
-	out, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
-	if err == nil {
-		return strings.TrimSpace(string(out)), nil
-	}
-	wd, _ := os.Getwd()
-	for d := wd; d != "/"; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-	}
-	return "", errors.New("run me inside the walker clone")
-}
-
-func toolsBinDir(root string) string {
-	out, err := exec.Command(filepath.Join(root, "hack", "tools"), "--bin-dir").Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// tool finds an executable in PATH or in hack/tools' folder.
-func (o options) tool(name string) (string, error) {
-	if p, err := exec.LookPath(name); err == nil {
-		return p, nil
-	}
-	if o.toolsBin != "" {
-		p := filepath.Join(o.toolsBin, name)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	for _, d := range []string{"/usr/sbin", "/usr/bin"} {
-		if _, err := os.Stat(filepath.Join(d, name)); err == nil {
-			return filepath.Join(d, name), nil
-		}
-	}
-	return "", fmt.Errorf("%s not found: run hack/tools (make tools)", name)
-}
-
 func flagGiven(name string) bool {
 	given := false
 	flag.Visit(func(f *flag.Flag) { given = given || f.Name == name })
 	return given
-}
-
-func randomToken(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand does not fail on Linux
-	}
-	return hex.EncodeToString(b)
-}
-
-// waitHTTP polls url until check accepts the answer or the timeout passes.
-func waitHTTP(ctx context.Context, url string, timeout time.Duration, check func(*http.Response) bool) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var last error
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			ok := check(resp)
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if ok {
-				return nil
-			}
-			last = fmt.Errorf("GET %s: %s", url, resp.Status)
-		} else {
-			last = err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %v", url, last)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 func portFree(port int) error {

@@ -1,22 +1,19 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
-	"net/url"
 	"os"
 	"regexp"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/prometheus/common/model"
 
 	"github.com/walkerhq/walker/internal/otlprecv"
 	"github.com/walkerhq/walker/internal/poll"
+	"github.com/walkerhq/walker/internal/testtool"
 )
 
 // verifyObservability checks what Prometheus 3 and tracing add: the
@@ -61,21 +58,16 @@ func (s *stack) verifyNativeHistograms(ctx context.Context) error {
 }
 
 // nativeSeries counts the series of an instant query that are native
-// histograms (the API gives them a "histogram" instead of a "value").
+// histograms.
 func (s *stack) nativeSeries(ctx context.Context, expr string) (int, error) {
-	var body struct {
-		Data struct {
-			Result []struct {
-				Histogram json.RawMessage `json:"histogram"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := getJSON(ctx, s.promURL()+"/api/v1/query?query="+url.QueryEscape(expr), &body); err != nil {
+	v, _, _, err := s.promAPI.Query(ctx, expr, time.Now())
+	if err != nil {
 		return 0, err
 	}
+	vec, _ := v.(model.Vector)
 	n := 0
-	for _, r := range body.Data.Result {
-		if len(r.Histogram) > 0 {
+	for _, sample := range vec {
+		if sample.Histogram != nil {
 			n++
 		}
 	}
@@ -86,17 +78,9 @@ func (s *stack) nativeSeries(ctx context.Context, expr string) (int, error) {
 // and finds its trace id everywhere a person following a slow walk looks.
 func (s *stack) verifyTracedWalk(ctx context.Context) error {
 	out := s.opts.out
-	traceID, parentID := randomToken(16), randomToken(8)
+	traceID, parentID := testtool.RandomHex(16), testtool.RandomHex(8)
 	header := http.Header{"Traceparent": {"00-" + traceID + "-" + parentID + "-01"}}
-	dog, err := createViaAPI(s.appURL(), "/api/dogs", map[string]any{"name": "Traced", "age": 4, "size": "sm"})
-	if err != nil {
-		return err
-	}
-	walker, err := createViaAPI(s.appURL(), "/api/walkers", map[string]any{"name": "Traced Walker", "email": "traced@example.com"})
-	if err != nil {
-		return err
-	}
-	if err := postJSON(ctx, s.appURL()+"/api/walks", header, map[string]any{"dog": dog, "walker": walker}); err != nil {
+	if err := testtool.TracedWalk(s.appURL(), header); err != nil {
 		return fmt.Errorf("traced walk through nginx: %w", err)
 	}
 
@@ -108,12 +92,15 @@ func (s *stack) verifyTracedWalk(ctx context.Context) error {
 	}
 	fmt.Fprintf(out, "ok  trace %s: span %q in the OTLP receiver, %d spans in the trace\n", traceID, span.Name, len(s.otlp.Trace(traceID)))
 
-	if !poll.Until(5*time.Second, func() bool { return logHasTrace(s.app.Log, "/api/walks", traceID) }) {
+	if !poll.Until(5*time.Second, func() bool {
+		b, _ := os.ReadFile(s.app.Log)
+		return testtool.LogHasTrace(b, "/api/walks", traceID)
+	}) {
 		return fmt.Errorf("the app's access log has no line of POST /api/walks with trace_id %s", traceID)
 	}
 	fmt.Fprintln(out, "ok  the app's access log line of the walk carries its trace_id")
 
-	metrics, err := s.openMetrics(ctx)
+	metrics, err := testtool.OpenMetrics(s.appURL()+"/metrics", s.username, s.password)
 	if err != nil {
 		return err
 	}
@@ -140,77 +127,17 @@ func (s *stack) verifyTracedWalk(ctx context.Context) error {
 	return nil
 }
 
-func postJSON(ctx context.Context, url string, header http.Header, body any) error {
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(string(b)))
-	req.Header = header.Clone()
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		msg, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("POST %s = %d: %s", url, resp.StatusCode, msg)
-	}
-	return nil
-}
-
-// logHasTrace reports whether the app's log has a request line of route
-// with trace_id.
-func logHasTrace(path, route, traceID string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var line map[string]any
-		if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "request" && line["route"] == route && line["trace_id"] == traceID {
-			return true
-		}
-	}
-	return false
-}
-
-// openMetrics reads /metrics through nginx as Prometheus asks for
-// exemplars in text: OpenMetrics.
-func (s *stack) openMetrics(ctx context.Context) (string, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.appURL()+"/metrics", nil)
-	req.SetBasicAuth(s.username, s.password)
-	req.Header.Set("Accept", "application/openmetrics-text;version=1.0.0")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || !strings.HasPrefix(ct, "application/openmetrics-text") {
-		return "", fmt.Errorf("/metrics through nginx: %s %q", resp.Status, ct)
-	}
-	return string(b), err
-}
-
 // hasExemplar asks Prometheus for the exemplars of metric over the last
 // minutes and looks for traceID.
 func (s *stack) hasExemplar(ctx context.Context, metric, traceID string) (bool, error) {
-	var body struct {
-		Data []struct {
-			Exemplars []struct {
-				Labels map[string]string `json:"labels"`
-			} `json:"exemplars"`
-		} `json:"data"`
-	}
 	now := time.Now()
-	q := url.Values{"query": {metric}, "start": {strconv.FormatInt(now.Add(-10*time.Minute).Unix(), 10)}, "end": {strconv.FormatInt(now.Unix()+60, 10)}}
-	if err := getJSON(ctx, s.promURL()+"/api/v1/query_exemplars?"+q.Encode(), &body); err != nil {
+	series, err := s.promAPI.QueryExemplars(ctx, metric, now.Add(-10*time.Minute), now.Add(time.Minute))
+	if err != nil {
 		return false, err
 	}
-	for _, series := range body.Data {
-		for _, e := range series.Exemplars {
-			if e.Labels["trace_id"] == traceID {
+	for _, sr := range series {
+		for _, e := range sr.Exemplars {
+			if string(e.Labels["trace_id"]) == traceID {
 				return true, nil
 			}
 		}

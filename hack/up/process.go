@@ -4,15 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-
-	"github.com/walkerhq/walker/internal/proc"
 )
-
-// startProcess starts argv with env (added to ours) and logs into dir.
-func startProcess(dir, name string, env []string, argv ...string) (*proc.Process, error) {
-	return proc.Start(name, filepath.Join(dir, name+".log"), append(os.Environ(), env...), argv...)
-}
 
 // runOnce runs a command to completion, like an init container.
 func runOnce(dir, name string, env []string, argv ...string) error {

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/walkerhq/walker/internal/chart"
+	"github.com/walkerhq/walker/internal/testtool"
 )
 
 // renderedPod is the walker pod as the chart renders it for this stack.
@@ -32,7 +33,7 @@ type renderedPod struct {
 // bundled Prometheus on (its rendered ConfigMap carries the scrape job),
 // and tracing on towards otlpEndpoint unless it is empty.
 func renderChart(ctx context.Context, o options, password, otlpEndpoint string) (*renderedPod, error) {
-	helm, err := o.tool("helm")
+	helm, err := testtool.Lookup("helm")
 	if err != nil {
 		return nil, err
 	}
@@ -66,11 +67,7 @@ func renderChart(ctx context.Context, o options, password, otlpEndpoint string) 
 		return nil, fmt.Errorf("the nginx container mounts no htpasswd Secret the chart renders")
 	}
 	p.metricsUsername = string(p.metricsSecret.Data["username"])
-	promYAML, err := objs.PrometheusConfig()
-	if err != nil {
-		return nil, err
-	}
-	if p.scrapeJob, err = chart.ScrapeJob(promYAML, "walker"); err != nil {
+	if p.scrapeJob, err = objs.ScrapeJob("walker"); err != nil {
 		return nil, err
 	}
 	for _, d := range objs.Deployments {

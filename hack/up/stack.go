@@ -2,18 +2,20 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
+
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 
 	"github.com/walkerhq/walker/internal/localpg"
 	"github.com/walkerhq/walker/internal/otlprecv"
+	"github.com/walkerhq/walker/internal/poll"
 	"github.com/walkerhq/walker/internal/proc"
+	"github.com/walkerhq/walker/internal/promapi"
+	"github.com/walkerhq/walker/internal/testtool"
 )
 
 // stack is the running topology and where its state lives.
@@ -28,6 +30,7 @@ type stack struct {
 	binary   string
 	nginx    *proc.Process
 	prom     *proc.Process
+	promAPI  promv1.API
 	otlp     *otlprecv.Receiver
 	password string
 	username string
@@ -36,6 +39,7 @@ type stack struct {
 func (s *stack) appURL() string  { return fmt.Sprintf("http://127.0.0.1:%d", s.opts.nginxPort) }
 func (s *stack) promURL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.opts.promPort) }
 
+// start brings the pod's topology up, a step at a time, each timed.
 func (s *stack) start(ctx context.Context) error {
 	o := s.opts
 	for _, p := range []int{o.nginxPort, o.promPort, o.appPort, o.metricsPort} {
@@ -43,94 +47,108 @@ func (s *stack) start(ctx context.Context) error {
 			return err
 		}
 	}
-	step := func(what string) func() {
+	startOTLP := s.startOTLP
+	if !o.tracing {
+		startOTLP = nil
+	}
+	steps := []struct {
+		what string
+		run  func(context.Context) error
+	}{
+		{"building walker (the Dockerfile's make build)", s.build},
+		{"starting the OTLP receiver (a collector)", startOTLP},
+		{"rendering the chart (helm template)", s.render},
+		{"starting PostgreSQL", s.startPostgres},
+		{"walker migrate (the init container)", s.migrate},
+		{"starting walker serve", s.startApp},
+		{"starting nginx (the sidecar)", s.startNginx},
+		{"starting Prometheus (the chart's scrape job)", s.startPrometheus},
+		{"waiting for the walker target to be up", s.waitTargetUp},
+	}
+	for _, st := range steps {
+		if st.run == nil {
+			continue
+		}
 		t := time.Now()
-		fmt.Fprintf(o.out, "%-44s", what+" ...")
-		return func() { fmt.Fprintf(o.out, " %s\n", time.Since(t).Round(time.Millisecond)) }
+		fmt.Fprintf(o.out, "%-44s", st.what+" ...")
+		if err := st.run(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.out, " %s\n", time.Since(t).Round(time.Millisecond))
 	}
+	return nil
+}
 
-	done := step("building walker (the Dockerfile's make build)")
+func (s *stack) build(context.Context) error {
 	s.binary = filepath.Join(s.dir, "walker")
-	if err := runOnce(o.repoRoot, "make build", nil, "make", "-s", "build", "BINARY="+s.binary); err != nil {
-		return err
-	}
-	done()
+	return runOnce(s.opts.repoRoot, "make build", nil, "make", "-s", "build", "BINARY="+s.binary)
+}
 
+// startOTLP starts the receiver that stands in for a collector; the spans
+// go to traces.jsonl.
+func (s *stack) startOTLP(context.Context) error {
+	traces, err := os.Create(filepath.Join(s.dir, "traces.jsonl"))
+	if err == nil {
+		s.otlp, err = otlprecv.Start(traces)
+	}
+	return err
+}
+
+func (s *stack) render(ctx context.Context) error {
 	endpoint := ""
-	if o.tracing {
-		done = step("starting the OTLP receiver (a collector)")
-		traces, err := os.Create(filepath.Join(s.dir, "traces.jsonl"))
-		if err != nil {
-			return err
-		}
-		if s.otlp, err = otlprecv.Start(traces); err != nil {
-			return err
-		}
+	if s.otlp != nil {
 		endpoint = s.otlp.URL
-		done()
 	}
-
-	done = step("rendering the chart (helm template)")
-	s.password = randomToken(12)
-	pod, err := renderChart(ctx, o, s.password, endpoint)
+	s.password = testtool.RandomHex(12)
+	pod, err := renderChart(ctx, s.opts, s.password, endpoint)
 	if err != nil {
 		return err
 	}
-	s.pod = pod
-	s.username = pod.metricsUsername
-	done()
+	s.pod, s.username = pod, pod.metricsUsername
+	return nil
+}
 
-	done = step("starting PostgreSQL")
+func (s *stack) startPostgres(ctx context.Context) error {
+	var err error
 	if s.pg, err = localpg.Start(ctx, "", 0); err != nil {
 		return err
 	}
-	if s.dbURL, err = s.pg.CreateDatabase(ctx, "walker", "walker", randomToken(12)); err != nil {
-		return err
-	}
-	done()
+	s.dbURL, err = s.pg.CreateDatabase(ctx, "walker", "walker", testtool.RandomHex(12))
+	return err
+}
 
-	done = step("walker migrate (the init container)")
-	s.appEnv = append(pod.appEnv(o.namespace), "DATABASE_URL="+s.dbURL)
-	if o.profile != "" {
+func (s *stack) migrate(context.Context) error {
+	s.appEnv = append(s.pod.appEnv(s.opts.namespace), "DATABASE_URL="+s.dbURL)
+	if s.opts.profile != "" {
 		s.appEnv = append(s.appEnv, "WALKER_PPROF=true")
 	}
-	if err := runOnce(s.dir, "walker migrate", s.appEnv, s.binary, "migrate"); err != nil {
-		return err
-	}
-	done()
+	return runOnce(s.dir, "walker migrate", s.appEnv, s.binary, "migrate")
+}
 
-	done = step("starting walker serve")
-	if err := s.startApp(ctx); err != nil {
-		return err
-	}
-	done()
-
-	done = step("starting nginx (the sidecar)")
-	nginxBin, err := o.tool("nginx")
+func (s *stack) startNginx(ctx context.Context) error {
+	nginxBin, err := testtool.Lookup("nginx")
 	if err != nil {
 		return err
 	}
-	nginxArgs, err := pod.materialiseNginx(filepath.Join(s.dir, "nginx"), o.nginxPort)
+	nginxArgs, err := s.pod.materialiseNginx(filepath.Join(s.dir, "nginx"), s.opts.nginxPort)
 	if err != nil {
 		return err
 	}
-	if out, err := runCombined(append([]string{nginxBin, "-t"}, nginxArgs...)...); err != nil {
-		return fmt.Errorf("nginx -t on the rendered configuration: %v\n%s", err, out)
-	}
-	if s.nginx, err = startProcess(s.dir, "nginx", nil, append([]string{nginxBin}, nginxArgs...)...); err != nil {
+	if err := runOnce(s.dir, "nginx -t on the rendered configuration", nil, append([]string{nginxBin, "-t"}, nginxArgs...)...); err != nil {
 		return err
 	}
-	if err := waitHTTP(ctx, s.appURL()+"/livez", 20*time.Second, statusIs(200)); err != nil {
+	if s.nginx, err = proc.Start(s.dir, "nginx", nil, append([]string{nginxBin}, nginxArgs...)...); err != nil {
 		return err
 	}
-	done()
+	return s.nginx.WaitHTTP(ctx, s.appURL()+"/livez", 20*time.Second, 200)
+}
 
-	done = step("starting Prometheus (the chart's scrape job)")
-	promBin, err := o.tool("prometheus")
+func (s *stack) startPrometheus(ctx context.Context) error {
+	promBin, err := testtool.Lookup("prometheus")
 	if err != nil {
 		return err
 	}
-	promConf, err := pod.prometheusConfig(filepath.Join(s.dir, "prometheus"), o)
+	promConf, err := s.pod.prometheusConfig(filepath.Join(s.dir, "prometheus"), s.opts)
 	if err != nil {
 		return err
 	}
@@ -138,92 +156,41 @@ func (s *stack) start(ctx context.Context) error {
 	promArgs := append([]string{promBin,
 		"--config.file=" + promConf,
 		"--storage.tsdb.path=" + filepath.Join(s.dir, "prometheus", "data"),
-		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", o.promPort),
-		"--log.level=warn"}, pod.promFeatures...)
-	if s.prom, err = startProcess(s.dir, "prometheus", nil, promArgs...); err != nil {
+		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", s.opts.promPort),
+		"--log.level=warn"}, s.pod.promFeatures...)
+	if s.prom, err = proc.Start(s.dir, "prometheus", nil, promArgs...); err != nil {
 		return err
 	}
-	if err := waitHTTP(ctx, s.promURL()+"/-/ready", 60*time.Second, statusIs(200)); err != nil {
+	if err := s.prom.WaitHTTP(ctx, s.promURL()+"/-/ready", 60*time.Second, 200); err != nil {
 		return err
 	}
-	done()
-
-	done = step("waiting for the walker target to be up")
-	if err := s.waitTargetUp(ctx, o.scrapeWait); err != nil {
-		return err
-	}
-	done()
-	return nil
+	s.promAPI, err = promapi.New(s.promURL())
+	return err
 }
 
 func (s *stack) startApp(ctx context.Context) error {
 	var err error
-	if s.app, err = startProcess(s.dir, "walker", s.appEnv, s.binary, "serve"); err != nil {
+	if s.app, err = proc.Start(s.dir, "walker", s.appEnv, s.binary, "serve"); err != nil {
 		return err
 	}
-	return waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/readyz", s.opts.appPort), 20*time.Second, statusIs(200))
+	return s.app.WaitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/readyz", s.opts.appPort), 20*time.Second, 200)
 }
 
-func statusIs(code int) func(*http.Response) bool {
-	return func(r *http.Response) bool { return r.StatusCode == code }
-}
-
-// waitTargetUp asks Prometheus's API until the walker job's target is up.
-func (s *stack) waitTargetUp(ctx context.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var last string
-	for {
-		targets, err := s.targets(ctx)
-		if err == nil {
-			for _, t := range targets {
-				if t.Labels["job"] == s.pod.jobLabel && t.Health == "up" {
-					return nil
-				}
-				last = fmt.Sprintf("%s is %s (%s)", t.ScrapeURL, t.Health, t.LastError)
+// waitTargetUp asks Prometheus until the walker job's target is up.
+func (s *stack) waitTargetUp(ctx context.Context) error {
+	return poll.Wait(ctx, "the walker target up", s.opts.scrapeWait, 500*time.Millisecond, func() (bool, error) {
+		targets, err := s.promAPI.Targets(ctx)
+		if err != nil {
+			return false, err
+		}
+		for _, t := range targets.Active {
+			if string(t.Labels["job"]) == s.pod.jobLabel && t.Health == promv1.HealthGood {
+				return true, nil
 			}
-		} else {
-			last = err.Error()
+			err = fmt.Errorf("%s is %s (%s)", t.ScrapeURL, t.Health, t.LastError)
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("the walker target did not come up: %s", last)
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
-}
-
-type target struct {
-	Labels    map[string]string `json:"labels"`
-	ScrapeURL string            `json:"scrapeUrl"`
-	Health    string            `json:"health"`
-	LastError string            `json:"lastError"`
-}
-
-func (s *stack) targets(ctx context.Context) ([]target, error) {
-	var body struct {
-		Data struct {
-			ActiveTargets []target `json:"activeTargets"`
-		} `json:"data"`
-	}
-	if err := getJSON(ctx, s.promURL()+"/api/v1/targets?state=active", &body); err != nil {
-		return nil, err
-	}
-	return body.Data.ActiveTargets, nil
-}
-
-func getJSON(ctx context.Context, url string, v any) error {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("GET %s: %s %s", url, resp.Status, b)
-	}
-	return json.NewDecoder(resp.Body).Decode(v)
+		return false, err
+	})
 }
 
 func (s *stack) printSummary() {
@@ -266,9 +233,4 @@ func (s *stack) dumpLogs(w io.Writer) {
 			p.Tail(w, 4000)
 		}
 	}
-}
-
-func runCombined(argv ...string) (string, error) {
-	out, err := execCombined(argv...)
-	return strings.TrimSpace(out), err
 }

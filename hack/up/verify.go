@@ -5,17 +5,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"os/exec"
-	"strconv"
 	"strings"
 	"time"
-)
 
-func execCombined(argv ...string) (string, error) {
-	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
-	return string(out), err
-}
+	"github.com/walkerhq/walker/internal/poll"
+	"github.com/walkerhq/walker/internal/promapi"
+	"github.com/walkerhq/walker/internal/testtool"
+)
 
 // verify checks what `make up` promises: the auth on /metrics, the routes
 // through nginx, and Prometheus scraping a walk that we start now.
@@ -55,46 +51,29 @@ func (s *stack) verify(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	dog, err := createViaAPI(s.appURL(), "/api/dogs", map[string]any{"name": "Check", "age": 3, "size": "md"})
+	dog, err := testtool.Create(s.appURL()+"/api/dogs", nil, map[string]any{"name": "Check", "age": 3, "size": "md"})
 	if err != nil {
 		return err
 	}
-	walker, err := createViaAPI(s.appURL(), "/api/walkers", map[string]any{"name": "Check Walker", "email": "check@example.com"})
+	walker, err := testtool.Create(s.appURL()+"/api/walkers", nil, map[string]any{"name": "Check Walker", "email": "check@example.com"})
 	if err != nil {
 		return err
 	}
 	if err := newLifecycleClient(s.appURL(), dog, walker).lifecycle(make([][]time.Duration, len(steps))); err != nil {
 		return fmt.Errorf("walk lifecycle through nginx: %w", err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		after, err := s.query(ctx, "sum(walks_started_total)")
-		if err == nil && after == before+1 {
-			fmt.Fprintf(s.opts.out, "ok  Prometheus scraped the new walk through nginx: walks_started_total %g -> %g\n", before, after)
-			return s.verifyObservability(ctx)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("Prometheus did not see the walk: walks_started_total %g -> %g (%v)", before, after, err)
-		}
-		time.Sleep(500 * time.Millisecond)
+	var after float64
+	if !poll.Until(30*time.Second, func() bool {
+		after, err = s.query(ctx, "sum(walks_started_total)")
+		return err == nil && after == before+1
+	}) {
+		return fmt.Errorf("Prometheus did not see the walk: walks_started_total %g -> %g (%v)", before, after, err)
 	}
+	fmt.Fprintf(s.opts.out, "ok  Prometheus scraped the new walk through nginx: walks_started_total %g -> %g\n", before, after)
+	return s.verifyObservability(ctx)
 }
 
-// query returns the single value of an instant query.
+// query is the value of an instant query.
 func (s *stack) query(ctx context.Context, expr string) (float64, error) {
-	var body struct {
-		Data struct {
-			Result []struct {
-				Value [2]any `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := getJSON(ctx, s.promURL()+"/api/v1/query?query="+url.QueryEscape(expr), &body); err != nil {
-		return 0, err
-	}
-	if len(body.Data.Result) != 1 {
-		return 0, fmt.Errorf("%s: %d series", expr, len(body.Data.Result))
-	}
-	v, _ := body.Data.Result[0].Value[1].(string)
-	return strconv.ParseFloat(v, 64)
+	return promapi.Value(ctx, s.promAPI, expr)
 }

@@ -52,14 +52,14 @@ func Render(ctx context.Context, helm, chartDir, release string, args ...string)
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, "", fmt.Errorf("helm template: %v\n%s", err, filterHelmNoise(stderr.String()))
+		return nil, "", fmt.Errorf("helm template: %v\n%s", err, FilterHelmNoise(stderr.String()))
 	}
 	objs, err := Decode(out.Bytes())
 	return objs, out.String(), err
 }
 
-// filterHelmNoise drops helm's note about the symlinked nginx configuration.
-func filterHelmNoise(s string) string {
+// FilterHelmNoise drops helm's note about the symlinked nginx configuration.
+func FilterHelmNoise(s string) string {
 	var keep []string
 	for _, l := range strings.Split(s, "\n") {
 		if !strings.Contains(l, "found symbolic link in path") {

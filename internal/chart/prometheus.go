@@ -18,8 +18,13 @@ func (o *Objects) PrometheusConfig() (string, error) {
 	return "", fmt.Errorf("no ConfigMap with prometheus.yml (is prometheus.enabled true and hack/chart-deps run?); ConfigMaps: %v", Names(o.ConfigMaps))
 }
 
-// ScrapeJob returns one job of a prometheus.yml, as a generic map.
-func ScrapeJob(promYAML, job string) (map[string]any, error) {
+// ScrapeJob returns one job of the bundled Prometheus's prometheus.yml, as
+// a generic map.
+func (o *Objects) ScrapeJob(job string) (map[string]any, error) {
+	promYAML, err := o.PrometheusConfig()
+	if err != nil {
+		return nil, err
+	}
 	var cfg struct {
 		ScrapeConfigs []map[string]any `json:"scrape_configs"`
 	}

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -20,6 +19,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/walkerhq/walker/internal/testtool"
 )
 
 // Cluster is a running PostgreSQL server.
@@ -99,10 +100,12 @@ func StartWith(ctx context.Context, parent string, port int, opts Options) (*Clu
 		}
 	}
 	if c.Port == 0 {
-		if c.Port, err = freePort(); err != nil {
+		ports, err := testtool.Ports("127.0.0.1", 1)
+		if err != nil {
 			os.RemoveAll(dir)
 			return nil, err
 		}
+		c.Port = ports[0]
 	}
 	data := filepath.Join(dir, "data")
 	if out, err := c.command(ctx, "initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync").CombinedOutput(); err != nil {
@@ -194,15 +197,6 @@ func (c *Cluster) command(ctx context.Context, tool string, args ...string) *exe
 	// server before Stop runs.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return cmd
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Dir is the cluster's folder (data, socket, log).

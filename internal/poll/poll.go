@@ -5,6 +5,8 @@ package poll
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"time"
 )
 
@@ -40,4 +42,25 @@ func Wait(ctx context.Context, what string, timeout, interval time.Duration, con
 		case <-time.After(interval):
 		}
 	}
+}
+
+// HTTP waits until GET url is answered with status (0: with any status),
+// checking every 50ms.
+func HTTP(ctx context.Context, url string, timeout time.Duration, status int) error {
+	return Wait(ctx, "GET "+url, timeout, 50*time.Millisecond, func() (bool, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return false, err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if status != 0 && resp.StatusCode != status {
+			return false, fmt.Errorf("answered %s", resp.Status)
+		}
+		return true, nil
+	})
 }

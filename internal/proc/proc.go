@@ -5,12 +5,17 @@
 package proc
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/walkerhq/walker/internal/poll"
 )
 
 // Process is a running child.
@@ -22,15 +27,16 @@ type Process struct {
 	err  error
 }
 
-// Start runs argv with exactly env (nil: our environment), output appended
-// to logPath.
-func Start(name, logPath string, env []string, argv ...string) (*Process, error) {
+// Start runs argv with our environment plus env, its output in
+// dir/name.log.
+func Start(dir, name string, env []string, argv ...string) (*Process, error) {
+	logPath := filepath.Join(dir, name+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = env
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	// Own process group: a Ctrl-C meant for us does not reach it, and Stop
 	// ends what it started too.
@@ -88,4 +94,29 @@ func (p *Process) Tail(w io.Writer, max int) {
 		b = b[len(b)-max:]
 	}
 	fmt.Fprintf(w, "--- %s (%s) ---\n%s\n", p.Name, p.Log, b)
+}
+
+// WaitHTTP waits until GET url is answered with status (0: any) while the
+// process runs. When it exits or time runs out, the error ends with the
+// end of its log.
+func (p *Process) WaitHTTP(ctx context.Context, url string, timeout time.Duration, status int) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-p.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err := poll.HTTP(ctx, url, timeout, status)
+	if err == nil {
+		return nil
+	}
+	if p.Exited() {
+		err = fmt.Errorf("%s exited (%v) before answering: %w", p.Name, p.Err(), err)
+	}
+	var log strings.Builder
+	p.Tail(&log, 4000)
+	return fmt.Errorf("%w\n%s", err, log.String())
 }

@@ -2,15 +2,26 @@
 // promtool, PostgreSQL, Chromium...). A missing tool skips the test on a
 // developer's machine with a message naming the install command, and fails
 // it under CI=true, where hack/tools must have installed everything.
+//
+// It also holds what the tests and the commands (hack/up, hack/kube-e2e)
+// share: free ports, the clone's root, and (walker.go) walker built,
+// started and called as the tests do.
 package testtool
 
 import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 )
 
 // CI reports whether the tests run in CI (CI=true), where nothing may skip.
@@ -46,6 +57,15 @@ func Find(tool string, extraDirs ...string) string {
 	return ""
 }
 
+// Lookup is Find for the commands (hack/up, hack/kube-e2e): it also looks
+// in /usr/sbin and /usr/bin, and a missing tool is an error.
+func Lookup(tool string) (string, error) {
+	if p := Find(tool, "/usr/sbin", "/usr/bin"); p != "" {
+		return p, nil
+	}
+	return "", fmt.Errorf("%s not found: run hack/tools (make tools)", tool)
+}
+
 // Require returns the path of tool or stops the test: Fatal under CI=true,
 // Skip elsewhere. Use it at the top of a test or in TestMain's helpers.
 func Require(t testing.TB, tool string, extraDirs ...string) string {
@@ -68,15 +88,30 @@ func Missing(t testing.TB, why string) {
 	t.Skipf("skipping: %s", why)
 }
 
+// Ports returns n different TCP ports on the local address host that
+// nobody listens on right now.
+func Ports(host string, n int) ([]int, error) {
+	var ports []int
+	for range n {
+		// Each stays open until all are chosen, so that they differ.
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			return nil, err
+		}
+		defer ln.Close()
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
 // FreePort returns a loopback port nobody listens on right now.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := Ports("127.0.0.1", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ports[0]
 }
 
 // FreeAddr is FreePort as host:port.
@@ -91,4 +126,34 @@ func SkipShort(t testing.TB, what string) {
 	if testing.Short() {
 		t.Skipf("short mode: needs %s", what)
 	}
+}
+
+// ClientFrom is an HTTP client whose connections leave from ip: any
+// 127.0.0.0/8 address is loopback on Linux, and the server sees another
+// client (nginx's per-address limits).
+func ClientFrom(ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 10 * time.Second}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
+}
+
+// RandomHex is n random bytes in hex: passwords, tokens, trace ids.
+func RandomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) // never fails on Linux
+	return hex.EncodeToString(b)
+}
+
+// RepoRoot is the clone's top folder, so that the commands work from
+// anywhere inside it.
+func RepoRoot() (string, error) {
+	if out, err := exec.Command("git", "rev-parse", "--show-toplevel").Output(); err == nil {
+		return strings.TrimSpace(string(out)), nil
+	}
+	wd, _ := os.Getwd()
+	for d := wd; d != "/"; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
+		}
+	}
+	return "", errors.New("run me inside the walker clone")
 }

@@ -69,18 +69,10 @@ func startServe(t *testing.T, env map[string]string) *server {
 			t.Error("serve did not stop")
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get("http://" + s.public + "/livez")
-		if err == nil {
-			resp.Body.Close()
-			return s
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not come up: %v\nlogs:\n%s", err, s.logs)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := poll.HTTP(ctx, "http://"+s.public+"/livez", 20*time.Second, 0); err != nil {
+		t.Fatalf("serve did not come up: %v\nlogs:\n%s", err, s.logs)
 	}
+	return s
 }
 
 func get(t *testing.T, url string) (int, string) {
@@ -120,7 +112,7 @@ func TestServeKeepsMetricsOffThePublicListener(t *testing.T) {
 	// The public requests above are counted by route template.
 	_, body := get(t, "http://"+s.metrics+"/metrics")
 	if !strings.Contains(body, `http_requests_total{method="GET",route="/walks/start/",status="200"} 1`) {
-		t.Errorf("public request not counted by route:\n%s", grepLines(body, "http_requests_total"))
+		t.Errorf("public request not counted by route:\n%s", testtool.Grep(body, "http_requests_total"))
 	}
 }
 
@@ -137,7 +129,17 @@ func TestServeLetsInFlightRequestsFinishOnShutdown(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // let the server start reading it
 
 	s.cancel()
-	time.Sleep(200 * time.Millisecond) // the shutdown is now waiting for us
+	// The shutdown has closed the listener and now waits for us.
+	closed := poll.Until(5*time.Second, func() bool {
+		c, err := net.Dial("tcp", s.public)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	if !closed {
+		t.Fatal("the public listener still accepts after the shutdown began")
+	}
 	if _, err := conn.Write([]byte(body[10:])); err != nil {
 		t.Fatal(err)
 	}
@@ -192,16 +194,6 @@ func TestRunSubcommands(t *testing.T) {
 			t.Errorf("walker %v = %d, want %d with %q; output:\n%s", tt.args, code, tt.code, tt.contains, out.String())
 		}
 	}
-}
-
-func grepLines(text, substr string) string {
-	var out []string
-	for _, l := range strings.Split(text, "\n") {
-		if strings.Contains(l, substr) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
 }
 
 // TestMigrateWaitsForTheDatabase: with WALKER_DB_WAIT, migrate started

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
-	"io"
 	"net/http"
 	"regexp"
 	"runtime"
@@ -13,45 +10,17 @@ import (
 
 	"github.com/walkerhq/walker/internal/otlprecv"
 	"github.com/walkerhq/walker/internal/poll"
+	"github.com/walkerhq/walker/internal/testtool"
 )
 
 // openMetrics reads /metrics as Prometheus asks for exemplars: OpenMetrics.
 func openMetrics(t *testing.T, addr string) string {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/metrics", nil)
-	req.Header.Set("Accept", "application/openmetrics-text;version=1.0.0")
-	resp, err := http.DefaultClient.Do(req)
+	body, err := testtool.OpenMetrics("http://"+addr+"/metrics", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/openmetrics-text") {
-		t.Fatalf("/metrics answered %q to an OpenMetrics Accept", ct)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
-}
-
-// startWalkAPI starts a walk through the API with the given headers.
-func startWalkAPI(t *testing.T, base string, header http.Header) {
-	t.Helper()
-	post := func(path, body string) {
-		req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
-		req.Header = header.Clone()
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated {
-			t.Fatalf("POST %s = %d: %s", path, resp.StatusCode, b)
-		}
-	}
-	post("/api/walkers", `{"name":"Trace Walker","email":"trace@example.com"}`)
-	post("/api/dogs", `{"name":"Trace","age":3,"size":"md"}`)
-	post("/api/walks", `{"dog":1,"walker":1}`)
+	return body
 }
 
 // goroutinesOf reports the goroutines whose stack mentions pkg.
@@ -75,12 +44,14 @@ const otelSDK = "go.opentelemetry.io/otel/sdk"
 func TestTracingOffCostsNothing(t *testing.T) {
 	s := startServe(t, nil)
 	h := http.Header{"Traceparent": {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}
-	startWalkAPI(t, "http://"+s.public, h)
+	if err := testtool.TracedWalk("http://"+s.public, h); err != nil {
+		t.Fatal(err)
+	}
 	if g := goroutinesOf(otelSDK); len(g) > 0 {
 		t.Errorf("tracing off, yet OpenTelemetry SDK goroutines run:\n%s", strings.Join(g, "\n\n"))
 	}
 	if body := openMetrics(t, s.metrics); strings.Contains(body, "trace_id") {
-		t.Errorf("exemplars without tracing:\n%s", grepLines(body, "trace_id"))
+		t.Errorf("exemplars without tracing:\n%s", testtool.Grep(body, "trace_id"))
 	}
 	// serve writes its log in batches: the last request's line first.
 	if !poll.Until(5*time.Second, func() bool { return strings.Contains(s.logs.String(), `"route":"/api/walks"`) }) {
@@ -119,7 +90,9 @@ func TestTracingOn(t *testing.T) {
 	}
 	const parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	traceID := traceparent.FindStringSubmatch(parent)[1]
-	startWalkAPI(t, "http://"+s.public, http.Header{"Traceparent": {parent}})
+	if err := testtool.TracedWalk("http://"+s.public, http.Header{"Traceparent": {parent}}); err != nil {
+		t.Fatal(err)
+	}
 
 	server, ok := recv.WaitFor(10*time.Second, func(sp otlprecv.Span) bool {
 		return sp.TraceID == traceID && sp.Name == "POST /api/walks"
@@ -143,17 +116,7 @@ func TestTracingOn(t *testing.T) {
 	}
 
 	// serve writes its log in batches: wait for the line.
-	logged := poll.Until(5*time.Second, func() bool {
-		sc := bufio.NewScanner(strings.NewReader(s.logs.String()))
-		for sc.Scan() {
-			var line map[string]any
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "request" && line["route"] == "/api/walks" {
-				return line["trace_id"] == traceID
-			}
-		}
-		return false
-	})
-	if !logged {
+	if !poll.Until(5*time.Second, func() bool { return testtool.LogHasTrace([]byte(s.logs.String()), "/api/walks", traceID) }) {
 		t.Errorf("the access log line of POST /api/walks lacks trace_id %s:\n%s", traceID, s.logs)
 	}
 
@@ -163,15 +126,15 @@ func TestTracingOn(t *testing.T) {
 		`http_request_duration_seconds_bucket{method="POST",route="/api/walks",le=`,
 	} {
 		if !strings.Contains(body, want) {
-			t.Errorf("OpenMetrics /metrics lacks %q:\n%s", want, grepLines(body, "walks_started_total"))
+			t.Errorf("OpenMetrics /metrics lacks %q:\n%s", want, testtool.Grep(body, "walks_started_total"))
 		}
 	}
 	if !regexp.MustCompile(`http_request_duration_seconds_bucket\{method="POST",route="/api/walks",le="[^"]+"\} 1 # \{trace_id="` + traceID + `"\}`).MatchString(body) {
 		t.Errorf("no exemplar with the trace id on http_request_duration_seconds of POST /api/walks:\n%s",
-			grepLines(body, `route="/api/walks"`))
+			testtool.Grep(body, `route="/api/walks"`))
 	}
 	if !regexp.MustCompile(`db_query_duration_seconds_bucket\{alias="default",operation="create",vendor="sqlite",le="[^"]+"\} [0-9]+ # \{trace_id="` + traceID + `"\}`).MatchString(body) {
 		t.Errorf("no exemplar with the trace id on db_query_duration_seconds of the INSERT:\n%s",
-			grepLines(body, `db_query_duration_seconds_bucket{alias="default",operation="create"`))
+			testtool.Grep(body, `db_query_duration_seconds_bucket{alias="default",operation="create"`))
 	}
 }

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// uninstall is the last step: helm uninstall, then nothing of the release
+// may be left, and the namespace and its volumes go.
+func (e *env) uninstall(ctx context.Context) error {
+	if e.s.prom != nil {
+		e.s.prom.fwd.close()
+	}
+	if err := e.node.client.CoreV1().Services(namespace).Delete(ctx, "walker-decoy", metav1.DeleteOptions{}); err != nil {
+		return err
+	}
+	if _, err := e.helm(ctx, "uninstall", release, "--namespace", namespace, "--wait", "--timeout", "3m"); err != nil {
+		return err
+	}
+	if err := e.expectNothingLeft(ctx); err != nil {
+		return err
+	}
+	// The StatefulSet's PVC outlives the release by design (the data stays
+	// unless the user deletes it); deleting the namespace removes it, and
+	// local-path deletes the volume.
+	if err := e.node.client.CoreV1().Namespaces().Delete(ctx, namespace, metav1.DeleteOptions{}); err != nil {
+		return err
+	}
+	return poll(ctx, "namespace and volumes gone", 3*time.Minute, func() (bool, error) {
+		_, err := e.node.client.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
+		pvs, lerr := e.node.client.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{})
+		if lerr != nil {
+			return false, lerr
+		}
+		return err != nil && len(pvs.Items) == 0, fmt.Errorf("%d PersistentVolumes left", len(pvs.Items))
+	})
+}
+
+// dataClaim is PostgreSQL's volume claim, which helm uninstall keeps.
+const dataClaim = "PersistentVolumeClaim/data-" + release + "-postgresql-0"
+
+// usualKinds are the kinds the chart creates, checked first: every object
+// of the namespace, or (labelled) those with the release's label.
+var usualKinds = []struct {
+	kind     string
+	gvr      schema.GroupVersionResource
+	labelled bool
+}{
+	{"Deployment", schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, true},
+	{"ReplicaSet", schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}, true},
+	{"Pod", schema.GroupVersionResource{Version: "v1", Resource: "pods"}, false},
+	{"Service", schema.GroupVersionResource{Version: "v1", Resource: "services"}, false},
+	{"Secret", schema.GroupVersionResource{Version: "v1", Resource: "secrets"}, false},
+	{"ConfigMap", schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, true},
+	{"ServiceAccount", schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, true},
+	{"PodDisruptionBudget", schema.GroupVersionResource{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets"}, true},
+	{"EndpointSlice", schema.GroupVersionResource{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices"}, false},
+}
+
+// expectNothingLeft waits until no object of the release remains but the
+// database's volume claim.
+func (e *env) expectNothingLeft(ctx context.Context) error {
+	dyn, err := e.node.dynamicClient()
+	if err != nil {
+		return err
+	}
+	const sel = "app.kubernetes.io/instance=" + release
+	return poll(ctx, "nothing of the release left", 90*time.Second, func() (bool, error) {
+		var left []string
+		for _, k := range usualKinds {
+			s := ""
+			if k.labelled {
+				s = sel
+			}
+			names, _ := listObjects(ctx, dyn, k.gvr, k.kind, s)
+			left = append(left, names...)
+		}
+		if len(left) > 0 {
+			return false, fmt.Errorf("left after helm uninstall: %v", left)
+		}
+		// Whatever else the chart may create one day: every namespaced
+		// kind the API server serves, by the release's label (once the
+		// usual kinds are gone: it takes a list call per kind).
+		others, err := e.labelledObjects(ctx, dyn, sel)
+		if err != nil {
+			return false, err
+		}
+		// PostgreSQL's data outlives the release, as StatefulSet PVCs
+		// do (the chart README says so): that claim, and nothing else.
+		if !slices.Contains(others, dataClaim) {
+			return false, fmt.Errorf("left after helm uninstall: %v (missing: %s, which should keep the data)", others, dataClaim)
+		}
+		if left = slices.DeleteFunc(others, func(o string) bool { return o == dataClaim }); len(left) > 0 {
+			return false, fmt.Errorf("left after helm uninstall: %v", left)
+		}
+		fmt.Printf("no Deployment, ReplicaSet, Pod, Service, Secret, ConfigMap, ServiceAccount, PDB or EndpointSlice left, nor any object of any kind labelled with the release but %s (the data, kept by design)\n", dataClaim)
+		return true, nil
+	})
+}
+
+// dynamicClient is a client for any kind, without the deprecation warnings
+// that listing every kind (v1 Endpoints) brings.
+func (n *node) dynamicClient() (*dynamic.DynamicClient, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", n.kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	cfg.WarningHandler = rest.NoWarnings{}
+	return dynamic.NewForConfig(cfg)
+}
+
+// listObjects names the objects of one kind in the namespace as Kind/name.
+func listObjects(ctx context.Context, dyn *dynamic.DynamicClient, gvr schema.GroupVersionResource, kind, sel string) ([]string, error) {
+	objs, err := dyn.Resource(gvr).Namespace(namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", gvr.Resource, err)
+	}
+	var names []string
+	for _, o := range objs.Items {
+		names = append(names, kind+"/"+o.GetName())
+	}
+	return names, nil
+}
+
+// labelledObjects lists the objects of every listable namespaced kind in
+// the namespace that carry the label selector sel.
+func (e *env) labelledObjects(ctx context.Context, dyn *dynamic.DynamicClient, sel string) ([]string, error) {
+	lists, err := e.node.client.Discovery().ServerPreferredNamespacedResources()
+	if err != nil {
+		return nil, fmt.Errorf("discovery: %w", err)
+	}
+	var left []string
+	for _, l := range lists {
+		gv, err := schema.ParseGroupVersion(l.GroupVersion)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range l.APIResources {
+			if !slices.Contains(r.Verbs, "list") {
+				continue
+			}
+			names, err := listObjects(ctx, dyn, gv.WithResource(r.Name), r.Kind, sel)
+			if err != nil {
+				return nil, err
+			}
+			left = append(left, names...)
+		}
+	}
+	return left, nil
+}
