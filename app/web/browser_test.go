@@ -82,9 +82,10 @@ func TestStartFormSearchesAsYouType(t *testing.T) {
 		chromedp.Navigate(a.srv.URL+"/walks/start/"),
 		chromedp.WaitVisible("#walker_q", chromedp.ByQuery),
 		chromedp.SendKeys("#walker_q", "walker 00", chromedp.ByQuery),
-		// 20 matches of 60 and the hint with its link to the next ones.
+		// 20 matches of 60 and the hint with its link to the next ones,
+		// for the whole text typed (a search may start after any key).
 		waitFor(`!document.getElementById('walker-more').hidden &&
-			document.querySelector('#walker-more a').href.includes('walker_q=')`),
+			document.querySelector('#walker-more a').href.includes('walker_q=walker+00&')`),
 		chromedp.AttributeValue("#walker-more a", "href", &more, nil, chromedp.ByQuery),
 		chromedp.SendKeys("#walker_q", "42", chromedp.ByQuery),
 		waitFor(fmt.Sprintf(`document.querySelectorAll('#walker option').length === 2 &&
