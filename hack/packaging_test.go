@@ -102,9 +102,7 @@ func TestDockerfileFinalStage(t *testing.T) {
 }
 
 func TestDockerfileBuildGivesStaticBinaryThatServes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary; not a unit test")
-	}
+	testtool.SkipShort(t, "the Go toolchain and make")
 	testtool.Require(t, "make")
 	out := filepath.Join(t.TempDir(), "out")
 	argv := buildCommand(t, map[string]string{"VERSION": "v9.9.9-test", "COMMIT": "abc1234"})
@@ -187,9 +185,7 @@ func get(url string) (int, string) {
 // native histograms beside the classic buckets, and a walk traced (into an
 // OTLP receiver) to its exemplars in Prometheus.
 func TestLocalStackComesUp(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts PostgreSQL, nginx and Prometheus")
-	}
+	testtool.SkipShort(t, "PostgreSQL, nginx and Prometheus")
 	for _, tool := range []string{"helm", "nginx", "prometheus"} {
 		testtool.Require(t, tool, "/usr/sbin")
 	}
@@ -225,9 +221,7 @@ func TestLocalStackComesUp(t *testing.T) {
 // TestMakeRunServesTheFormsAndMetrics runs `make run` as a newcomer would
 // (listeners moved to free ports): the app on SQLite with the demo data.
 func TestMakeRunServesTheFormsAndMetrics(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the app")
-	}
+	testtool.SkipShort(t, "the walker binary")
 	addr, metricsAddr := testtool.FreeAddr(t), testtool.FreeAddr(t)
 	dir := t.TempDir()
 	run := testtool.Start(t, dir, "make-run", []string{"WALKER_ADDR=" + addr, "WALKER_METRICS_ADDR=" + metricsAddr},

@@ -120,12 +120,17 @@ func FreeAddr(t testing.TB) string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t)))
 }
 
-// SkipShort skips the test in -short mode (make test-short): it needs what.
+// SkipShort skips the test in -short mode (make test-short): it needs
+// what. Under CI=true nothing may skip, so -short is a failure there.
 func SkipShort(t testing.TB, what string) {
 	t.Helper()
-	if testing.Short() {
-		t.Skipf("short mode: needs %s", what)
+	if !testing.Short() {
+		return
 	}
+	if CI() {
+		t.Fatalf("-short under CI=true would skip a test that needs %s", what)
+	}
+	t.Skipf("short mode: needs %s", what)
 }
 
 // ClientFrom is an HTTP client whose connections leave from ip: any
