@@ -118,11 +118,11 @@ func openStore(ctx context.Context, cfg config, logger *slog.Logger, reg *promet
 		return nil, err
 	}
 	if migrate {
-		if err := waitForDatabase(ctx, st, cfg.DBWait, logger); err != nil {
-			st.Close()
-			return nil, err
+		err := waitForDatabase(ctx, st, cfg.DBWait, logger)
+		if err == nil {
+			err = st.Migrate(ctx)
 		}
-		if err := st.Migrate(ctx); err != nil {
+		if err != nil {
 			st.Close()
 			return nil, err
 		}
@@ -132,13 +132,17 @@ func openStore(ctx context.Context, cfg config, logger *slog.Logger, reg *promet
 
 // waitForDatabase pings the database until it answers or wait has passed:
 // the chart's migrate init container may start before PostgreSQL, and
-// waiting beats failing into the kubelet's growing restart back-off.
+// waiting beats failing into the kubelet's growing restart back-off. With
+// no wait, Migrate's own first statement finds out: no ping.
 func waitForDatabase(ctx context.Context, st *store.Store, wait time.Duration, logger *slog.Logger) error {
+	if wait <= 0 {
+		return nil
+	}
 	deadline := time.Now().Add(wait)
 	for logged := false; ; logged = true {
 		err := st.Ping(ctx)
 		if err == nil || time.Now().After(deadline) {
-			if err != nil && wait > 0 {
+			if err != nil {
 				return fmt.Errorf("the database did not answer within %s (WALKER_DB_WAIT): %w", wait, err)
 			}
 			return err
