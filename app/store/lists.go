@@ -106,8 +106,8 @@ func scanDog(rows *sql.Rows) (keyed[walker.Dog], error) {
 
 // listQuery checks a list query from a person.
 func listQuery(q walker.ListQuery) (walker.ListQuery, error) {
-	q.Normalize()
-	return q, q.Validate()
+	err := normalized(&q)
+	return q, err
 }
 
 // list reads a page of a list: the query checked, then its statement,

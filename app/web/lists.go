@@ -19,16 +19,16 @@ import (
 const choiceLimit = 20
 
 // listQuery reads a list's search ("q") and cursor ("after") from the URL,
-// under a prefix on the start form ("dog_q", "walker_after"...). Bad input
-// is FieldErrors.
+// under a prefix on the start form ("dog_q", "walker_after"...). A malformed
+// cursor is FieldErrors; the rest is checked once, by the store.
 func listQuery(c *gin.Context, prefix string, limit int) (walker.ListQuery, error) {
 	q := walker.ListQuery{Search: c.Query(prefix + "q"), Limit: limit}
 	var err error
 	if q.After, err = walker.ParseCursor(c.Query(prefix + "after")); err != nil {
 		return q, err
 	}
-	q.Normalize()
-	return q, q.Validate()
+	q.Normalize() // the page's links need the trimmed search and the limit
+	return q, nil
 }
 
 // apiListQuery is listQuery with the page size the client asks ("limit").
@@ -36,7 +36,7 @@ func apiListQuery(c *gin.Context) (walker.ListQuery, error) {
 	limit := 0
 	if v, ok := c.GetQuery("limit"); ok {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > walker.MaxPageSize {
+		if err != nil || n < 1 { // 0 would read as the default; above the maximum, the store says so
 			return walker.ListQuery{}, walker.FieldErrors{"limit": "Enter a whole number from 1 to 500."}
 		}
 		limit = n
