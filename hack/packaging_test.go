@@ -102,7 +102,6 @@ func TestDockerfileFinalStage(t *testing.T) {
 }
 
 func TestDockerfileBuildGivesStaticBinaryThatServes(t *testing.T) {
-	testtool.SkipShort(t, "the Go toolchain and make")
 	testtool.Require(t, "make")
 	out := filepath.Join(t.TempDir(), "out")
 	argv := buildCommand(t, map[string]string{"VERSION": "v9.9.9-test", "COMMIT": "abc1234"})
@@ -185,7 +184,6 @@ func get(url string) (int, string) {
 // native histograms beside the classic buckets, and a walk traced (into an
 // OTLP receiver) to its exemplars in Prometheus.
 func TestLocalStackComesUp(t *testing.T) {
-	testtool.SkipShort(t, "PostgreSQL, nginx and Prometheus")
 	for _, tool := range []string{"helm", "nginx", "prometheus"} {
 		testtool.Require(t, tool, "/usr/sbin")
 	}

@@ -62,11 +62,11 @@ func (s *stack) bench(ctx context.Context) error {
 		}
 		phases = append(phases, scale)
 	} else {
-		render, size, err := s.metricsRenderTime(ctx, 200)
+		render, err := timeGet(ctx, s.metricsURL(), 200)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "/metrics render (direct, median of 200): %s for %d bytes\n", render, size)
+		fmt.Fprintf(w, "/metrics render (direct, median of 200): %s for %d bytes\n", render.median, render.size)
 	}
 	printSideBySide(w, phases)
 
@@ -248,13 +248,6 @@ func peakRSS(pid int) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmHWM for pid %d", pid)
-}
-
-// metricsRenderTime times GET /metrics on the metrics listener (the app's
-// own cost, without nginx's): the median of n.
-func (s *stack) metricsRenderTime(ctx context.Context, n int) (time.Duration, int, error) {
-	t, err := timeGet(ctx, fmt.Sprintf("http://127.0.0.1:%d/metrics", s.opts.metricsPort), n)
-	return t.median, t.size, err
 }
 
 // timing is what timeGet measured.

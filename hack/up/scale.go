@@ -107,7 +107,7 @@ func (s *stack) printPages(ctx context.Context) error {
 		{"/walkers/", s.appURL() + "/walkers/"},
 		{"/dogs/", s.appURL() + "/dogs/"},
 		{"/walks/", s.appURL() + "/walks/"},
-		{"/metrics (direct)", fmt.Sprintf("http://127.0.0.1:%d/metrics", s.opts.metricsPort)},
+		{"/metrics (direct)", s.metricsURL()},
 	} {
 		t, err := timeGet(ctx, p.url, 20)
 		if err != nil {

@@ -39,6 +39,11 @@ type stack struct {
 func (s *stack) appURL() string  { return fmt.Sprintf("http://127.0.0.1:%d", s.opts.nginxPort) }
 func (s *stack) promURL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.opts.promPort) }
 
+// metricsURL is the app's own /metrics, without nginx.
+func (s *stack) metricsURL() string {
+	return fmt.Sprintf("http://127.0.0.1:%d/metrics", s.opts.metricsPort)
+}
+
 // start brings the pod's topology up, a step at a time, each timed.
 func (s *stack) start(ctx context.Context) error {
 	o := s.opts
