@@ -9,8 +9,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os/exec"
-	"sort"
+	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -81,11 +82,26 @@ func Decode(manifest []byte) (*Objects, error) {
 		ClusterRoles: map[string]*rbacv1.ClusterRole{}, ClusterBindings: map[string]*rbacv1.ClusterRoleBinding{},
 		Custom: map[string]map[string]any{}, Kinds: map[string]int{},
 	}
+	decoders := map[string]func(doc []byte, name string) error{
+		"Deployment":              strict(o.Deployments),
+		"StatefulSet":             strict(o.StatefulSets),
+		"Service":                 strict(o.Services),
+		"ConfigMap":               strict(o.ConfigMaps),
+		"Secret":                  strict(o.Secrets),
+		"ServiceAccount":          strict(o.ServiceAccounts),
+		"PersistentVolumeClaim":   strict(o.PVCs),
+		"Pod":                     strict(o.Pods),
+		"Ingress":                 strict(o.Ingresses),
+		"NetworkPolicy":           strict(o.NetworkPolicies),
+		"HorizontalPodAutoscaler": strict(o.HPAs),
+		"PodDisruptionBudget":     strict(o.PDBs),
+		"ClusterRole":             strict(o.ClusterRoles),
+		"ClusterRoleBinding":      strict(o.ClusterBindings),
+	}
 	for _, doc := range splitDocuments(manifest) {
 		var head struct {
-			APIVersion string `json:"apiVersion"`
-			Kind       string `json:"kind"`
-			Metadata   struct {
+			Kind     string `json:"kind"`
+			Metadata struct {
 				Name string `json:"name"`
 			} `json:"metadata"`
 		}
@@ -98,36 +114,9 @@ func Decode(manifest []byte) (*Objects, error) {
 		o.Kinds[head.Kind]++
 		name := head.Metadata.Name
 		var err error
-		switch head.Kind {
-		case "Deployment":
-			err = strict(doc, o.Deployments, name)
-		case "StatefulSet":
-			err = strict(doc, o.StatefulSets, name)
-		case "Service":
-			err = strict(doc, o.Services, name)
-		case "ConfigMap":
-			err = strict(doc, o.ConfigMaps, name)
-		case "Secret":
-			err = strict(doc, o.Secrets, name)
-		case "ServiceAccount":
-			err = strict(doc, o.ServiceAccounts, name)
-		case "PersistentVolumeClaim":
-			err = strict(doc, o.PVCs, name)
-		case "Pod":
-			err = strict(doc, o.Pods, name)
-		case "Ingress":
-			err = strict(doc, o.Ingresses, name)
-		case "NetworkPolicy":
-			err = strict(doc, o.NetworkPolicies, name)
-		case "HorizontalPodAutoscaler":
-			err = strict(doc, o.HPAs, name)
-		case "PodDisruptionBudget":
-			err = strict(doc, o.PDBs, name)
-		case "ClusterRole":
-			err = strict(doc, o.ClusterRoles, name)
-		case "ClusterRoleBinding":
-			err = strict(doc, o.ClusterBindings, name)
-		default:
+		if decode, ok := decoders[head.Kind]; ok {
+			err = decode(doc, name)
+		} else {
 			var m map[string]any
 			err = yaml.Unmarshal(doc, &m)
 			o.Custom[head.Kind+"/"+name] = m
@@ -139,17 +128,20 @@ func Decode(manifest []byte) (*Objects, error) {
 	return o, nil
 }
 
-// strict decodes doc into a new T, refusing unknown fields.
-func strict[T any](doc []byte, into map[string]*T, name string) error {
-	v := new(T)
-	if err := yaml.UnmarshalStrict(doc, v); err != nil {
-		return err
+// strict decodes a document into a new T, refusing unknown fields, and
+// files it under its name in into.
+func strict[T any](into map[string]*T) func(doc []byte, name string) error {
+	return func(doc []byte, name string) error {
+		v := new(T)
+		if err := yaml.UnmarshalStrict(doc, v); err != nil {
+			return err
+		}
+		if _, dup := into[name]; dup {
+			return fmt.Errorf("rendered twice")
+		}
+		into[name] = v
+		return nil
 	}
-	if _, dup := into[name]; dup {
-		return fmt.Errorf("rendered twice")
-	}
-	into[name] = v
-	return nil
 }
 
 func splitDocuments(manifest []byte) [][]byte {
@@ -179,10 +171,5 @@ func Container(spec *corev1.PodSpec, name string) *corev1.Container {
 
 // Names lists a map's keys in order, for messages.
 func Names[T any](m map[string]T) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(m))
 }
