@@ -61,13 +61,8 @@ func Render(ctx context.Context, helm, chartDir, release string, args ...string)
 
 // FilterHelmNoise drops helm's note about the symlinked nginx configuration.
 func FilterHelmNoise(s string) string {
-	var keep []string
-	for _, l := range strings.Split(s, "\n") {
-		if !strings.Contains(l, "found symbolic link in path") {
-			keep = append(keep, l)
-		}
-	}
-	return strings.Join(keep, "\n")
+	noise := func(line string) bool { return strings.Contains(line, "found symbolic link in path") }
+	return strings.Join(slices.DeleteFunc(strings.Split(s, "\n"), noise), "\n")
 }
 
 // Decode splits a multi-document manifest and decodes each object strictly.
@@ -145,13 +140,8 @@ func strict[T any](into map[string]*T) func(doc []byte, name string) error {
 }
 
 func splitDocuments(manifest []byte) [][]byte {
-	var docs [][]byte
-	for _, part := range bytes.Split(manifest, []byte("\n---")) {
-		if len(bytes.TrimSpace(part)) > 0 {
-			docs = append(docs, part)
-		}
-	}
-	return docs
+	empty := func(doc []byte) bool { return len(bytes.TrimSpace(doc)) == 0 }
+	return slices.DeleteFunc(bytes.Split(manifest, []byte("\n---")), empty)
 }
 
 // Container returns the named container of a pod spec (init containers too).
