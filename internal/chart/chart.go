@@ -146,14 +146,10 @@ func splitDocuments(manifest []byte) [][]byte {
 
 // Container returns the named container of a pod spec (init containers too).
 func Container(spec *corev1.PodSpec, name string) *corev1.Container {
-	for i := range spec.InitContainers {
-		if spec.InitContainers[i].Name == name {
-			return &spec.InitContainers[i]
-		}
-	}
-	for i := range spec.Containers {
-		if spec.Containers[i].Name == name {
-			return &spec.Containers[i]
+	named := func(c corev1.Container) bool { return c.Name == name }
+	for _, list := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+		if i := slices.IndexFunc(list, named); i >= 0 {
+			return &list[i]
 		}
 	}
 	return nil

@@ -26,16 +26,13 @@ func Materialise(spec *corev1.PodSpec, container string, src Sources, root strin
 	if c == nil {
 		return nil, fmt.Errorf("no container %q", container)
 	}
-	volumes := map[string]corev1.Volume{}
-	for _, v := range spec.Volumes {
-		volumes[v.Name] = v
-	}
 	mounts := map[string]string{}
 	for _, m := range c.VolumeMounts {
-		v, ok := volumes[m.Name]
-		if !ok {
+		i := slices.IndexFunc(spec.Volumes, func(v corev1.Volume) bool { return v.Name == m.Name })
+		if i < 0 {
 			return nil, fmt.Errorf("container %s mounts unknown volume %s", container, m.Name)
 		}
+		v := spec.Volumes[i]
 		files, err := volumeFiles(v, src)
 		if err != nil {
 			return nil, fmt.Errorf("volume %s: %w", v.Name, err)
