@@ -67,8 +67,9 @@ var matrix = []struct {
 		if _, ok := objs.StatefulSets[release+"-postgresql"]; !ok {
 			t.Errorf("no PostgreSQL StatefulSet: %v", chart.Names(objs.StatefulSets))
 		}
-		if objs.Kinds["HorizontalPodAutoscaler"] != 0 || objs.Kinds["Ingress"] != 0 || len(objs.Custom) != 0 {
-			t.Errorf("optional objects rendered by default: %v", objs.Kinds)
+		if len(objs.HPAs) != 0 || len(objs.Ingresses) != 0 || len(objs.Custom) != 0 {
+			t.Errorf("optional objects rendered by default: HPAs %v, Ingresses %v, others %v",
+				chart.Names(objs.HPAs), chart.Names(objs.Ingresses), chart.Names(objs.Custom))
 		}
 		if d := objs.Deployments[release]; d.Spec.Replicas == nil || *d.Spec.Replicas != 1 {
 			t.Errorf("replicas = %v", d.Spec.Replicas)

@@ -161,7 +161,8 @@ func TestRenderedNginxInFrontOfTheApp(t *testing.T) {
 	})
 
 	// A flood of guesses meets the rate limit before the password is checked.
-	ctx, limited := context.Background(), 0
+	ctx := context.Background()
+	limited := 0
 	for range 40 {
 		if status(http.DefaultClient, p.metricsRequest(ctx, "guess")) == http.StatusTooManyRequests {
 			limited++

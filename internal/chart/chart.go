@@ -42,8 +42,6 @@ type Objects struct {
 	// Custom resources (ServiceMonitor, PrometheusRule) have no Go types
 	// here; they are kept as generic maps.
 	Custom map[string]map[string]any // "Kind/name"
-	// Kinds counts every object by kind.
-	Kinds map[string]int
 }
 
 // Render runs `helm template` and decodes the output. args are extra helm
@@ -67,31 +65,22 @@ func FilterHelmNoise(s string) string {
 
 // Decode splits a multi-document manifest and decodes each object strictly.
 func Decode(manifest []byte) (*Objects, error) {
-	o := &Objects{
-		Deployments: map[string]*appsv1.Deployment{}, StatefulSets: map[string]*appsv1.StatefulSet{},
-		Services: map[string]*corev1.Service{}, ConfigMaps: map[string]*corev1.ConfigMap{},
-		Secrets: map[string]*corev1.Secret{}, ServiceAccounts: map[string]*corev1.ServiceAccount{},
-		PVCs: map[string]*corev1.PersistentVolumeClaim{}, Pods: map[string]*corev1.Pod{},
-		Ingresses: map[string]*networkingv1.Ingress{}, NetworkPolicies: map[string]*networkingv1.NetworkPolicy{},
-		HPAs: map[string]*autoscalingv2.HorizontalPodAutoscaler{}, PDBs: map[string]*policyv1.PodDisruptionBudget{},
-		ClusterRoles: map[string]*rbacv1.ClusterRole{}, ClusterBindings: map[string]*rbacv1.ClusterRoleBinding{},
-		Custom: map[string]map[string]any{}, Kinds: map[string]int{},
-	}
+	o := &Objects{Custom: map[string]map[string]any{}}
 	decoders := map[string]func(doc []byte, name string) error{
-		"Deployment":              strict(o.Deployments),
-		"StatefulSet":             strict(o.StatefulSets),
-		"Service":                 strict(o.Services),
-		"ConfigMap":               strict(o.ConfigMaps),
-		"Secret":                  strict(o.Secrets),
-		"ServiceAccount":          strict(o.ServiceAccounts),
-		"PersistentVolumeClaim":   strict(o.PVCs),
-		"Pod":                     strict(o.Pods),
-		"Ingress":                 strict(o.Ingresses),
-		"NetworkPolicy":           strict(o.NetworkPolicies),
-		"HorizontalPodAutoscaler": strict(o.HPAs),
-		"PodDisruptionBudget":     strict(o.PDBs),
-		"ClusterRole":             strict(o.ClusterRoles),
-		"ClusterRoleBinding":      strict(o.ClusterBindings),
+		"Deployment":              decodeInto(&o.Deployments),
+		"StatefulSet":             decodeInto(&o.StatefulSets),
+		"Service":                 decodeInto(&o.Services),
+		"ConfigMap":               decodeInto(&o.ConfigMaps),
+		"Secret":                  decodeInto(&o.Secrets),
+		"ServiceAccount":          decodeInto(&o.ServiceAccounts),
+		"PersistentVolumeClaim":   decodeInto(&o.PVCs),
+		"Pod":                     decodeInto(&o.Pods),
+		"Ingress":                 decodeInto(&o.Ingresses),
+		"NetworkPolicy":           decodeInto(&o.NetworkPolicies),
+		"HorizontalPodAutoscaler": decodeInto(&o.HPAs),
+		"PodDisruptionBudget":     decodeInto(&o.PDBs),
+		"ClusterRole":             decodeInto(&o.ClusterRoles),
+		"ClusterRoleBinding":      decodeInto(&o.ClusterBindings),
 	}
 	for _, doc := range splitDocuments(manifest) {
 		var head struct {
@@ -106,7 +95,6 @@ func Decode(manifest []byte) (*Objects, error) {
 		if head.Kind == "" {
 			continue
 		}
-		o.Kinds[head.Kind]++
 		name := head.Metadata.Name
 		var err error
 		if decode, ok := decoders[head.Kind]; ok {
@@ -123,18 +111,21 @@ func Decode(manifest []byte) (*Objects, error) {
 	return o, nil
 }
 
-// strict decodes a document into a new T, refusing unknown fields, and
-// files it under its name in into.
-func strict[T any](into map[string]*T) func(doc []byte, name string) error {
+// decodeInto makes *into a new map and returns the decoder that files
+// each document under its name there, decoded strictly (an unknown field
+// is an error) into a new T.
+func decodeInto[T any](into *map[string]*T) func(doc []byte, name string) error {
+	m := map[string]*T{}
+	*into = m
 	return func(doc []byte, name string) error {
 		v := new(T)
 		if err := yaml.UnmarshalStrict(doc, v); err != nil {
 			return err
 		}
-		if _, dup := into[name]; dup {
+		if _, dup := m[name]; dup {
 			return fmt.Errorf("rendered twice")
 		}
-		into[name] = v
+		m[name] = v
 		return nil
 	}
 }
