@@ -8,13 +8,16 @@ package charts_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/walkerhq/walker/internal/chart"
 	"github.com/walkerhq/walker/internal/testtool"
@@ -26,21 +29,20 @@ const (
 	namespace = "demo"
 )
 
-var depsOnce sync.Once
-var depsErr error
+// chartDeps puts the chart's dependency in place, once.
+var chartDeps = sync.OnceValue(func() error {
+	if out, err := exec.Command("../hack/chart-deps").CombinedOutput(); err != nil {
+		return fmt.Errorf("hack/chart-deps: %v\n%s", err, out)
+	}
+	return nil
+})
 
 // helm returns the helm binary, with the chart's dependency in place.
 func helm(t *testing.T) string {
 	t.Helper()
 	bin := testtool.Require(t, "helm")
-	depsOnce.Do(func() {
-		out, err := exec.Command("../hack/chart-deps").CombinedOutput()
-		if err != nil {
-			depsErr = fmt.Errorf("hack/chart-deps: %v\n%s", err, out)
-		}
-	})
-	if depsErr != nil {
-		t.Fatal(depsErr)
+	if err := chartDeps(); err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
@@ -54,35 +56,106 @@ func render(t *testing.T, args ...string) *chart.Objects {
 	return objs
 }
 
-// matrix is the set of value combinations every check runs over.
+// matrix is the set of value combinations every check runs over; check,
+// where there is one, is what the combination alone should render.
 var matrix = []struct {
-	name string
-	args []string
+	name  string
+	args  []string
+	check func(t *testing.T, objs *chart.Objects)
 }{
-	{"defaults", nil},
-	{"external database", []string{"--set", "postgresql.enabled=false,externalDatabase.host=db.example.com,externalDatabase.password=s3cret,externalDatabase.sslmode=require"}},
-	{"existing secrets", []string{"--set", "metrics.auth.existingSecret=my-metrics,app.existingSecret=my-app,postgresql.existingSecret=my-db,prometheus.server.extraSecretMounts[0].name=walker-metrics,prometheus.server.extraSecretMounts[0].mountPath=/etc/walker-metrics,prometheus.server.extraSecretMounts[0].secretName=my-metrics"}},
-	{"external database from an existing secret", []string{"--set", "postgresql.enabled=false,externalDatabase.host=db,externalDatabase.existingSecret=ext-db,externalDatabase.existingSecretUsernameKey=user,externalDatabase.existingSecretPasswordKey=pass"}},
-	{"ingress on", []string{"--set", "ingress.enabled=true,ingress.className=nginx,ingress.tls[0].hosts[0]=walker.local,ingress.tls[0].secretName=walker-tls"}},
-	{"HPA on", []string{"--set", "autoscaling.enabled=true"}},
-	{"Prometheus off", []string{"--set", "prometheus.enabled=false"}},
-	{"ServiceMonitor on", []string{"--set", "serviceMonitor.enabled=true,prometheus.enabled=false"}},
-	{"NetworkPolicy on", []string{"--set", "networkPolicy.enabled=true"}},
-	{"PrometheusRule and Grafana dashboard on", []string{"--set", "prometheusRule.enabled=true,grafanaDashboard.enabled=true"}},
-	{"tracing on", []string{"--set", "tracing.enabled=true,tracing.endpoint=http://otel-collector.monitoring:4318,tracing.sampler=parentbased_traceidratio,tracing.samplerArg=0.25,tracing.resourceAttributes=deployment.environment.name=test"}},
-	{"ids left to the platform (OpenShift)", []string{"--set", platformIDs}},
+	{"defaults: a bundled PostgreSQL, no optional object, no tracing", nil, func(t *testing.T, objs *chart.Objects) {
+		if _, ok := objs.StatefulSets[release+"-postgresql"]; !ok {
+			t.Errorf("no PostgreSQL StatefulSet: %v", chart.Names(objs.StatefulSets))
+		}
+		if len(objs.HPAs) != 0 || len(objs.Ingresses) != 0 || len(objs.Custom) != 0 {
+			t.Errorf("optional objects rendered by default: HPAs %v, Ingresses %v, others %v",
+				chart.Names(objs.HPAs), chart.Names(objs.Ingresses), chart.Names(objs.Custom))
+		}
+		if d := objs.Deployments[release]; d.Spec.Replicas == nil || *d.Spec.Replicas != 1 {
+			t.Errorf("replicas = %v", d.Spec.Replicas)
+		}
+		spec := deployment(t, objs)
+		for _, c := range slices.Concat(spec.InitContainers, spec.Containers) {
+			for _, e := range c.Env {
+				if strings.HasPrefix(e.Name, "OTEL_") {
+					t.Errorf("%s: %s is set with tracing off", c.Name, e.Name)
+				}
+			}
+		}
+	}},
+	{"external database", []string{"--set", "postgresql.enabled=false,externalDatabase.host=db.example.com,externalDatabase.password=s3cret,externalDatabase.sslmode=require"}, func(t *testing.T, objs *chart.Objects) {
+		if len(objs.StatefulSets) != 0 {
+			t.Errorf("StatefulSets rendered with an external database: %v", chart.Names(objs.StatefulSets))
+		}
+		env := envOf(chart.Container(deployment(t, objs), "walker"))
+		if env["DB_HOST"] != "db.example.com" || env["DB_SSLMODE"] != "require" {
+			t.Errorf("app env = %v", env)
+		}
+		if string(objs.Secrets[release+"-database"].Data["password"]) != "s3cret" {
+			t.Error("the external password is not in the database Secret")
+		}
+	}},
+	{"existing secrets replace the chart's", []string{"--set", "metrics.auth.existingSecret=my-metrics,app.existingSecret=my-app,postgresql.existingSecret=my-db,prometheus.server.extraSecretMounts[0].name=walker-metrics,prometheus.server.extraSecretMounts[0].mountPath=/etc/walker-metrics,prometheus.server.extraSecretMounts[0].secretName=my-metrics"}, func(t *testing.T, objs *chart.Objects) {
+		for _, name := range []string{release + "-metrics", release + "-app", release + "-database"} {
+			if _, ok := objs.Secrets[name]; ok {
+				t.Errorf("Secret %s rendered although an existing one is given", name)
+			}
+		}
+	}},
+	{"external database from an existing secret", []string{"--set", "postgresql.enabled=false,externalDatabase.host=db,externalDatabase.existingSecret=ext-db,externalDatabase.existingSecretUsernameKey=user,externalDatabase.existingSecretPasswordKey=pass"}, nil},
+	{"ingress on", []string{"--set", "ingress.enabled=true,ingress.className=nginx,ingress.tls[0].hosts[0]=walker.local,ingress.tls[0].secretName=walker-tls"}, func(t *testing.T, objs *chart.Objects) {
+		ing, ok := objs.Ingresses[release]
+		if !ok || ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName != "nginx" {
+			t.Fatalf("Ingress = %+v", ing)
+		}
+		b := ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service
+		if b.Name != release || b.Port.Name != "http" {
+			t.Errorf("Ingress backend = %+v", b)
+		}
+	}},
+	{"HPA on", []string{"--set", "autoscaling.enabled=true"}, func(t *testing.T, objs *chart.Objects) {
+		if _, ok := objs.HPAs[release]; !ok {
+			t.Error("no HPA")
+		}
+		if objs.Deployments[release].Spec.Replicas != nil {
+			t.Error("the Deployment sets replicas while the HPA owns them")
+		}
+	}},
+	{"Prometheus off", []string{"--set", "prometheus.enabled=false"}, func(t *testing.T, objs *chart.Objects) {
+		if _, err := objs.PrometheusConfig(); err == nil {
+			t.Error("a Prometheus is rendered with prometheus.enabled=false")
+		}
+	}},
+	{"ServiceMonitor on", []string{"--set", "serviceMonitor.enabled=true,prometheus.enabled=false"}, func(t *testing.T, objs *chart.Objects) {
+		sm, ok := objs.Custom["ServiceMonitor/"+release]
+		if !ok {
+			t.Fatalf("no ServiceMonitor: %v", objs.Custom)
+		}
+		ep := dig(sm, "spec", "endpoints").([]any)[0].(map[string]any)
+		if ep["port"] != "http" || dig(ep, "basicAuth", "password", "name") != release+"-metrics" {
+			t.Errorf("ServiceMonitor endpoint = %v", ep)
+		}
+	}},
+	{"NetworkPolicy on: only nginx's port admitted", []string{"--set", "networkPolicy.enabled=true"}, func(t *testing.T, objs *chart.Objects) {
+		np, ok := objs.NetworkPolicies[release]
+		if !ok || len(np.Spec.Ingress) != 1 || np.Spec.Ingress[0].Ports[0].Port.StrVal != "http" {
+			t.Errorf("NetworkPolicy = %+v", np)
+		}
+	}},
+	{"PrometheusRule and Grafana dashboard on", []string{"--set", "prometheusRule.enabled=true,grafanaDashboard.enabled=true,runbookURL=" + runbookURL}, checkMonitoring},
+	{"tracing on: the standard OTEL variables, of the app only", []string{"--set", "tracing.enabled=true,tracing.endpoint=http://otel-collector.monitoring:4318,tracing.sampler=parentbased_traceidratio,tracing.samplerArg=0.25,tracing.resourceAttributes=deployment.environment.name=test"}, checkTracing},
+	{"ids left to the platform (OpenShift)", []string{"--set", platformIDs}, nil},
 }
 
 func TestLintStrict(t *testing.T) {
 	bin := helm(t)
 	for _, m := range matrix {
 		t.Run(m.name, func(t *testing.T) {
-			// helm lint names the release "test-release": point the bundled
-			// Prometheus at that release's Secret.
-			args := append([]string{"lint", "--strict", chartDir, "--namespace", namespace,
-				"--set", "prometheus.server.extraSecretMounts[0].name=m,prometheus.server.extraSecretMounts[0].mountPath=/etc/walker-metrics,prometheus.server.extraSecretMounts[0].secretName=test-release-walker-metrics"}, m.args...)
-			if strings.Contains(strings.Join(m.args, ","), "existingSecret=my-metrics") {
-				args = append([]string{"lint", "--strict", chartDir, "--namespace", namespace}, m.args...)
+			args := append([]string{"lint", "--strict", chartDir, "--namespace", namespace}, m.args...)
+			if !strings.Contains(strings.Join(m.args, ","), "existingSecret=my-metrics") {
+				// helm lint names the release "test-release": point the
+				// bundled Prometheus at that release's Secret.
+				args = append(args, "--set", "prometheus.server.extraSecretMounts[0].name=m,prometheus.server.extraSecretMounts[0].mountPath=/etc/walker-metrics,prometheus.server.extraSecretMounts[0].secretName=test-release-walker-metrics")
 			}
 			out, err := exec.Command(bin, args...).CombinedOutput()
 			if err != nil || strings.Contains(string(out), "[ERROR]") || strings.Contains(string(out), "[WARNING]") {
@@ -99,6 +172,9 @@ func TestTemplateMatrix(t *testing.T) {
 			checkPod(t, objs)
 			checkService(t, objs)
 			checkSecretReferences(t, objs)
+			if m.check != nil {
+				m.check(t, objs)
+			}
 		})
 	}
 }
@@ -130,8 +206,7 @@ func checkPod(t *testing.T, objs *chart.Objects) {
 	if len(spec.InitContainers) != 1 || spec.InitContainers[0].Name != "migrate" || !slices.Equal(spec.InitContainers[0].Args, []string{"migrate"}) {
 		t.Errorf("init containers = %+v, want one running `walker migrate`", spec.InitContainers)
 	}
-	all := append(append([]corev1.Container{}, spec.InitContainers...), spec.Containers...)
-	for _, c := range all {
+	for _, c := range slices.Concat(spec.InitContainers, spec.Containers) {
 		sc := c.SecurityContext
 		switch {
 		case sc == nil:
@@ -246,7 +321,7 @@ func checkSecretReferences(t *testing.T, objs *chart.Objects) {
 		specs = append(specs, &s.Spec.Template.Spec)
 	}
 	for _, spec := range specs {
-		for _, c := range append(append([]corev1.Container{}, spec.InitContainers...), spec.Containers...) {
+		for _, c := range slices.Concat(spec.InitContainers, spec.Containers) {
 			for _, e := range c.Env {
 				if e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
 					continue
@@ -281,159 +356,92 @@ func envOf(c *corev1.Container) map[string]string {
 	return env
 }
 
-func TestTemplateCaseDetails(t *testing.T) {
-	t.Run("defaults bundle PostgreSQL with a generated password", func(t *testing.T) {
-		objs := render(t)
-		if _, ok := objs.StatefulSets[release+"-postgresql"]; !ok {
-			t.Errorf("no PostgreSQL StatefulSet: %v", chart.Names(objs.StatefulSets))
-		}
-		sec := objs.Secrets[release+"-metrics"]
-		if sec == nil || len(sec.Data["password"]) < 20 {
-			t.Fatalf("metrics Secret = %v, want a generated password", sec)
-		}
-		checkMetricsSecret(t, sec.Data)
-		if objs.Kinds["HorizontalPodAutoscaler"] != 0 || objs.Kinds["Ingress"] != 0 || len(objs.Custom) != 0 {
-			t.Errorf("optional objects rendered by default: %v", objs.Kinds)
-		}
-		if d := objs.Deployments[release]; d.Spec.Replicas == nil || *d.Spec.Replicas != 1 {
-			t.Errorf("replicas = %v", d.Spec.Replicas)
-		}
-		for _, c := range append(deployment(t, objs).InitContainers, deployment(t, objs).Containers...) {
-			for _, e := range c.Env {
-				if strings.HasPrefix(e.Name, "OTEL_") {
-					t.Errorf("%s: %s is set with tracing off", c.Name, e.Name)
-				}
+const runbookURL = "https://wiki.example/walker/runbook"
+
+// checkMonitoring: the PrometheusRule carries exactly the rules of
+// monitoring/, with runbookURL before each runbook anchor; the dashboard
+// ConfigMap, exactly its dashboard; and the bundled Prometheus, walker's
+// alerts.
+func checkMonitoring(t *testing.T, objs *chart.Objects) {
+	var want map[string]any
+	if err := yaml.Unmarshal(readFile(t, "../monitoring/rules/walker.rules.yaml"), &want); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range want["groups"].([]any) {
+		for _, r := range g.(map[string]any)["rules"].([]any) {
+			if a, ok := r.(map[string]any)["annotations"].(map[string]any); ok {
+				a["runbook_url"] = runbookURL + a["runbook_url"].(string)
 			}
 		}
-	})
-	t.Run("tracing sets the standard OTEL variables of the app only", func(t *testing.T) {
-		objs := render(t, matrix[10].args...)
-		spec := deployment(t, objs)
-		env := envOf(chart.Container(spec, "walker"))
-		want := map[string]string{
-			"OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector.monitoring:4318",
-			"OTEL_TRACES_SAMPLER":         "parentbased_traceidratio",
-			"OTEL_TRACES_SAMPLER_ARG":     "0.25",
-			"OTEL_SERVICE_NAME":           "walker",
-			"OTEL_RESOURCE_ATTRIBUTES":    "k8s.namespace.name=" + namespace + ",k8s.pod.name=$(WALKER_POD_NAME),deployment.environment.name=test",
+	}
+	rule, ok := objs.Custom["PrometheusRule/"+release]
+	if !ok {
+		t.Fatalf("no PrometheusRule: %v", chart.Names(objs.Custom))
+	}
+	if !reflect.DeepEqual(rule["spec"], want) || dig(rule, "metadata", "namespace") != namespace {
+		t.Errorf("PrometheusRule %s (namespace %v) differs from monitoring/rules/walker.rules.yaml", release, dig(rule, "metadata", "namespace"))
+	}
+	dashboard, ok := objs.ConfigMaps[release+"-dashboard"]
+	if !ok || dashboard.Labels["grafana_dashboard"] != "1" {
+		t.Fatalf("dashboard ConfigMap %+v, want one labelled grafana_dashboard=1 (Grafana's sidecar default)", dashboard)
+	}
+	if strings.TrimSpace(dashboard.Data["walker.json"]) != strings.TrimSpace(string(readFile(t, "../monitoring/dashboards/walker.json"))) {
+		t.Error("the dashboard ConfigMap differs from monitoring/dashboards/walker.json")
+	}
+	for _, cm := range objs.ConfigMaps {
+		if rules, ok := cm.Data["alerting_rules.yml"]; ok && !strings.Contains(rules, "WalkerTargetDown") {
+			t.Errorf("the bundled Prometheus has no walker alerts in alerting_rules.yml")
 		}
-		for k, v := range want {
-			if env[k] != v {
-				t.Errorf("%s = %q, want %q", k, env[k], v)
-			}
-		}
-		// $(WALKER_POD_NAME) expands only if that variable comes first.
-		var names []string
-		for _, e := range chart.Container(spec, "walker").Env {
-			names = append(names, e.Name)
-			if e.Name == "WALKER_POD_NAME" && (e.ValueFrom == nil || e.ValueFrom.FieldRef == nil || e.ValueFrom.FieldRef.FieldPath != "metadata.name") {
-				t.Errorf("WALKER_POD_NAME = %+v, want the downward API's metadata.name", e)
-			}
-		}
-		if i, j := slices.Index(names, "WALKER_POD_NAME"), slices.Index(names, "OTEL_RESOURCE_ATTRIBUTES"); i < 0 || i > j {
-			t.Errorf("env order %v: WALKER_POD_NAME must precede OTEL_RESOURCE_ATTRIBUTES", names)
-		}
-		if migrate := envOf(chart.Container(spec, "migrate")); migrate["OTEL_EXPORTER_OTLP_ENDPOINT"] != "" {
-			t.Error("the migrate init container gets the tracing variables; only serve traces")
-		}
-	})
-	t.Run("external database", func(t *testing.T) {
-		objs := render(t, matrix[1].args...)
-		if len(objs.StatefulSets) != 0 {
-			t.Errorf("StatefulSets rendered with an external database: %v", chart.Names(objs.StatefulSets))
-		}
-		env := envOf(chart.Container(deployment(t, objs), "walker"))
-		if env["DB_HOST"] != "db.example.com" || env["DB_SSLMODE"] != "require" {
-			t.Errorf("app env = %v", env)
-		}
-		if string(objs.Secrets[release+"-database"].Data["password"]) != "s3cret" {
-			t.Error("the external password is not in the database Secret")
-		}
-	})
-	t.Run("existing secrets replace the chart's", func(t *testing.T) {
-		objs := render(t, matrix[2].args...)
-		for _, name := range []string{release + "-metrics", release + "-app", release + "-database"} {
-			if _, ok := objs.Secrets[name]; ok {
-				t.Errorf("Secret %s rendered although an existing one is given", name)
-			}
-		}
-	})
-	t.Run("ingress", func(t *testing.T) {
-		objs := render(t, matrix[4].args...)
-		ing, ok := objs.Ingresses[release]
-		if !ok || ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName != "nginx" {
-			t.Fatalf("Ingress = %+v", ing)
-		}
-		b := ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service
-		if b.Name != release || b.Port.Name != "http" {
-			t.Errorf("Ingress backend = %+v", b)
-		}
-	})
-	t.Run("HPA", func(t *testing.T) {
-		objs := render(t, matrix[5].args...)
-		if _, ok := objs.HPAs[release]; !ok {
-			t.Error("no HPA")
-		}
-		if objs.Deployments[release].Spec.Replicas != nil {
-			t.Error("the Deployment sets replicas while the HPA owns them")
-		}
-	})
-	t.Run("Prometheus off", func(t *testing.T) {
-		objs := render(t, matrix[6].args...)
-		if _, err := objs.PrometheusConfig(); err == nil {
-			t.Error("a Prometheus is rendered with prometheus.enabled=false")
-		}
-	})
-	t.Run("ServiceMonitor", func(t *testing.T) {
-		objs := render(t, matrix[7].args...)
-		sm, ok := objs.Custom["ServiceMonitor/"+release]
-		if !ok {
-			t.Fatalf("no ServiceMonitor: %v", objs.Custom)
-		}
-		ep := sm["spec"].(map[string]any)["endpoints"].([]any)[0].(map[string]any)
-		auth := ep["basicAuth"].(map[string]any)
-		if ep["port"] != "http" || auth["password"].(map[string]any)["name"] != release+"-metrics" {
-			t.Errorf("ServiceMonitor endpoint = %v", ep)
-		}
-	})
-	t.Run("NetworkPolicy admits only nginx's port", func(t *testing.T) {
-		objs := render(t, matrix[8].args...)
-		np, ok := objs.NetworkPolicies[release]
-		if !ok || len(np.Spec.Ingress) != 1 || np.Spec.Ingress[0].Ports[0].Port.StrVal != "http" {
-			t.Errorf("NetworkPolicy = %+v", np)
-		}
-	})
-	t.Run("PrometheusRule, dashboard and the bundled Prometheus's rules", func(t *testing.T) {
-		objs := render(t, matrix[9].args...)
-		if _, ok := objs.Custom["PrometheusRule/"+release]; !ok {
-			t.Errorf("no PrometheusRule: %v", objs.Custom)
-		}
-		found := false
-		for _, cm := range objs.ConfigMaps {
-			if cm.Labels["grafana_dashboard"] == "1" {
-				found = true
-			}
-		}
-		if !found {
-			t.Error("no ConfigMap labelled for Grafana's sidecar")
-		}
-		for _, cm := range objs.ConfigMaps {
-			if rules, ok := cm.Data["alerting_rules.yml"]; ok && !strings.Contains(rules, "WalkerTargetDown") {
-				t.Errorf("the bundled Prometheus has no walker alerts in alerting_rules.yml")
-			}
-		}
-	})
-	t.Run("nginx values roll the pods", func(t *testing.T) {
-		a := objsChecksum(render(t))
-		b := objsChecksum(render(t, "--set", "nginx.clientMaxBodySize=2m"))
-		if a == b {
-			t.Error("changing the nginx configuration does not change checksum/nginx")
-		}
-	})
+	}
 }
 
-func objsChecksum(o *chart.Objects) string {
-	return o.Deployments[release].Spec.Template.Annotations["checksum/nginx"]
+func checkTracing(t *testing.T, objs *chart.Objects) {
+	spec := deployment(t, objs)
+	env := envOf(chart.Container(spec, "walker"))
+	want := map[string]string{
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector.monitoring:4318",
+		"OTEL_TRACES_SAMPLER":         "parentbased_traceidratio",
+		"OTEL_TRACES_SAMPLER_ARG":     "0.25",
+		"OTEL_SERVICE_NAME":           "walker",
+		"OTEL_RESOURCE_ATTRIBUTES":    "k8s.namespace.name=" + namespace + ",k8s.pod.name=$(WALKER_POD_NAME),deployment.environment.name=test",
+	}
+	for k, v := range want {
+		if env[k] != v {
+			t.Errorf("%s = %q, want %q", k, env[k], v)
+		}
+	}
+	// $(WALKER_POD_NAME) expands only if that variable comes first.
+	var names []string
+	for _, e := range chart.Container(spec, "walker").Env {
+		names = append(names, e.Name)
+		if e.Name == "WALKER_POD_NAME" && (e.ValueFrom == nil || e.ValueFrom.FieldRef == nil || e.ValueFrom.FieldRef.FieldPath != "metadata.name") {
+			t.Errorf("WALKER_POD_NAME = %+v, want the downward API's metadata.name", e)
+		}
+	}
+	if i, j := slices.Index(names, "WALKER_POD_NAME"), slices.Index(names, "OTEL_RESOURCE_ATTRIBUTES"); i < 0 || i > j {
+		t.Errorf("env order %v: WALKER_POD_NAME must precede OTEL_RESOURCE_ATTRIBUTES", names)
+	}
+	if migrate := envOf(chart.Container(spec, "migrate")); migrate["OTEL_EXPORTER_OTLP_ENDPOINT"] != "" {
+		t.Error("the migrate init container gets the tracing variables; only serve traces")
+	}
+}
+
+func TestNginxValuesRollThePods(t *testing.T) {
+	checksum := func(o *chart.Objects) string {
+		return o.Deployments[release].Spec.Template.Annotations["checksum/nginx"]
+	}
+	if checksum(render(t)) == checksum(render(t, "--set", "nginx.clientMaxBodySize=2m")) {
+		t.Error("changing the nginx configuration does not change checksum/nginx")
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func TestTemplateRefusesBrokenValues(t *testing.T) {

@@ -1,6 +1,8 @@
 package charts_test
 
 import (
+	"cmp"
+	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -13,20 +15,6 @@ const platformIDs = "app.runAsUser=null,app.runAsGroup=null,nginx.runAsUser=null
 
 // ids is what a pod or container sets: user, group, fsGroup (-1: unset).
 type ids [3]int64
-
-func podIDs(sc *corev1.PodSecurityContext) ids {
-	if sc == nil {
-		return ids{-1, -1, -1}
-	}
-	return ids{orUnset(sc.RunAsUser), orUnset(sc.RunAsGroup), orUnset(sc.FSGroup)}
-}
-
-func containerIDs(c *corev1.Container) ids {
-	if c.SecurityContext == nil {
-		return ids{-1, -1, -1}
-	}
-	return ids{orUnset(c.SecurityContext.RunAsUser), orUnset(c.SecurityContext.RunAsGroup), -1}
-}
 
 func orUnset(p *int64) int64 {
 	if p == nil {
@@ -62,12 +50,14 @@ func TestUserIDsFromValues(t *testing.T) {
 			}
 			got := map[string]ids{}
 			for name, spec := range pods {
-				got[name+" pod"] = podIDs(spec.SecurityContext)
-				if sc := spec.SecurityContext; sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot {
+				sc := cmp.Or(spec.SecurityContext, &corev1.PodSecurityContext{})
+				got[name+" pod"] = ids{orUnset(sc.RunAsUser), orUnset(sc.RunAsGroup), orUnset(sc.FSGroup)}
+				if sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot {
 					t.Errorf("%s pod: runAsNonRoot is not true", name)
 				}
-				for _, c := range append(append([]corev1.Container{}, spec.InitContainers...), spec.Containers...) {
-					got[c.Name] = containerIDs(&c)
+				for _, c := range slices.Concat(spec.InitContainers, spec.Containers) {
+					sc := cmp.Or(c.SecurityContext, &corev1.SecurityContext{})
+					got[c.Name] = ids{orUnset(sc.RunAsUser), orUnset(sc.RunAsGroup), -1}
 				}
 			}
 			for name, want := range tt.want {

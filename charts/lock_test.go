@@ -37,10 +37,7 @@ func TestChartLockMatchesChartYAML(t *testing.T) {
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	index, err := os.ReadFile(filepath.Join(repo, "index.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	index := readFile(t, filepath.Join(repo, "index.yaml"))
 	repos := "apiVersion: \"\"\nrepositories:\n- name: prometheus-community\n  url: https://prometheus-community.github.io/helm-charts\n"
 	for path, body := range map[string][]byte{
 		filepath.Join(cache, "prometheus-community-index.yaml"): index,

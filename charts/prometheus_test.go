@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -31,54 +30,53 @@ func TestScrapeConfigPassesPromtool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	// Container paths become folders of the test.
-	paths := map[string]string{
-		"/etc/config":         filepath.Join(dir, "config"),
-		"/etc/walker-metrics": filepath.Join(dir, "walker-metrics"),
-		// The chart's default jobs read the pod's service-account files;
-		// promtool only checks that they exist.
-		"/var/run/secrets/kubernetes.io/serviceaccount": filepath.Join(dir, "serviceaccount"),
-	}
-	os.MkdirAll(paths["/var/run/secrets/kubernetes.io/serviceaccount"], 0o755)
-	for _, f := range []string{"token", "ca.crt"} {
-		os.WriteFile(filepath.Join(paths["/var/run/secrets/kubernetes.io/serviceaccount"], f), []byte("promtool checks only that this file exists"), 0o600)
-	}
-	for _, cm := range objs.ConfigMaps {
-		if _, ok := cm.Data["prometheus.yml"]; !ok {
-			continue
-		}
-		os.MkdirAll(paths["/etc/config"], 0o755)
-		for name, data := range cm.Data {
-			for from, to := range paths {
-				data = strings.ReplaceAll(data, from, to)
-			}
-			if err := os.WriteFile(filepath.Join(paths["/etc/config"], name), []byte(data), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	os.MkdirAll(paths["/etc/walker-metrics"], 0o755)
-	for k, v := range objs.Secrets[release+"-metrics"].Data {
-		os.WriteFile(filepath.Join(paths["/etc/walker-metrics"], k), v, 0o600)
-	}
-	out, err := exec.Command(promtool, "check", "config", filepath.Join(paths["/etc/config"], "prometheus.yml")).CombinedOutput()
-	if err != nil {
-		t.Fatalf("promtool check config: %v\n%s", err, out)
-	}
 	if !strings.Contains(promYAML, "job_name: walker") {
 		t.Errorf("the rendered prometheus.yml has no walker job:\n%s", promYAML)
 	}
+	// The server's files by container path. The chart's default jobs read
+	// the pod's service-account files; promtool only checks that they exist.
+	const serviceAccount = "/var/run/secrets/kubernetes.io/serviceaccount"
+	files := map[string]string{
+		serviceAccount + "/token":  "promtool checks only that this file exists",
+		serviceAccount + "/ca.crt": "promtool checks only that this file exists",
+	}
+	for name, data := range objs.ConfigMaps[release+"-prometheus-server"].Data {
+		files["/etc/config/"+name] = data
+	}
+	for k, v := range objs.Secrets[release+"-metrics"].Data {
+		files["/etc/walker-metrics/"+k] = string(v)
+	}
+	// Container paths become folders of the test.
+	dir := t.TempDir()
+	local := strings.NewReplacer("/etc/config", dir+"/etc/config", "/etc/walker-metrics", dir+"/etc/walker-metrics",
+		serviceAccount, dir+serviceAccount)
+	for path, data := range files {
+		os.MkdirAll(filepath.Dir(dir+path), 0o755)
+		if err := os.WriteFile(dir+path, []byte(local.Replace(data)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := exec.Command(promtool, "check", "config", dir+"/etc/config/prometheus.yml").CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool check config: %v\n%s", err, out)
+	}
+}
+
+// walkerJob is the walker scrape job of objs's prometheus.yml.
+func walkerJob(t *testing.T, objs *chart.Objects) map[string]any {
+	t.Helper()
+	job, err := objs.ScrapeJob("walker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return job
 }
 
 // relabelConfigs parses the walker job's relabel rules with Prometheus's own
 // code.
 func relabelConfigs(t *testing.T, job map[string]any) []*relabel.Config {
 	t.Helper()
-	raw, err := yaml.Marshal(job["relabel_configs"])
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw, _ := yaml.Marshal(job["relabel_configs"])
 	var cfgs []*relabel.Config
 	if err := yamlv2.UnmarshalStrict(raw, &cfgs); err != nil {
 		t.Fatal(err)
@@ -113,10 +111,7 @@ func endpoint(service, instance, component, port, pod string) map[string]string 
 
 func TestScrapeJobRelabeling(t *testing.T) {
 	objs := render(t)
-	job, err := objs.ScrapeJob("walker")
-	if err != nil {
-		t.Fatal(err)
-	}
+	job := walkerJob(t, objs)
 	sds, _ := job["kubernetes_sd_configs"].([]any)
 	if len(sds) != 1 || sds[0].(map[string]any)["role"] != "endpointslice" {
 		t.Fatalf("kubernetes_sd_configs = %v, want one with role endpointslice (v1 Endpoints are deprecated)", sds)
@@ -165,32 +160,18 @@ func TestScrapeJobRelabeling(t *testing.T) {
 // whose test keeps it up to date), the real prometheus chart renders the
 // same walker job as the bundled one.
 func TestStandalonePrometheusValues(t *testing.T) {
-	const standalonePath = "walker/prometheus-values.yaml"
-	bin := helm(t)
-	out, err := exec.CommandContext(context.Background(), bin, "template", "prometheus", "walker/charts/prometheus",
-		"--namespace", namespace, "-f", standalonePath,
-		"--set", "alertmanager.enabled=false,kube-state-metrics.enabled=false,prometheus-node-exporter.enabled=false,prometheus-pushgateway.enabled=false").CombinedOutput()
-	if err != nil {
-		t.Fatalf("helm template prometheus -f %s: %v\n%s", standalonePath, err, out)
-	}
-	standalone, err := chart.Decode(out)
+	standalone, _, err := chart.Render(context.Background(), helm(t), "walker/charts/prometheus", "prometheus",
+		"--namespace", namespace, "-f", "walker/prometheus-values.yaml",
+		"--set", "alertmanager.enabled=false,kube-state-metrics.enabled=false,prometheus-node-exporter.enabled=false,prometheus-pushgateway.enabled=false")
 	if err != nil {
 		t.Fatal(err)
 	}
-	jobAlone, err := standalone.ScrapeJob("walker")
-	if err != nil {
-		t.Fatal(err)
-	}
-	jobBundled, err := render(t).ScrapeJob("walker")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, _ := yaml.Marshal(jobAlone)
-	b, _ := yaml.Marshal(jobBundled)
+	a, _ := yaml.Marshal(walkerJob(t, standalone))
+	b, _ := yaml.Marshal(walkerJob(t, render(t)))
 	if !bytes.Equal(a, b) {
 		t.Errorf("the standalone job differs from the bundled one:\n%s\n---\n%s", a, b)
 	}
-	if regexp.MustCompile(`\{\{`).Match(a) {
+	if bytes.Contains(a, []byte("{{")) {
 		t.Errorf("unrendered template in the standalone job:\n%s", a)
 	}
 }
@@ -200,10 +181,7 @@ func TestStandalonePrometheusValues(t *testing.T) {
 // _bucket series), and the server stores exemplars.
 func TestBundledPrometheusKeepsNativeHistogramsAndExemplars(t *testing.T) {
 	objs := render(t)
-	job, err := objs.ScrapeJob("walker")
-	if err != nil {
-		t.Fatal(err)
-	}
+	job := walkerJob(t, objs)
 	if job["scrape_native_histograms"] != true || job["always_scrape_classic_histograms"] != true {
 		t.Errorf("walker job: scrape_native_histograms %v, always_scrape_classic_histograms %v; want both true",
 			job["scrape_native_histograms"], job["always_scrape_classic_histograms"])

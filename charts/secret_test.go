@@ -55,6 +55,9 @@ func TestMetricsSecretDerivedKeys(t *testing.T) {
 		if password != "" && string(sec.Data["password"]) != password {
 			t.Errorf("password = %q, want %q", sec.Data["password"], password)
 		}
+		if password == "" && len(sec.Data["password"]) < 20 {
+			t.Errorf("generated password %q, want 20 characters or more", sec.Data["password"])
+		}
 		checkMetricsSecret(t, sec.Data)
 	}
 }

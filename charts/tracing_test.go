@@ -27,7 +27,7 @@ func TestTracingThroughNginx(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer recv.Close()
-	p := startPodEnv(t, nil, []string{"OTEL_BSP_SCHEDULE_DELAY=100"},
+	p := startPod(t, nil, []string{"OTEL_BSP_SCHEDULE_DELAY=100"},
 		"--set", "tracing.enabled=true,tracing.endpoint="+recv.URL)
 
 	const traceID, parentID = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"

@@ -9,8 +9,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os/exec"
-	"sort"
+	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -41,8 +42,6 @@ type Objects struct {
 	// Custom resources (ServiceMonitor, PrometheusRule) have no Go types
 	// here; they are kept as generic maps.
 	Custom map[string]map[string]any // "Kind/name"
-	// Kinds counts every object by kind.
-	Kinds map[string]int
 }
 
 // Render runs `helm template` and decodes the output. args are extra helm
@@ -60,32 +59,33 @@ func Render(ctx context.Context, helm, chartDir, release string, args ...string)
 
 // FilterHelmNoise drops helm's note about the symlinked nginx configuration.
 func FilterHelmNoise(s string) string {
-	var keep []string
-	for _, l := range strings.Split(s, "\n") {
-		if !strings.Contains(l, "found symbolic link in path") {
-			keep = append(keep, l)
-		}
-	}
-	return strings.Join(keep, "\n")
+	noise := func(line string) bool { return strings.Contains(line, "found symbolic link in path") }
+	return strings.Join(slices.DeleteFunc(strings.Split(s, "\n"), noise), "\n")
 }
 
 // Decode splits a multi-document manifest and decodes each object strictly.
 func Decode(manifest []byte) (*Objects, error) {
-	o := &Objects{
-		Deployments: map[string]*appsv1.Deployment{}, StatefulSets: map[string]*appsv1.StatefulSet{},
-		Services: map[string]*corev1.Service{}, ConfigMaps: map[string]*corev1.ConfigMap{},
-		Secrets: map[string]*corev1.Secret{}, ServiceAccounts: map[string]*corev1.ServiceAccount{},
-		PVCs: map[string]*corev1.PersistentVolumeClaim{}, Pods: map[string]*corev1.Pod{},
-		Ingresses: map[string]*networkingv1.Ingress{}, NetworkPolicies: map[string]*networkingv1.NetworkPolicy{},
-		HPAs: map[string]*autoscalingv2.HorizontalPodAutoscaler{}, PDBs: map[string]*policyv1.PodDisruptionBudget{},
-		ClusterRoles: map[string]*rbacv1.ClusterRole{}, ClusterBindings: map[string]*rbacv1.ClusterRoleBinding{},
-		Custom: map[string]map[string]any{}, Kinds: map[string]int{},
+	o := &Objects{Custom: map[string]map[string]any{}}
+	decoders := map[string]func(doc []byte, name string) error{
+		"Deployment":              decodeInto(&o.Deployments),
+		"StatefulSet":             decodeInto(&o.StatefulSets),
+		"Service":                 decodeInto(&o.Services),
+		"ConfigMap":               decodeInto(&o.ConfigMaps),
+		"Secret":                  decodeInto(&o.Secrets),
+		"ServiceAccount":          decodeInto(&o.ServiceAccounts),
+		"PersistentVolumeClaim":   decodeInto(&o.PVCs),
+		"Pod":                     decodeInto(&o.Pods),
+		"Ingress":                 decodeInto(&o.Ingresses),
+		"NetworkPolicy":           decodeInto(&o.NetworkPolicies),
+		"HorizontalPodAutoscaler": decodeInto(&o.HPAs),
+		"PodDisruptionBudget":     decodeInto(&o.PDBs),
+		"ClusterRole":             decodeInto(&o.ClusterRoles),
+		"ClusterRoleBinding":      decodeInto(&o.ClusterBindings),
 	}
 	for _, doc := range splitDocuments(manifest) {
 		var head struct {
-			APIVersion string `json:"apiVersion"`
-			Kind       string `json:"kind"`
-			Metadata   struct {
+			Kind     string `json:"kind"`
+			Metadata struct {
 				Name string `json:"name"`
 			} `json:"metadata"`
 		}
@@ -95,39 +95,11 @@ func Decode(manifest []byte) (*Objects, error) {
 		if head.Kind == "" {
 			continue
 		}
-		o.Kinds[head.Kind]++
 		name := head.Metadata.Name
 		var err error
-		switch head.Kind {
-		case "Deployment":
-			err = strict(doc, o.Deployments, name)
-		case "StatefulSet":
-			err = strict(doc, o.StatefulSets, name)
-		case "Service":
-			err = strict(doc, o.Services, name)
-		case "ConfigMap":
-			err = strict(doc, o.ConfigMaps, name)
-		case "Secret":
-			err = strict(doc, o.Secrets, name)
-		case "ServiceAccount":
-			err = strict(doc, o.ServiceAccounts, name)
-		case "PersistentVolumeClaim":
-			err = strict(doc, o.PVCs, name)
-		case "Pod":
-			err = strict(doc, o.Pods, name)
-		case "Ingress":
-			err = strict(doc, o.Ingresses, name)
-		case "NetworkPolicy":
-			err = strict(doc, o.NetworkPolicies, name)
-		case "HorizontalPodAutoscaler":
-			err = strict(doc, o.HPAs, name)
-		case "PodDisruptionBudget":
-			err = strict(doc, o.PDBs, name)
-		case "ClusterRole":
-			err = strict(doc, o.ClusterRoles, name)
-		case "ClusterRoleBinding":
-			err = strict(doc, o.ClusterBindings, name)
-		default:
+		if decode, ok := decoders[head.Kind]; ok {
+			err = decode(doc, name)
+		} else {
 			var m map[string]any
 			err = yaml.Unmarshal(doc, &m)
 			o.Custom[head.Kind+"/"+name] = m
@@ -139,39 +111,36 @@ func Decode(manifest []byte) (*Objects, error) {
 	return o, nil
 }
 
-// strict decodes doc into a new T, refusing unknown fields.
-func strict[T any](doc []byte, into map[string]*T, name string) error {
-	v := new(T)
-	if err := yaml.UnmarshalStrict(doc, v); err != nil {
-		return err
+// decodeInto makes *into a new map and returns the decoder that files
+// each document under its name there, decoded strictly (an unknown field
+// is an error) into a new T.
+func decodeInto[T any](into *map[string]*T) func(doc []byte, name string) error {
+	m := map[string]*T{}
+	*into = m
+	return func(doc []byte, name string) error {
+		v := new(T)
+		if err := yaml.UnmarshalStrict(doc, v); err != nil {
+			return err
+		}
+		if _, dup := m[name]; dup {
+			return fmt.Errorf("rendered twice")
+		}
+		m[name] = v
+		return nil
 	}
-	if _, dup := into[name]; dup {
-		return fmt.Errorf("rendered twice")
-	}
-	into[name] = v
-	return nil
 }
 
 func splitDocuments(manifest []byte) [][]byte {
-	var docs [][]byte
-	for _, part := range bytes.Split(manifest, []byte("\n---")) {
-		if len(bytes.TrimSpace(part)) > 0 {
-			docs = append(docs, part)
-		}
-	}
-	return docs
+	empty := func(doc []byte) bool { return len(bytes.TrimSpace(doc)) == 0 }
+	return slices.DeleteFunc(bytes.Split(manifest, []byte("\n---")), empty)
 }
 
 // Container returns the named container of a pod spec (init containers too).
 func Container(spec *corev1.PodSpec, name string) *corev1.Container {
-	for i := range spec.InitContainers {
-		if spec.InitContainers[i].Name == name {
-			return &spec.InitContainers[i]
-		}
-	}
-	for i := range spec.Containers {
-		if spec.Containers[i].Name == name {
-			return &spec.Containers[i]
+	named := func(c corev1.Container) bool { return c.Name == name }
+	for _, list := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+		if i := slices.IndexFunc(list, named); i >= 0 {
+			return &list[i]
 		}
 	}
 	return nil
@@ -179,10 +148,5 @@ func Container(spec *corev1.PodSpec, name string) *corev1.Container {
 
 // Names lists a map's keys in order, for messages.
 func Names[T any](m map[string]T) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(m))
 }

@@ -2,10 +2,11 @@ package chart
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -25,72 +26,22 @@ func Materialise(spec *corev1.PodSpec, container string, src Sources, root strin
 	if c == nil {
 		return nil, fmt.Errorf("no container %q", container)
 	}
-	volumes := map[string]corev1.Volume{}
-	for _, v := range spec.Volumes {
-		volumes[v.Name] = v
-	}
 	mounts := map[string]string{}
 	for _, m := range c.VolumeMounts {
-		v, ok := volumes[m.Name]
-		if !ok {
+		i := slices.IndexFunc(spec.Volumes, func(v corev1.Volume) bool { return v.Name == m.Name })
+		if i < 0 {
 			return nil, fmt.Errorf("container %s mounts unknown volume %s", container, m.Name)
+		}
+		v := spec.Volumes[i]
+		files, err := volumeFiles(v, src)
+		if err != nil {
+			return nil, fmt.Errorf("volume %s: %w", v.Name, err)
 		}
 		dir := filepath.Join(root, m.MountPath)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
-		var data map[string][]byte
-		var items []corev1.KeyToPath
-		switch {
-		case v.ConfigMap != nil:
-			cm, ok := src.ConfigMaps[v.ConfigMap.Name]
-			if !ok {
-				return nil, fmt.Errorf("volume %s: no ConfigMap %s", v.Name, v.ConfigMap.Name)
-			}
-			data = map[string][]byte{}
-			for k, s := range cm.Data {
-				data[k] = []byte(s)
-			}
-			items = v.ConfigMap.Items
-		case v.Secret != nil:
-			optional := v.Secret.Optional != nil && *v.Secret.Optional
-			sec, ok := src.Secrets[v.Secret.SecretName]
-			if !ok && !optional {
-				return nil, fmt.Errorf("volume %s: no Secret %s", v.Name, v.Secret.SecretName)
-			}
-			data = map[string][]byte{}
-			if sec != nil {
-				for k, b := range sec.Data {
-					data[k] = b
-				}
-				for k, s := range sec.StringData {
-					data[k] = []byte(s)
-				}
-			}
-			items = v.Secret.Items
-			if optional && len(items) > 0 {
-				// As the kubelet does: an optional source's missing keys
-				// are left out (and the other keys stay unlisted).
-				data = pick(items, data)
-				items = nil
-			}
-		case v.EmptyDir != nil:
-			// the folder is all it needs
-		default:
-			return nil, fmt.Errorf("volume %s: unsupported source", v.Name)
-		}
-		if len(items) > 0 {
-			picked := map[string][]byte{}
-			for _, it := range items {
-				b, ok := data[it.Key]
-				if !ok {
-					return nil, fmt.Errorf("volume %s: no key %s", v.Name, it.Key)
-				}
-				picked[it.Path] = b
-			}
-			data = picked
-		}
-		for name, b := range data {
+		for name, b := range files {
 			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
 				return nil, err
 			}
@@ -100,15 +51,57 @@ func Materialise(spec *corev1.PodSpec, container string, src Sources, root strin
 	return mounts, nil
 }
 
-// pick is the files of the listed items that data has, by path.
-func pick(items []corev1.KeyToPath, data map[string][]byte) map[string][]byte {
+// volumeFiles is what the kubelet writes into a volume, by file name: its
+// ConfigMap's or Secret's keys, or the listed items; nothing for an emptyDir.
+func volumeFiles(v corev1.Volume, src Sources) (map[string][]byte, error) {
+	data := map[string][]byte{}
+	switch {
+	case v.ConfigMap != nil:
+		cm, ok := src.ConfigMaps[v.ConfigMap.Name]
+		if !ok {
+			return nil, fmt.Errorf("no ConfigMap %s", v.ConfigMap.Name)
+		}
+		for k, s := range cm.Data {
+			data[k] = []byte(s)
+		}
+		return pick(v.ConfigMap.Items, data, false)
+	case v.Secret != nil:
+		optional := v.Secret.Optional != nil && *v.Secret.Optional
+		sec, ok := src.Secrets[v.Secret.SecretName]
+		if !ok && !optional {
+			return nil, fmt.Errorf("no Secret %s", v.Secret.SecretName)
+		}
+		if sec != nil {
+			maps.Copy(data, sec.Data)
+			for k, s := range sec.StringData {
+				data[k] = []byte(s)
+			}
+		}
+		return pick(v.Secret.Items, data, optional)
+	case v.EmptyDir != nil:
+		return data, nil
+	}
+	return nil, fmt.Errorf("unsupported source")
+}
+
+// pick is the listed items of data by path (all of data when none are
+// listed). As the kubelet does, an optional source's missing keys are left
+// out (and the other keys stay unlisted); a required one's are an error.
+func pick(items []corev1.KeyToPath, data map[string][]byte, optional bool) (map[string][]byte, error) {
+	if len(items) == 0 {
+		return data, nil
+	}
 	out := map[string][]byte{}
 	for _, it := range items {
-		if b, ok := data[it.Key]; ok {
+		b, ok := data[it.Key]
+		if !ok && !optional {
+			return nil, fmt.Errorf("no key %s", it.Key)
+		}
+		if ok {
 			out[it.Path] = b
 		}
 	}
-	return out
+	return out, nil
 }
 
 var listenDirective = regexp.MustCompile(`(?m)^(\s*listen\s+)[^;]+;`)
@@ -128,15 +121,11 @@ func LocalNginx(spec *corev1.PodSpec, src Sources, root, listen string) ([]strin
 		return nil, fmt.Errorf("nginx container command %v does not start nginx", cmd)
 	}
 	args := cmd[1:]
-	conf := ""
-	for i, a := range args {
-		if a == "-c" && i+1 < len(args) {
-			conf = args[i+1]
-		}
-	}
-	if conf == "" {
+	at := slices.Index(args, "-c") + 1 // the configuration's index
+	if at == 0 || at == len(args) {
 		return nil, fmt.Errorf("nginx container command %v names no -c configuration", cmd)
 	}
+	conf := args[at]
 	local := localPath(conf, mounts)
 	b, err := os.ReadFile(local)
 	if err != nil {
@@ -144,11 +133,7 @@ func LocalNginx(spec *corev1.PodSpec, src Sources, root, listen string) ([]strin
 	}
 	text := string(b)
 	// Longest mount paths first, so /etc/nginx/htpasswd wins over /etc/nginx.
-	paths := make([]string, 0, len(mounts))
-	for p := range mounts {
-		paths = append(paths, p)
-	}
-	sort.Slice(paths, func(i, j int) bool { return len(paths[i]) > len(paths[j]) })
+	paths := slices.SortedFunc(maps.Keys(mounts), func(a, b string) int { return len(b) - len(a) })
 	text = replacePathPrefixes(text, paths, mounts)
 	if !listenDirective.MatchString(text) {
 		return nil, fmt.Errorf("no listen directive in %s", conf)
@@ -158,14 +143,8 @@ func LocalNginx(spec *corev1.PodSpec, src Sources, root, listen string) ([]strin
 	if err := os.WriteFile(rewritten, []byte(text), 0o644); err != nil {
 		return nil, err
 	}
-	out := make([]string, len(args))
-	copy(out, args)
-	for i := range out {
-		if out[i] == conf {
-			out[i] = rewritten
-		}
-	}
-	return append(out, "-p", root), nil
+	args[at] = rewritten // args is our copy of the container's command
+	return append(args, "-p", root), nil
 }
 
 func localPath(p string, mounts map[string]string) string {
