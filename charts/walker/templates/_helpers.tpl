@@ -73,11 +73,8 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{- define "walker.databaseSecretName" -}}
-{{- if .Values.postgresql.enabled }}
-{{- default (printf "%s-database" (include "walker.fullname" .)) .Values.postgresql.existingSecret }}
-{{- else }}
-{{- default (printf "%s-database" (include "walker.fullname" .)) .Values.externalDatabase.existingSecret }}
-{{- end }}
+{{- $existing := ternary .Values.postgresql.existingSecret .Values.externalDatabase.existingSecret .Values.postgresql.enabled }}
+{{- default (printf "%s-database" (include "walker.fullname" .)) $existing }}
 {{- end }}
 
 {{- define "walker.databaseUsernameKey" -}}
@@ -116,6 +113,15 @@ Usage: include "walker.ssha" (dict "password" P "salt" S)
 {SSHA}{{ $raw | b64enc }}
 {{- end }}
 
+{{/* An environment variable read from a Secret. Usage: include "walker.secretEnv" (dict "name" VAR "secret" SECRET "key" KEY) */}}
+{{- define "walker.secretEnv" -}}
+- name: {{ .name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secret }}
+      key: {{ .key }}
+{{- end }}
+
 {{/* The app's environment, shared by the migrate init container and the app. */}}
 {{- define "walker.env" -}}
 - name: DB_HOST
@@ -126,16 +132,8 @@ Usage: include "walker.ssha" (dict "password" P "salt" S)
   value: {{ ternary .Values.postgresql.database .Values.externalDatabase.database .Values.postgresql.enabled | quote }}
 - name: DB_SSLMODE
   value: {{ ternary "disable" .Values.externalDatabase.sslmode .Values.postgresql.enabled | quote }}
-- name: DB_USER
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "walker.databaseSecretName" . }}
-      key: {{ include "walker.databaseUsernameKey" . }}
-- name: DB_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "walker.databaseSecretName" . }}
-      key: {{ include "walker.databasePasswordKey" . }}
+{{ include "walker.secretEnv" (dict "name" "DB_USER" "secret" (include "walker.databaseSecretName" .) "key" (include "walker.databaseUsernameKey" .)) }}
+{{ include "walker.secretEnv" (dict "name" "DB_PASSWORD" "secret" (include "walker.databaseSecretName" .) "key" (include "walker.databasePasswordKey" .)) }}
 - name: WALKER_DB_TIMEOUT
   value: {{ .Values.app.dbTimeout | quote }}
 - name: WALKER_LOG_LEVEL
