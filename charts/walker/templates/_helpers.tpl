@@ -24,8 +24,8 @@
 The standard labels of one of the chart's components: app (the walker pods
 and what serves them), database (the bundled PostgreSQL and the database
 Secret), monitoring (the metrics Secret, ServiceMonitor, PrometheusRule,
-dashboard) or test.
-Usage: include "walker.labels" (dict "ctx" . "component" "app")
+dashboard) or test, followed by the extra labels given (a map from values).
+Usage: include "walker.labels" (dict "ctx" . "component" "app" ["extra" MAP])
 */}}
 {{- define "walker.labels" -}}
 helm.sh/chart: {{ include "walker.chart" .ctx }}
@@ -33,6 +33,9 @@ helm.sh/chart: {{ include "walker.chart" .ctx }}
 app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
 app.kubernetes.io/part-of: {{ .ctx.Chart.Name }}
 app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+{{- with .extra }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}
 
 {{/*
