@@ -24,8 +24,8 @@
 The standard labels of one of the chart's components: app (the walker pods
 and what serves them), database (the bundled PostgreSQL and the database
 Secret), monitoring (the metrics Secret, ServiceMonitor, PrometheusRule,
-dashboard) or test.
-Usage: include "walker.labels" (dict "ctx" . "component" "app")
+dashboard) or test, followed by the extra labels given (a map from values).
+Usage: include "walker.labels" (dict "ctx" . "component" "app" ["extra" MAP])
 */}}
 {{- define "walker.labels" -}}
 helm.sh/chart: {{ include "walker.chart" .ctx }}
@@ -33,6 +33,9 @@ helm.sh/chart: {{ include "walker.chart" .ctx }}
 app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
 app.kubernetes.io/part-of: {{ .ctx.Chart.Name }}
 app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+{{- with .extra }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -73,11 +76,8 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{- define "walker.databaseSecretName" -}}
-{{- if .Values.postgresql.enabled }}
-{{- default (printf "%s-database" (include "walker.fullname" .)) .Values.postgresql.existingSecret }}
-{{- else }}
-{{- default (printf "%s-database" (include "walker.fullname" .)) .Values.externalDatabase.existingSecret }}
-{{- end }}
+{{- $existing := ternary .Values.postgresql.existingSecret .Values.externalDatabase.existingSecret .Values.postgresql.enabled }}
+{{- default (printf "%s-database" (include "walker.fullname" .)) $existing }}
 {{- end }}
 
 {{- define "walker.databaseUsernameKey" -}}
@@ -116,6 +116,15 @@ Usage: include "walker.ssha" (dict "password" P "salt" S)
 {SSHA}{{ $raw | b64enc }}
 {{- end }}
 
+{{/* An environment variable read from a Secret. Usage: include "walker.secretEnv" (dict "name" VAR "secret" SECRET "key" KEY) */}}
+{{- define "walker.secretEnv" -}}
+- name: {{ .name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secret }}
+      key: {{ .key }}
+{{- end }}
+
 {{/* The app's environment, shared by the migrate init container and the app. */}}
 {{- define "walker.env" -}}
 - name: DB_HOST
@@ -126,16 +135,8 @@ Usage: include "walker.ssha" (dict "password" P "salt" S)
   value: {{ ternary .Values.postgresql.database .Values.externalDatabase.database .Values.postgresql.enabled | quote }}
 - name: DB_SSLMODE
   value: {{ ternary "disable" .Values.externalDatabase.sslmode .Values.postgresql.enabled | quote }}
-- name: DB_USER
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "walker.databaseSecretName" . }}
-      key: {{ include "walker.databaseUsernameKey" . }}
-- name: DB_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "walker.databaseSecretName" . }}
-      key: {{ include "walker.databasePasswordKey" . }}
+{{ include "walker.secretEnv" (dict "name" "DB_USER" "secret" (include "walker.databaseSecretName" .) "key" (include "walker.databaseUsernameKey" .)) }}
+{{ include "walker.secretEnv" (dict "name" "DB_PASSWORD" "secret" (include "walker.databaseSecretName" .) "key" (include "walker.databasePasswordKey" .)) }}
 - name: WALKER_DB_TIMEOUT
   value: {{ .Values.app.dbTimeout | quote }}
 - name: WALKER_LOG_LEVEL
