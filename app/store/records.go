@@ -116,7 +116,7 @@ func (s *Store) StartWalk(ctx context.Context, dogID, walkerID int64, at time.Ti
 		}
 		return walker.Walk{}, unavailable(err)
 	}
-	s.metrics.inserts.WithLabelValues(models["walks"]).Inc()
+	s.metrics.written["create"].WithLabelValues(models["walks"]).Inc()
 	return w, nil
 }
 
@@ -147,7 +147,7 @@ func (s *Store) CompleteWalk(ctx context.Context, id int64, distance int, at tim
 	}, false)
 	switch {
 	case err == nil:
-		s.metrics.updates.WithLabelValues(models["walks"]).Inc()
+		s.metrics.written["update"].WithLabelValues(models["walks"]).Inc()
 		return w, nil
 	case !errors.Is(scanErr, sql.ErrNoRows):
 		return walker.Walk{}, unavailable(err)
