@@ -139,17 +139,15 @@ func (s *Store) CompleteWalk(ctx context.Context, id int64, distance int, at tim
 	if id <= 0 {
 		return walker.Walk{}, &walker.NotFoundError{Entity: "walk", ID: id}
 	}
-	var scanErr error
 	w, err := scanWalk(func(dest ...any) error {
-		scanErr = s.row(ctx, "UPDATE walks SET end_time = ?, distance = ? WHERE id = ? AND end_time IS NULL RETURNING "+walkColumns,
+		return s.row(ctx, "UPDATE walks SET end_time = ?, distance = ? WHERE id = ? AND end_time IS NULL RETURNING "+walkColumns,
 			[]any{at.UTC(), distance, id}, dest...)
-		return scanErr
 	}, false)
 	switch {
 	case err == nil:
 		s.metrics.written["update"].WithLabelValues(models["walks"]).Inc()
 		return w, nil
-	case !errors.Is(scanErr, sql.ErrNoRows):
+	case !errors.Is(err, sql.ErrNoRows):
 		return walker.Walk{}, unavailable(err)
 	}
 	// Nothing changed: the walk is missing or already complete.
