@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -278,9 +279,12 @@ func TestMigrationCountsWalksAlreadyInProgress(t *testing.T) {
 	onEachBackend(t, func(t *testing.T, cfg store.Config) {
 		s, reg := open(t, cfg, false)
 		db := rawDB(t, cfg)
-		dir := map[string]string{store.VendorPostgreSQL: "postgres", store.VendorSQLite: "sqlite"}[s.Vendor()]
+		init, err := os.ReadFile(migrationDir(s.Vendor()) + "/0001_init.sql")
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, q := range []string{
-			readFile(t, "migrations/"+dir+"/0001_init.sql"),
+			string(init),
 			`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name varchar(255) NOT NULL, applied_at timestamp NOT NULL)`,
 			`INSERT INTO schema_migrations VALUES (1, 'init', CURRENT_TIMESTAMP)`,
 			`INSERT INTO dogs (name, age, size) VALUES ('Rex', 2, 'md')`,

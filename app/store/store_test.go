@@ -376,3 +376,18 @@ func isNotFound(err error, entity string, id int64) bool {
 	var nf *walker.NotFoundError
 	return errors.As(err, &nf) && nf.Entity == entity && nf.ID == id
 }
+
+// migrationDir is the folder of a vendor's migrations, as embedded.
+func migrationDir(vendor string) string {
+	return "migrations/" + map[string]string{store.VendorPostgreSQL: "postgres", store.VendorSQLite: "sqlite"}[vendor]
+}
+
+// migrationFiles counts the migrations of a vendor.
+func migrationFiles(t *testing.T, vendor string) float64 {
+	t.Helper()
+	entries, err := os.ReadDir(migrationDir(vendor))
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("migrations of %s: %d files, %v", vendor, len(entries), err)
+	}
+	return float64(len(entries))
+}
