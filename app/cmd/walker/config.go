@@ -111,10 +111,6 @@ func loadConfig(name string, args []string, getenv func(string) string, usage io
 	return cfg, nil
 }
 
-func (c config) storeConfig() store.Config {
-	return store.Config{DatabaseURL: c.DatabaseURL, SQLitePath: c.SQLitePath, StatementTimeout: c.DBTimeout}
-}
-
 // envReader collects the first malformed variable instead of silently using
 // the default: a typo in a chart value should stop the pod, not be ignored.
 type envReader struct {

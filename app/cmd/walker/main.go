@@ -105,8 +105,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // applies the migrations when asked. tr (nil: tracing off) traces the
 // statements of traced requests.
 func openStore(ctx context.Context, cfg config, logger *slog.Logger, reg *prometheus.Registry, migrate bool, tr *tracing.Tracing) (*store.Store, error) {
-	sc := cfg.storeConfig()
-	sc.Logger = logger
+	sc := store.Config{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath, StatementTimeout: cfg.DBTimeout, Logger: logger}
 	if tr != nil {
 		sc.Tracer = tr.Tracer()
 	}
