@@ -137,15 +137,10 @@ func (m *dbMetrics) instrument(db *gorm.DB, logger *slog.Logger, tracer trace.Tr
 			if took > slowStatement {
 				logger.Warn("slow statement", "operation", op, "table", db.Statement.Table, "duration", took.String())
 			}
-			if err := db.Error; err != nil {
-				// A missing row is an answer; a statement whose caller
-				// gave up (the client went away) did not fail either.
-				if !errors.Is(err, gorm.ErrRecordNotFound) && !callerCancelled(db) {
-					m.errors.WithLabelValues(classify(err)).Inc()
-				}
-				return
+			if failed(db) {
+				m.errors.WithLabelValues(classify(db.Error)).Inc()
 			}
-			if model, ok := models[db.Statement.Table]; ok && written != nil && db.RowsAffected > 0 {
+			if model, ok := models[db.Statement.Table]; ok && written != nil && db.Error == nil && db.RowsAffected > 0 {
 				written.WithLabelValues(model).Add(float64(db.RowsAffected))
 			}
 		}
@@ -210,9 +205,9 @@ func endSpan(db *gorm.DB) trace.SpanContext {
 		span.SetName(name)
 	}
 	span.SetAttributes(semconv.DBOperationName(op), semconv.DBQueryText(query))
-	if err := db.Error; err != nil && !errors.Is(err, gorm.ErrRecordNotFound) && !callerCancelled(db) {
-		span.RecordError(err)
-		span.SetStatus(codes.Error, classify(err))
+	if failed(db) {
+		span.RecordError(db.Error)
+		span.SetStatus(codes.Error, classify(db.Error))
 	}
 	span.End()
 	return span.SpanContext()
@@ -236,11 +231,13 @@ func statementTable(op, query string) string {
 	return ""
 }
 
-// callerCancelled reports whether the statement's context was cancelled
-// by its caller. The store's own statement timeout ends it with
-// DeadlineExceeded instead, which is counted (as "timeout").
-func callerCancelled(db *gorm.DB) bool {
-	return db.Statement.Context != nil && errors.Is(db.Statement.Context.Err(), context.Canceled)
+// failed reports whether a statement failed. A missing row is an answer,
+// and a statement cancelled by its caller (the client went away) did not
+// fail either; the store's own statement timeout ends one with
+// DeadlineExceeded instead, which is a failure ("timeout").
+func failed(db *gorm.DB) bool {
+	ctx := db.Statement.Context
+	return db.Error != nil && !errors.Is(db.Error, gorm.ErrRecordNotFound) && !(ctx != nil && errors.Is(ctx.Err(), context.Canceled))
 }
 
 // countError counts an error of a statement that did not go through gorm
