@@ -38,16 +38,16 @@ func createWalkers(t *testing.T, s *store.Store, names ...string) []walker.Walke
 }
 
 // pages follows a list's cursors from the first page to the last.
-func pages[T any](t *testing.T, list func(context.Context, walker.ListQuery) (walker.Page[T], error), q walker.ListQuery) (pages [][]T) {
+func pages[T any](t *testing.T, list func(context.Context, walker.ListQuery) (walker.Page[T], error), q walker.ListQuery) (items [][]T) {
 	t.Helper()
 	for range 100 {
 		p, err := list(context.Background(), q)
 		if err != nil {
 			t.Fatal(err)
 		}
-		pages = append(pages, p.Items)
+		items = append(items, p.Items)
 		if p.Next.IsZero() {
-			return pages
+			return items
 		}
 		q.After = p.Next
 	}
@@ -231,7 +231,7 @@ func TestInProgressGaugesUnderConcurrency(t *testing.T) {
 			return errors.Join(errs...)
 		}) {
 			if err != nil {
-				t.Errorf("start or complete: %v", err)
+				t.Errorf("under load: %v", err)
 			}
 		}
 		checkGauges(t, s, reg)
