@@ -104,14 +104,8 @@ func (w *Walker) Normalize() {
 // Validate checks a walker's fields; it returns FieldErrors or nil.
 func (w Walker) Validate() error {
 	errs := FieldErrors{}
-	checkName(errs, "name", w.Name)
-	switch {
-	case checkText(errs, "email", w.Email):
-	case w.Email == "":
-		errs["email"] = "This field is required."
-	case utf8.RuneCountInString(w.Email) > MaxEmailLength:
-		errs["email"] = "Ensure this value has at most 127 characters."
-	case !validEmail(w.Email):
+	checkText(errs, "name", w.Name, MaxNameLength)
+	if checkText(errs, "email", w.Email, MaxEmailLength) && !validEmail(w.Email) {
 		errs["email"] = "Enter a valid email address."
 	}
 	return errs.OrNil()
@@ -128,7 +122,7 @@ func (d *Dog) Normalize() {
 // Validate checks a dog's fields; it returns FieldErrors or nil.
 func (d Dog) Validate() error {
 	errs := FieldErrors{}
-	checkName(errs, "name", d.Name)
+	checkText(errs, "name", d.Name, MaxNameLength)
 	if d.Age < 0 || d.Age > MaxAge {
 		errs["age"] = "Enter a whole number from 0 to 40."
 	}
@@ -146,16 +140,6 @@ func ValidateDistance(meters int) error {
 	return nil
 }
 
-func checkName(errs FieldErrors, field, name string) {
-	switch {
-	case checkText(errs, field, name):
-	case name == "":
-		errs[field] = "This field is required."
-	case utf8.RuneCountInString(name) > MaxNameLength:
-		errs[field] = "Ensure this value has at most 127 characters."
-	}
-}
-
 // Messages for text no database should be asked to store: PostgreSQL
 // refuses NUL and invalid UTF-8 outright, and SQLite would keep bytes that
 // no page can show. (The NUL message is Django's, as the original said it.)
@@ -164,31 +148,31 @@ const (
 	MsgNullChar    = "Null characters are not allowed."
 )
 
-// checkText records a field error for text that is not valid UTF-8 or holds
-// a NUL, and reports whether it did.
-func checkText(errs FieldErrors, field, s string) bool {
+// checkText records the error of a required text field of at most max (127)
+// characters, if it has one, and reports whether it is valid.
+func checkText(errs FieldErrors, field, s string, max int) bool {
 	switch {
 	case !utf8.ValidString(s):
 		errs[field] = MsgInvalidUTF8
 	case strings.IndexByte(s, 0) >= 0:
 		errs[field] = MsgNullChar
+	case s == "":
+		errs[field] = "This field is required."
+	case utf8.RuneCountInString(s) > max:
+		errs[field] = "Ensure this value has at most 127 characters."
 	default:
-		return false
+		return true
 	}
-	return true
+	return false
 }
 
 // ParseID reads a record id as it appears in a URL or a form: a plain
 // positive decimal number ("12"), without sign, spaces or leading zeros,
 // so that one id has one spelling. ok is false for anything else.
 func ParseID(s string) (id int64, ok bool) {
-	if s == "" || len(s) > 19 || s[0] < '1' || s[0] > '9' {
+	// The first digit excludes a sign; ParseInt refuses any other non-digit.
+	if s == "" || s[0] < '1' || s[0] > '9' {
 		return 0, false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
 	}
 	if id, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return id, true

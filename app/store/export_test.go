@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"gorm.io/gorm"
-
 	walker "github.com/walkerhq/walker/app"
 )
 
@@ -32,9 +30,8 @@ func (s *Store) Explain(ctx context.Context, kind string, q walker.ListQuery) (s
 	if s.vendor == VendorSQLite {
 		explain = "EXPLAIN QUERY PLAN "
 	}
-	// gorm's Raw writes the placeholders the database wants.
-	st := s.db.Session(&gorm.Session{DryRun: true}).Raw(query, vars...).Statement
-	rows, err := s.sqlDB.QueryContext(ctx, explain+st.SQL.String(), st.Vars...)
+	query, vars = s.bind(query, vars...)
+	rows, err := s.sqlDB.QueryContext(ctx, explain+query, vars...)
 	if err != nil {
 		return "", err
 	}
@@ -56,5 +53,5 @@ func (s *Store) Explain(ctx context.Context, kind string, q walker.ListQuery) (s
 		}
 		plan.WriteString("\n")
 	}
-	return st.SQL.String() + "\n" + plan.String(), rows.Err()
+	return query + "\n" + plan.String(), rows.Err()
 }

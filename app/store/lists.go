@@ -98,9 +98,8 @@ func scanWalker(rows *sql.Rows) (keyed[walker.Walker], error) {
 
 func scanDog(rows *sql.Rows) (keyed[walker.Dog], error) {
 	var r keyed[walker.Dog]
-	var size string
-	err := rows.Scan(&r.item.ID, &r.item.Name, &r.item.Age, &size, &r.key)
-	r.item.Size, r.id = walker.Size(size), r.item.ID
+	err := rows.Scan(&r.item.ID, &r.item.Name, &r.item.Age, &r.item.Size, &r.key)
+	r.id = r.item.ID
 	return r, err
 }
 
@@ -159,19 +158,16 @@ func (s *Store) StartChoices(ctx context.Context, dq, wq walker.ListQuery) (walk
 	var dogs []keyed[walker.Dog]
 	var walkers []keyed[walker.Walker]
 	err = s.rows(ctx, query, args, func(r *sql.Rows) error {
-		var kind, email, size string
-		var k keyed[walker.Walker]
-		var age int
-		if err := r.Scan(&kind, &k.item.ID, &k.item.Name, &email, &age, &size, &k.key); err != nil {
+		var kind, email, key string
+		var d walker.Dog
+		if err := r.Scan(&kind, &d.ID, &d.Name, &email, &d.Age, &d.Size, &key); err != nil {
 			return err
 		}
-		k.id = k.item.ID
 		if kind == "d" {
-			dogs = append(dogs, keyed[walker.Dog]{item: walker.Dog{ID: k.id, Name: k.item.Name, Age: age, Size: walker.Size(size)}, key: k.key, id: k.id})
-			return nil
+			dogs = append(dogs, keyed[walker.Dog]{item: d, key: key, id: d.ID})
+		} else {
+			walkers = append(walkers, keyed[walker.Walker]{item: walker.Walker{ID: d.ID, Name: d.Name, Email: email}, key: key, id: d.ID})
 		}
-		k.item.Email = email
-		walkers = append(walkers, k)
 		return nil
 	})
 	if err != nil {

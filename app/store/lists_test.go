@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,26 +37,35 @@ func createWalkers(t *testing.T, s *store.Store, names ...string) []walker.Walke
 	return out
 }
 
-// allPages follows the cursors from the first page to the last.
-func allPages(t *testing.T, s *store.Store, q walker.ListQuery) (pages [][]string) {
+// pages follows a list's cursors from the first page to the last.
+func pages[T any](t *testing.T, list func(context.Context, walker.ListQuery) (walker.Page[T], error), q walker.ListQuery) (items [][]T) {
 	t.Helper()
 	for range 100 {
-		p, err := s.ListWalkers(context.Background(), q)
+		p, err := list(context.Background(), q)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var page []string
-		for _, w := range p.Items {
-			page = append(page, w.Name)
-		}
-		pages = append(pages, page)
+		items = append(items, p.Items)
 		if p.Next.IsZero() {
-			return pages
+			return items
 		}
 		q.After = p.Next
 	}
 	t.Fatal("more than 100 pages")
 	return nil
+}
+
+// walkerPages is pages of walkers, by name.
+func walkerPages(t *testing.T, s *store.Store, q walker.ListQuery) (names [][]string) {
+	t.Helper()
+	for _, p := range pages(t, s.ListWalkers, q) {
+		var page []string
+		for _, w := range p {
+			page = append(page, w.Name)
+		}
+		names = append(names, page)
+	}
+	return names
 }
 
 func TestWalkersPageByNameIgnoringCase(t *testing.T) {
@@ -67,13 +76,13 @@ func TestWalkersPageByNameIgnoringCase(t *testing.T) {
 		// (ALBERT before Albert: it was created first) < "alice" (Alice,
 		// then alice) < "bea" < "bob" < "carmen" < "zoë" < "álvaro" (é is
 		// past z in code point order; SQLite lowers ASCII only: "Álvaro").
-		got := allPages(t, s, walker.ListQuery{Limit: 3})
+		got := walkerPages(t, s, walker.ListQuery{Limit: 3})
 		want := [][]string{{"al", "ALBERT", "Albert"}, {"Alice", "alice", "Bea"}, {"bob", "carmen", "Zoë"}, {"Álvaro"}}
 		if !slices.EqualFunc(got, want, slices.Equal) {
 			t.Errorf("pages = %q, want %q", got, want)
 		}
 		// One page exactly full: no next page, not an empty one after it.
-		if got := allPages(t, s, walker.ListQuery{Limit: len(names)}); len(got) != 1 {
+		if got := walkerPages(t, s, walker.ListQuery{Limit: len(names)}); len(got) != 1 {
 			t.Errorf("a full single page gave %d pages", len(got))
 		}
 
@@ -85,7 +94,7 @@ func TestWalkersPageByNameIgnoringCase(t *testing.T) {
 			"ÁLV":    {{"Álvaro"}},
 		}
 		for q, want := range search {
-			if got := allPages(t, s, walker.ListQuery{Search: q, Limit: 2}); !slices.EqualFunc(got, want, slices.Equal) {
+			if got := walkerPages(t, s, walker.ListQuery{Search: q, Limit: 2}); !slices.EqualFunc(got, want, slices.Equal) {
 				t.Errorf("search %q: pages = %q, want %q", q, got, want)
 			}
 		}
@@ -172,22 +181,11 @@ func TestWalksInProgressPageOldestFirst(t *testing.T) {
 		}
 		want := []int64{ids[3], ids[1], ids[4], ids[0], ids[2]}
 		var got []int64
-		q := walker.ListQuery{Limit: 2}
-		for range 10 {
-			p, err := s.ListWalksInProgress(ctx, q)
-			if err != nil {
-				t.Fatal(err)
+		for _, walk := range slices.Concat(pages(t, s.ListWalksInProgress, walker.ListQuery{Limit: 2})...) {
+			if walk.Dog.Name != "Rex" || walk.Walker.Name != "Alice" || !walk.InProgress() {
+				t.Errorf("walk in progress = %+v", walk)
 			}
-			for _, walk := range p.Items {
-				if walk.Dog.Name != "Rex" || walk.Walker.Name != "Alice" || !walk.InProgress() {
-					t.Errorf("walk in progress = %+v", walk)
-				}
-				got = append(got, walk.ID)
-			}
-			if p.Next.IsZero() {
-				break
-			}
-			q.After = p.Next
+			got = append(got, walk.ID)
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("walks in progress = %v, want %v (oldest first, then by id)", got, want)
@@ -207,49 +205,34 @@ func TestInProgressGaugesUnderConcurrency(t *testing.T) {
 		doomed := createWalkers(t, s, "Doomed")[0]
 		base := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 		const workers, each = 8, 15
-		var wg sync.WaitGroup
-		errs := make(chan error, workers*each)
-		for i := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				r := rand.New(rand.NewPCG(uint64(i), 1))
-				for j := range each {
-					who := w.ID
-					if j%5 == 0 {
-						who = doomed.ID
-					}
-					walk, err := s.StartWalk(ctx, dog.ID, who, base.Add(time.Duration(i*each+j)*time.Second))
-					if err != nil {
-						errs <- err
-						continue
-					}
-					if r.IntN(2) == 0 {
-						if _, err := s.CompleteWalk(ctx, walk.ID, 10, base.Add(time.Hour)); err != nil {
-							errs <- err
-						}
+		// Workers start and complete walks while the last one scrapes.
+		for _, err := range concurrently(workers+1, func(i int) error {
+			if i == workers {
+				for range 20 {
+					if _, err := reg.Gather(); err != nil {
+						return fmt.Errorf("scrape during the load: %w", err)
 					}
 				}
-			}()
-		}
-		// Meanwhile scrapes read the gauges.
-		scrapes := make(chan error, 1)
-		go func() {
-			var err error
-			for range 20 {
-				if _, err = reg.Gather(); err != nil {
-					break
-				}
+				return nil
 			}
-			scrapes <- err
-		}()
-		wg.Wait()
-		if err := <-scrapes; err != nil {
-			t.Errorf("scrape during the load: %v", err)
-		}
-		close(errs)
-		for err := range errs {
-			t.Errorf("start or complete: %v", err)
+			r := rand.New(rand.NewPCG(uint64(i), 1))
+			var errs []error
+			for j := range each {
+				who := w.ID
+				if j%5 == 0 {
+					who = doomed.ID
+				}
+				walk, err := s.StartWalk(ctx, dog.ID, who, base.Add(time.Duration(i*each+j)*time.Second))
+				if err == nil && r.IntN(2) == 0 {
+					_, err = s.CompleteWalk(ctx, walk.ID, 10, base.Add(time.Hour))
+				}
+				errs = append(errs, err)
+			}
+			return errors.Join(errs...)
+		}) {
+			if err != nil {
+				t.Errorf("under load: %v", err)
+			}
 		}
 		checkGauges(t, s, reg)
 		if err := s.DeleteWalker(ctx, doomed.ID); err != nil {
@@ -263,32 +246,12 @@ func TestInProgressGaugesUnderConcurrency(t *testing.T) {
 // walks in progress listed page by page.
 func checkGauges(t *testing.T, s *store.Store, reg *prometheus.Registry) {
 	t.Helper()
-	var n int
-	var oldest *time.Time
-	q := walker.ListQuery{Limit: walker.MaxPageSize}
-	for {
-		p, err := s.ListWalksInProgress(context.Background(), q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(p.Items) > 0 && oldest == nil {
-			oldest = p.Items[0].StartTime
-		}
-		n += len(p.Items)
-		if p.Next.IsZero() {
-			break
-		}
-		q.After = p.Next
-	}
-	if n == 0 {
+	walks := slices.Concat(pages(t, s.ListWalksInProgress, walker.ListQuery{Limit: walker.MaxPageSize})...)
+	if len(walks) == 0 {
 		t.Fatal("no walk in progress to count: the test proves nothing")
 	}
-	if got := metrictest.Value(t, reg, "walks_in_progress", nil); got != float64(n) {
-		t.Errorf("walks_in_progress = %g, want %d", got, n)
-	}
-	if got := metrictest.Value(t, reg, "walks_oldest_in_progress_start_timestamp_seconds", nil); got != float64(oldest.Unix()) {
-		t.Errorf("oldest in progress = %g, want %d", got, oldest.Unix())
-	}
+	metrictest.Expect(t, reg, "walks_in_progress", nil, float64(len(walks)))
+	metrictest.Expect(t, reg, "walks_oldest_in_progress_start_timestamp_seconds", nil, float64(walks[0].StartTime.Unix()))
 }
 
 // TestReplicasExportTheSameInProgressCount: two stores on one database (two
@@ -296,69 +259,48 @@ func checkGauges(t *testing.T, s *store.Store, reg *prometheus.Registry) {
 func TestReplicasExportTheSameInProgressCount(t *testing.T) {
 	t.Parallel()
 	url := testdb.PostgresURL(t)
-	var stores []*store.Store
-	var regs []*prometheus.Registry
-	for range 2 {
-		reg := prometheus.NewRegistry()
-		s, err := store.Open(context.Background(), store.Config{DatabaseURL: url}, reg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		if err := s.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		stores, regs = append(stores, s), append(regs, reg)
-	}
-	dog, w := seed(t, stores[0])
+	s0, reg0 := open(t, store.Config{DatabaseURL: url}, true)
+	s1, reg1 := open(t, store.Config{DatabaseURL: url}, true)
+	replicas := []*store.Store{s0, s1}
+	dog, w := seed(t, s0)
 	for i := range 6 {
-		if _, err := stores[i%2].StartWalk(context.Background(), dog.ID, w.ID, time.Now()); err != nil {
+		if _, err := replicas[i%2].StartWalk(context.Background(), dog.ID, w.ID, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for i, reg := range regs {
-		if got := metrictest.Value(t, reg, "walks_in_progress", nil); got != 6 {
-			t.Errorf("replica %d: walks_in_progress = %g, want 6", i, got)
-		}
-	}
+	metrictest.Expect(t, reg0, "walks_in_progress", nil, 6)
+	metrictest.Expect(t, reg1, "walks_in_progress", nil, 6)
 }
 
 // TestMigrationCountsWalksAlreadyInProgress upgrades a database of the
 // first release, with walks in progress, to the counted gauges.
 func TestMigrationCountsWalksAlreadyInProgress(t *testing.T) {
 	t.Parallel()
-	for _, b := range backends {
-		t.Run(b.Name, func(t *testing.T) {
-			cfg := b.Config(t)
-			reg := prometheus.NewRegistry()
-			s, err := store.Open(context.Background(), cfg, reg)
-			if err != nil {
-				t.Fatal(err)
+	onEachBackend(t, func(t *testing.T, cfg store.Config) {
+		s, reg := open(t, cfg, false)
+		db := rawDB(t, cfg)
+		init, err := os.ReadFile(migrationDir(s.Vendor()) + "/0001_init.sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{
+			string(init),
+			`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name varchar(255) NOT NULL, applied_at timestamp NOT NULL)`,
+			`INSERT INTO schema_migrations VALUES (1, 'init', CURRENT_TIMESTAMP)`,
+			`INSERT INTO dogs (name, age, size) VALUES ('Rex', 2, 'md')`,
+			`INSERT INTO walkers (name, email) VALUES ('Ann', 'ann@example.com')`,
+			`INSERT INTO walks (dog_id, walker_id, distance, start_time, end_time) VALUES
+				(1, 1, 0, CURRENT_TIMESTAMP, NULL), (1, 1, 0, CURRENT_TIMESTAMP, NULL), (1, 1, 5, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`,
+		} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
 			}
-			defer s.Close()
-			db := rawDB(t, cfg)
-			dir := map[string]string{store.VendorPostgreSQL: "postgres", store.VendorSQLite: "sqlite"}[s.Vendor()]
-			for _, q := range []string{
-				readFile(t, "migrations/"+dir+"/0001_init.sql"),
-				`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name varchar(255) NOT NULL, applied_at timestamp NOT NULL)`,
-				`INSERT INTO schema_migrations VALUES (1, 'init', CURRENT_TIMESTAMP)`,
-				`INSERT INTO dogs (name, age, size) VALUES ('Rex', 2, 'md')`,
-				`INSERT INTO walkers (name, email) VALUES ('Ann', 'ann@example.com')`,
-				`INSERT INTO walks (dog_id, walker_id, distance, start_time, end_time) VALUES
-					(1, 1, 0, CURRENT_TIMESTAMP, NULL), (1, 1, 0, CURRENT_TIMESTAMP, NULL), (1, 1, 5, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`,
-			} {
-				if _, err := db.Exec(q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
-			if err := s.Migrate(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			if got := metrictest.Value(t, reg, "walks_in_progress", nil); got != 2 {
-				t.Errorf("walks_in_progress after the upgrade = %g, want 2", got)
-			}
-		})
-	}
+		}
+		if err := s.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		metrictest.Expect(t, reg, "walks_in_progress", nil, 2)
+	})
 }
 
 // rawDB opens the test's database without the store, as another program

@@ -39,9 +39,9 @@ type dbMetrics struct {
 	statements          *prometheus.CounterVec
 	errors              *prometheus.CounterVec
 	duration            *prometheus.HistogramVec
-	inserts             *prometheus.CounterVec
-	updates             *prometheus.CounterVec
-	deletes             *prometheus.CounterVec
+	// written counts rows inserted, updated and deleted, by the gorm
+	// operation that wrote them (create, update, delete).
+	written map[string]*prometheus.CounterVec
 }
 
 func newDBMetrics(vendor string) *dbMetrics {
@@ -60,19 +60,17 @@ func newDBMetrics(vendor string) *dbMetrics {
 			Name: "db_query_duration_seconds", Help: "Time of each statement, by gorm operation.", ConstLabels: labels,
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}), []string{"operation"}),
-		inserts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "model_inserts_total", Help: "Rows inserted, by model."}, []string{"model"}),
-		updates: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "model_updates_total", Help: "Rows updated, by model."}, []string{"model"}),
-		deletes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "model_deletes_total", Help: "Rows deleted, by model (cascaded walks are not counted).",
-		}, []string{"model"}),
+		written: map[string]*prometheus.CounterVec{
+			"create": modelCounter("model_inserts_total", "Rows inserted, by model."),
+			"update": modelCounter("model_updates_total", "Rows updated, by model."),
+			"delete": modelCounter("model_deletes_total", "Rows deleted, by model (cascaded walks are not counted)."),
+		},
 	}
 	// Pre-create every series at zero so rate() works from the first scrape.
-	for _, model := range models {
-		m.inserts.WithLabelValues(model)
-		m.updates.WithLabelValues(model)
-		m.deletes.WithLabelValues(model)
+	for _, c := range m.written {
+		for _, model := range models {
+			c.WithLabelValues(model)
+		}
 	}
 	for _, op := range operations {
 		m.statements.WithLabelValues(op)
@@ -84,8 +82,16 @@ func newDBMetrics(vendor string) *dbMetrics {
 	return m
 }
 
+func modelCounter(name, help string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{"model"})
+}
+
 func (m *dbMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.newConnections, m.newConnectionErrors, m.statements, m.errors, m.duration, m.inserts, m.updates, m.deletes}
+	cs := []prometheus.Collector{m.newConnections, m.newConnectionErrors, m.statements, m.errors, m.duration}
+	for _, c := range m.written {
+		cs = append(cs, c)
+	}
+	return cs
 }
 
 const (
@@ -111,7 +117,7 @@ func (m *dbMetrics) instrument(db *gorm.DB, logger *slog.Logger, tracer trace.Tr
 		}
 	}
 	after := func(op string) func(*gorm.DB) {
-		statements, duration := m.statements.WithLabelValues(op), m.duration.WithLabelValues(op)
+		statements, duration, written := m.statements.WithLabelValues(op), m.duration.WithLabelValues(op), m.written[op]
 		return func(db *gorm.DB) {
 			v, ok := db.Statement.Settings.LoadAndDelete(startKey)
 			if !ok {
@@ -131,25 +137,11 @@ func (m *dbMetrics) instrument(db *gorm.DB, logger *slog.Logger, tracer trace.Tr
 			if took > slowStatement {
 				logger.Warn("slow statement", "operation", op, "table", db.Statement.Table, "duration", took.String())
 			}
-			if err := db.Error; err != nil {
-				// A missing row is an answer; a statement whose caller
-				// gave up (the client went away) did not fail either.
-				if !errors.Is(err, gorm.ErrRecordNotFound) && !callerCancelled(db) {
-					m.errors.WithLabelValues(classify(err)).Inc()
-				}
-				return
+			if failed(db) {
+				m.errors.WithLabelValues(classify(db.Error)).Inc()
 			}
-			model, ok := models[db.Statement.Table]
-			if !ok || db.RowsAffected <= 0 {
-				return
-			}
-			switch op {
-			case "create":
-				m.inserts.WithLabelValues(model).Add(float64(db.RowsAffected))
-			case "update":
-				m.updates.WithLabelValues(model).Add(float64(db.RowsAffected))
-			case "delete":
-				m.deletes.WithLabelValues(model).Add(float64(db.RowsAffected))
+			if model, ok := models[db.Statement.Table]; ok && written != nil && db.Error == nil && db.RowsAffected > 0 {
+				written.WithLabelValues(model).Add(float64(db.RowsAffected))
 			}
 		}
 	}
@@ -213,9 +205,9 @@ func endSpan(db *gorm.DB) trace.SpanContext {
 		span.SetName(name)
 	}
 	span.SetAttributes(semconv.DBOperationName(op), semconv.DBQueryText(query))
-	if err := db.Error; err != nil && !errors.Is(err, gorm.ErrRecordNotFound) && !callerCancelled(db) {
-		span.RecordError(err)
-		span.SetStatus(codes.Error, classify(err))
+	if failed(db) {
+		span.RecordError(db.Error)
+		span.SetStatus(codes.Error, classify(db.Error))
 	}
 	span.End()
 	return span.SpanContext()
@@ -239,11 +231,13 @@ func statementTable(op, query string) string {
 	return ""
 }
 
-// callerCancelled reports whether the statement's context was cancelled
-// by its caller. The store's own statement timeout ends it with
-// DeadlineExceeded instead, which is counted (as "timeout").
-func callerCancelled(db *gorm.DB) bool {
-	return db.Statement.Context != nil && errors.Is(db.Statement.Context.Err(), context.Canceled)
+// failed reports whether a statement failed. A missing row is an answer,
+// and a statement cancelled by its caller (the client went away) did not
+// fail either; the store's own statement timeout ends one with
+// DeadlineExceeded instead, which is a failure ("timeout").
+func failed(db *gorm.DB) bool {
+	ctx := db.Statement.Context
+	return db.Error != nil && !errors.Is(db.Error, gorm.ErrRecordNotFound) && !(ctx != nil && errors.Is(ctx.Err(), context.Canceled))
 }
 
 // countError counts an error of a statement that did not go through gorm

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // Migrations are plain SQL, one folder per dialect, named NNNN_what.sql and
@@ -118,8 +120,8 @@ func (s *Store) apply(ctx context.Context, conn *sql.Conn, m migration) error {
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, s.rebind("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"),
-		m.version, m.name, time.Now().UTC()); err != nil {
+	query, args := s.bind("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", m.version, m.name, time.Now().UTC())
+	if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -173,20 +175,9 @@ func isMissingTable(err error) bool {
 	return strings.Contains(msg, "no such table") || strings.Contains(msg, "SQLSTATE 42P01")
 }
 
-// rebind turns ? placeholders into PostgreSQL's $n.
-func (s *Store) rebind(q string) string {
-	if s.vendor != VendorPostgreSQL {
-		return q
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range q {
-		if r == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+// bind writes query's ? placeholders as the database wants them ($n on
+// PostgreSQL), for a statement that does not go through gorm.
+func (s *Store) bind(query string, args ...any) (string, []any) {
+	st := s.db.Session(&gorm.Session{DryRun: true}).Raw(query, args...).Statement
+	return st.SQL.String(), st.Vars
 }

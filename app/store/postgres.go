@@ -59,12 +59,8 @@ func openPostgres(cfg Config, m *dbMetrics) (*sql.DB, gorm.Dialector, error) {
 		pgc.DescriptionCacheCapacity = 64
 	}
 	db := sql.OpenDB(&countingConnector{Connector: stdlib.GetConnector(*pgc), metrics: m})
-	max := cfg.MaxOpenConns
-	if max <= 0 {
-		max = 20
-	}
-	db.SetMaxOpenConns(max)
-	db.SetMaxIdleConns(max)
+	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(20)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	return db, postgres.New(postgres.Config{Conn: db}), nil
 }

@@ -11,41 +11,25 @@ import (
 	walker "github.com/walkerhq/walker/app"
 )
 
-// Rows as stored. The domain types stay free of gorm tags.
-type walkerRow struct {
-	ID    int64
-	Name  string
-	Email string
-}
+// Walkers and dogs are stored by gorm's default mapping of the domain types
+// (tables walkers and dogs, a column a field), which need no gorm tags. The
+// four statements of each are bounded by the statement timeout; errors as
+// walker.Store says (storeErr).
 
-func (walkerRow) TableName() string { return "walkers" }
-
-type dogRow struct {
-	ID   int64
-	Name string
-	Age  int
-	Size string
-}
-
-func (dogRow) TableName() string { return "dogs" }
-
-func (r walkerRow) domain() walker.Walker {
-	return walker.Walker{ID: r.ID, Name: r.Name, Email: r.Email}
-}
-func (r dogRow) domain() walker.Dog {
-	return walker.Dog{ID: r.ID, Name: r.Name, Age: r.Age, Size: walker.Size(r.Size)}
-}
-
-// The four statements of walkers and dogs, each bounded by the statement
-// timeout; errors as walker.Store says (storeErr).
-
-func (s *Store) get(ctx context.Context, r any, entity string, id int64) error {
+func get[T any](ctx context.Context, s *Store, entity string, id int64) (T, error) {
+	var r T
 	db, cancel := s.ctx(ctx)
 	defer cancel()
-	return storeErr(db.Take(r, id).Error, entity, id)
+	err := storeErr(db.Take(&r, id).Error, entity, id)
+	return r, err
 }
 
-func (s *Store) create(ctx context.Context, r any) error {
+// create inserts r, normalized and valid, and sets its *id to the new row's.
+func (s *Store) create(ctx context.Context, r input, id *int64) error {
+	if err := normalized(r); err != nil {
+		return err
+	}
+	*id = 0 // the database numbers the rows
 	db, cancel := s.ctx(ctx)
 	defer cancel()
 	return storeErr(db.Create(r).Error, "", 0)
@@ -64,64 +48,51 @@ func (s *Store) delete(ctx context.Context, model any, entity string, id int64) 
 }
 
 func (s *Store) GetWalker(ctx context.Context, id int64) (walker.Walker, error) {
-	var r walkerRow
-	err := s.get(ctx, &r, "walker", id)
-	return r.domain(), err
+	return get[walker.Walker](ctx, s, "walker", id)
 }
 
 func (s *Store) CreateWalker(ctx context.Context, w *walker.Walker) error {
-	if err := normalized(w); err != nil {
-		return err
-	}
-	r := walkerRow{Name: w.Name, Email: w.Email}
-	err := s.create(ctx, &r)
-	w.ID = r.ID
-	return err
+	return s.create(ctx, w, &w.ID)
 }
 
 func (s *Store) UpdateWalker(ctx context.Context, w *walker.Walker) error {
 	if err := normalized(w); err != nil {
 		return err
 	}
-	return s.update(ctx, &walkerRow{}, "walker", w.ID, map[string]any{"name": w.Name, "email": w.Email})
+	return s.update(ctx, &walker.Walker{}, "walker", w.ID, map[string]any{"name": w.Name, "email": w.Email})
 }
 
 func (s *Store) DeleteWalker(ctx context.Context, id int64) error {
-	return s.delete(ctx, &walkerRow{}, "walker", id)
+	return s.delete(ctx, &walker.Walker{}, "walker", id)
 }
 
 func (s *Store) GetDog(ctx context.Context, id int64) (walker.Dog, error) {
-	var r dogRow
-	err := s.get(ctx, &r, "dog", id)
-	return r.domain(), err
+	return get[walker.Dog](ctx, s, "dog", id)
 }
 
 func (s *Store) CreateDog(ctx context.Context, d *walker.Dog) error {
-	if err := normalized(d); err != nil {
-		return err
-	}
-	r := dogRow{Name: d.Name, Age: d.Age, Size: string(d.Size)}
-	err := s.create(ctx, &r)
-	d.ID = r.ID
-	return err
+	return s.create(ctx, d, &d.ID)
 }
 
 func (s *Store) UpdateDog(ctx context.Context, d *walker.Dog) error {
 	if err := normalized(d); err != nil {
 		return err
 	}
-	return s.update(ctx, &dogRow{}, "dog", d.ID, map[string]any{"name": d.Name, "age": d.Age, "size": string(d.Size)})
+	return s.update(ctx, &walker.Dog{}, "dog", d.ID, map[string]any{"name": d.Name, "age": d.Age, "size": string(d.Size)})
 }
 
 func (s *Store) DeleteDog(ctx context.Context, id int64) error {
-	return s.delete(ctx, &dogRow{}, "dog", id)
+	return s.delete(ctx, &walker.Dog{}, "dog", id)
+}
+
+// input is what a person gives: a walker, a dog, a list query.
+type input interface {
+	Normalize()
+	Validate() error
 }
 
 // normalized normalizes input from a person and validates it.
-func normalized(r interface {
-	Normalize()
-	Validate() error
-}) error {
+func normalized(r input) error {
 	r.Normalize()
 	return r.Validate()
 }
@@ -145,7 +116,7 @@ func (s *Store) StartWalk(ctx context.Context, dogID, walkerID int64, at time.Ti
 		}
 		return walker.Walk{}, unavailable(err)
 	}
-	s.metrics.inserts.WithLabelValues(models["walks"]).Inc()
+	s.metrics.written["create"].WithLabelValues(models["walks"]).Inc()
 	return w, nil
 }
 
@@ -168,17 +139,15 @@ func (s *Store) CompleteWalk(ctx context.Context, id int64, distance int, at tim
 	if id <= 0 {
 		return walker.Walk{}, &walker.NotFoundError{Entity: "walk", ID: id}
 	}
-	var scanErr error
 	w, err := scanWalk(func(dest ...any) error {
-		scanErr = s.row(ctx, "UPDATE walks SET end_time = ?, distance = ? WHERE id = ? AND end_time IS NULL RETURNING "+walkColumns,
+		return s.row(ctx, "UPDATE walks SET end_time = ?, distance = ? WHERE id = ? AND end_time IS NULL RETURNING "+walkColumns,
 			[]any{at.UTC(), distance, id}, dest...)
-		return scanErr
 	}, false)
 	switch {
 	case err == nil:
-		s.metrics.updates.WithLabelValues(models["walks"]).Inc()
+		s.metrics.written["update"].WithLabelValues(models["walks"]).Inc()
 		return w, nil
-	case !errors.Is(scanErr, sql.ErrNoRows):
+	case !errors.Is(err, sql.ErrNoRows):
 		return walker.Walk{}, unavailable(err)
 	}
 	// Nothing changed: the walk is missing or already complete.
@@ -259,12 +228,12 @@ func (s *Store) LoadDemo(ctx context.Context) (int, error) {
 		return err
 	}
 	for _, w := range walkers {
-		if err := add(&walkerRow{}, w.Name, func() error { return s.CreateWalker(ctx, &w) }); err != nil {
+		if err := add(&walker.Walker{}, w.Name, func() error { return s.CreateWalker(ctx, &w) }); err != nil {
 			return created, err
 		}
 	}
 	for _, d := range dogs {
-		if err := add(&dogRow{}, d.Name, func() error { return s.CreateDog(ctx, &d) }); err != nil {
+		if err := add(&walker.Dog{}, d.Name, func() error { return s.CreateDog(ctx, &d) }); err != nil {
 			return created, err
 		}
 	}

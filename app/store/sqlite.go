@@ -31,11 +31,7 @@ func openSQLite(cfg Config, m *dbMetrics) (*sql.DB, gorm.Dialector, error) {
 	drv := probe.Driver()
 	probe.Close()
 	db := sql.OpenDB(&countingConnector{Connector: dsnConnector{dsn: dsn, driver: drv}, metrics: m})
-	max := cfg.MaxOpenConns
-	if max <= 0 {
-		max = 4
-	}
-	db.SetMaxOpenConns(max)
+	db.SetMaxOpenConns(4)
 	return db, &sqlite.Dialector{Conn: db}, nil
 }
 

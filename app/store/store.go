@@ -37,9 +37,7 @@ type Config struct {
 	SQLitePath  string
 	// StatementTimeout bounds every statement (default 5s).
 	StatementTimeout time.Duration
-	// MaxOpenConns bounds the pool (default 20 on PostgreSQL).
-	MaxOpenConns int
-	Logger       *slog.Logger
+	Logger           *slog.Logger
 	// Tracer, when set, gives the statements of traced requests a span.
 	Tracer trace.Tracer
 }

@@ -21,32 +21,48 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
 
-type backend = testdb.Backend
-
-var backends = testdb.Backends
-
-// open gives a migrated store on a fresh database and its registry.
-func open(t *testing.T, b backend) (*store.Store, *prometheus.Registry) {
+// open gives a store on cfg, closed when the test ends, and its registry;
+// migrated when migrate is set.
+func open(t *testing.T, cfg store.Config, migrate bool) (*store.Store, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	s, err := store.Open(context.Background(), b.Config(t), reg)
+	s, err := store.Open(context.Background(), cfg, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
+	if migrate {
+		if err := s.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return s, reg
 }
 
-func forEachBackend(t *testing.T, test func(t *testing.T, s *store.Store, reg *prometheus.Registry)) {
-	for _, b := range backends {
-		t.Run(b.Name, func(t *testing.T) {
-			s, reg := open(t, b)
-			test(t, s, reg)
-		})
+// onEachBackend runs test with a fresh, empty database of each backend.
+func onEachBackend(t *testing.T, test func(t *testing.T, cfg store.Config)) {
+	for _, b := range testdb.Backends {
+		t.Run(b.Name, func(t *testing.T) { test(t, b.Config(t)) })
 	}
+}
+
+// forEachBackend runs test on a migrated store of each backend.
+func forEachBackend(t *testing.T, test func(t *testing.T, s *store.Store, reg *prometheus.Registry)) {
+	onEachBackend(t, func(t *testing.T, cfg store.Config) {
+		s, reg := open(t, cfg, true)
+		test(t, s, reg)
+	})
+}
+
+// concurrently runs f(0) to f(n-1) at once and returns their errors.
+func concurrently(n int, f func(i int) error) []error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = f(i) })
+	}
+	wg.Wait()
+	return errs
 }
 
 func seed(t *testing.T, s *store.Store) (walker.Dog, walker.Walker) {
@@ -78,9 +94,7 @@ func TestWalkersAndDogsValidateAndPersist(t *testing.T) {
 		if ws, _ := s.ListWalkers(ctx, walker.ListQuery{}); len(ws.Items) != 0 {
 			t.Errorf("invalid input stored walkers: %+v", ws)
 		}
-		if got := metrictest.Value(t, reg, "model_inserts_total", map[string]string{"model": "walker"}); got != 0 {
-			t.Errorf("model_inserts_total{walker} = %g after invalid input", got)
-		}
+		metrictest.Expect(t, reg, "model_inserts_total", map[string]string{"model": "walker"}, 0)
 
 		d := walker.Dog{Name: "  Bella ", Age: 2}
 		if err := s.CreateDog(ctx, &d); err != nil {
@@ -112,11 +126,9 @@ func TestWalkersAndDogsValidateAndPersist(t *testing.T) {
 		if err := s.DeleteDog(ctx, d.ID); !errors.Is(err, walker.ErrNotFound) {
 			t.Errorf("second DeleteDog = %v, want not found", err)
 		}
-		for model, want := range map[string][3]float64{"dog": {1, 1, 1}, "walker": {0, 0, 0}, "walk": {0, 0, 0}} {
-			l := map[string]string{"model": model}
-			have := [3]float64{metrictest.Value(t, reg, "model_inserts_total", l), metrictest.Value(t, reg, "model_updates_total", l), metrictest.Value(t, reg, "model_deletes_total", l)}
-			if have != want {
-				t.Errorf("model %s inserts/updates/deletes = %v, want %v", model, have, want)
+		for model, want := range map[string]float64{"dog": 1, "walker": 0, "walk": 0} {
+			for _, name := range []string{"model_inserts_total", "model_updates_total", "model_deletes_total"} {
+				metrictest.Expect(t, reg, name, map[string]string{"model": model}, want)
 			}
 		}
 	})
@@ -135,9 +147,7 @@ func TestWalkLifecycle(t *testing.T) {
 		if _, err := s.StartWalk(ctx, dog.ID, 999, start); !isNotFound(err, "walker", 999) {
 			t.Errorf("StartWalk(missing walker) = %v", err)
 		}
-		if got := metrictest.Value(t, reg, "db_errors_total", map[string]string{"type": "foreign_key_violation"}); got != 2 {
-			t.Errorf("db_errors_total{foreign_key_violation} = %g, want 2", got)
-		}
+		metrictest.Expect(t, reg, "db_errors_total", map[string]string{"type": "foreign_key_violation"}, 2)
 		walk, err := s.StartWalk(ctx, dog.ID, w.ID, start)
 		if err != nil {
 			t.Fatal(err)
@@ -145,12 +155,8 @@ func TestWalkLifecycle(t *testing.T) {
 		if !walk.InProgress() || !walk.StartTime.Equal(start) {
 			t.Errorf("started walk = %+v", walk)
 		}
-		if got := metrictest.Value(t, reg, "walks_in_progress", nil); got != 1 {
-			t.Errorf("walks_in_progress = %g", got)
-		}
-		if got := metrictest.Value(t, reg, "walks_oldest_in_progress_start_timestamp_seconds", nil); got != float64(start.Unix()) {
-			t.Errorf("oldest in progress = %g, want %d", got, start.Unix())
-		}
+		metrictest.Expect(t, reg, "walks_in_progress", nil, 1)
+		metrictest.Expect(t, reg, "walks_oldest_in_progress_start_timestamp_seconds", nil, float64(start.Unix()))
 		if done, err := s.WalkComplete(ctx, walk.ID); err != nil || done {
 			t.Errorf("WalkComplete = %v, %v", done, err)
 		}
@@ -188,15 +194,10 @@ func TestWalkLifecycle(t *testing.T) {
 		if again, _ := s.GetWalk(ctx, walk.ID); again.Distance != 1200 {
 			t.Errorf("distance = %d after a refused second completion", again.Distance)
 		}
-		if got := metrictest.Value(t, reg, "walks_in_progress", nil); got != 0 {
-			t.Errorf("walks_in_progress = %g after completion", got)
-		}
-		if got := metrictest.Value(t, reg, "walks_oldest_in_progress_start_timestamp_seconds", nil); got != 0 {
-			t.Errorf("oldest in progress = %g with none in progress", got)
-		}
-		if got := metrictest.Value(t, reg, "model_updates_total", map[string]string{"model": "walk"}); got != 1 {
-			t.Errorf("model_updates_total{walk} = %g, want 1", got)
-		}
+		// None in progress: both gauges 0.
+		metrictest.Expect(t, reg, "walks_in_progress", nil, 0)
+		metrictest.Expect(t, reg, "walks_oldest_in_progress_start_timestamp_seconds", nil, 0)
+		metrictest.Expect(t, reg, "model_updates_total", map[string]string{"model": "walk"}, 1)
 
 		// Deleting the walker deletes their walks.
 		if err := s.DeleteWalker(ctx, w.ID); err != nil {
@@ -218,20 +219,11 @@ func TestConcurrentCompletionsSucceedOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		const n = 20
-		var wg sync.WaitGroup
-		results := make(chan error, n)
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, err := s.CompleteWalk(ctx, walk.ID, 100+i, time.Now())
-				results <- err
-			}()
-		}
-		wg.Wait()
-		close(results)
 		ok, already := 0, 0
-		for err := range results {
+		for _, err := range concurrently(n, func(i int) error {
+			_, err := s.CompleteWalk(ctx, walk.ID, 100+i, time.Now())
+			return err
+		}) {
 			switch {
 			case err == nil:
 				ok++
@@ -244,9 +236,7 @@ func TestConcurrentCompletionsSucceedOnce(t *testing.T) {
 		if ok != 1 || already != n-1 {
 			t.Errorf("%d succeeded and %d were already complete, want 1 and %d", ok, already, n-1)
 		}
-		if got := metrictest.Value(t, reg, "model_updates_total", map[string]string{"model": "walk"}); got != 1 {
-			t.Errorf("model_updates_total{walk} = %g, want 1", got)
-		}
+		metrictest.Expect(t, reg, "model_updates_total", map[string]string{"model": "walk"}, 1)
 	})
 }
 
@@ -265,18 +255,10 @@ func TestMetricsAreWellFormed(t *testing.T) {
 		if got := metrictest.Value(t, reg, "db_new_connections_total", map[string]string{"alias": "default", "vendor": vendor}); got < 1 {
 			t.Errorf("db_new_connections_total = %g", got)
 		}
-		if got := metrictest.Value(t, reg, "db_statements_total", map[string]string{"operation": "create"}); got != 2 {
-			t.Errorf("db_statements_total{create} = %g, want 2", got)
-		}
-		if got := metrictest.Value(t, reg, "db_query_duration_seconds", map[string]string{"operation": "create"}); got != 2 {
-			t.Errorf("db_query_duration_seconds{create} count = %g, want 2", got)
-		}
-		if got, want := metrictest.Value(t, reg, "db_migrations_applied", map[string]string{"alias": "default"}), migrationFiles(t, vendor); got != want {
-			t.Errorf("db_migrations_applied = %g, want %g", got, want)
-		}
-		if got := metrictest.Value(t, reg, "db_migrations_unapplied", nil); got != 0 {
-			t.Errorf("db_migrations_unapplied = %g", got)
-		}
+		metrictest.Expect(t, reg, "db_statements_total", map[string]string{"operation": "create"}, 2)
+		metrictest.Expect(t, reg, "db_query_duration_seconds", map[string]string{"operation": "create"}, 2)
+		metrictest.Expect(t, reg, "db_migrations_applied", map[string]string{"alias": "default"}, migrationFiles(t, vendor))
+		metrictest.Expect(t, reg, "db_migrations_unapplied", nil, 0)
 		if got := metrictest.Value(t, reg, "go_sql_open_connections", map[string]string{"db_name": "default"}); got < 1 {
 			t.Errorf("go_sql_open_connections = %g", got)
 		}
@@ -285,64 +267,37 @@ func TestMetricsAreWellFormed(t *testing.T) {
 
 func TestUnmigratedDatabaseReportsPendingMigrations(t *testing.T) {
 	t.Parallel()
-	for _, b := range backends {
-		t.Run(b.Name, func(t *testing.T) {
-			reg := prometheus.NewRegistry()
-			s, err := store.Open(context.Background(), b.Config(t), reg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			if got, want := metrictest.Value(t, reg, "db_migrations_unapplied", nil), migrationFiles(t, s.Vendor()); got != want {
-				t.Errorf("db_migrations_unapplied = %g before Migrate, want %g", got, want)
-			}
-			if err := s.Migrate(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Migrate(context.Background()); err != nil {
-				t.Fatalf("second Migrate: %v", err)
-			}
-			if got := metrictest.Value(t, reg, "db_migrations_unapplied", nil); got != 0 {
-				t.Errorf("db_migrations_unapplied = %g after Migrate", got)
-			}
-		})
-	}
+	onEachBackend(t, func(t *testing.T, cfg store.Config) {
+		s, reg := open(t, cfg, false)
+		metrictest.Expect(t, reg, "db_migrations_unapplied", nil, migrationFiles(t, s.Vendor()))
+		if err := s.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Migrate(context.Background()); err != nil {
+			t.Fatalf("second Migrate: %v", err)
+		}
+		metrictest.Expect(t, reg, "db_migrations_unapplied", nil, 0)
+	})
 }
 
 func TestConcurrentMigrationsOnPostgreSQL(t *testing.T) {
 	t.Parallel()
 	url := testdb.PostgresURL(t)
 	const replicas = 5
-	var wg sync.WaitGroup
-	errs := make(chan error, replicas)
-	for range replicas {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s, err := store.Open(context.Background(), store.Config{DatabaseURL: url}, nil)
-			if err == nil {
-				err = s.Migrate(context.Background())
-				s.Close()
-			}
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	for _, err := range concurrently(replicas, func(int) error {
+		s, err := store.Open(context.Background(), store.Config{DatabaseURL: url}, nil)
+		if err == nil {
+			err = s.Migrate(context.Background())
+			s.Close()
+		}
+		return err
+	}) {
 		if err != nil {
 			t.Errorf("concurrent Migrate: %v", err)
 		}
 	}
-	reg := prometheus.NewRegistry()
-	s, err := store.Open(context.Background(), store.Config{DatabaseURL: url}, reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if got, want := metrictest.Value(t, reg, "db_migrations_applied", nil), migrationFiles(t, store.VendorPostgreSQL); got != want {
-		t.Errorf("db_migrations_applied = %g after concurrent migrations, want %g", got, want)
-	}
+	_, reg := open(t, store.Config{DatabaseURL: url}, false)
+	metrictest.Expect(t, reg, "db_migrations_applied", nil, migrationFiles(t, store.VendorPostgreSQL))
 }
 
 func TestPostgreSQLOutage(t *testing.T) {
@@ -352,16 +307,8 @@ func TestPostgreSQLOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Stop()
-	reg := prometheus.NewRegistry()
-	s, err := store.Open(ctx, store.Config{DatabaseURL: c.URL("postgres"), StatementTimeout: 2 * time.Second}, reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { c.Stop() })
+	s, reg := open(t, store.Config{DatabaseURL: c.URL("postgres"), StatementTimeout: 2 * time.Second}, true)
 	dog, w := seed(t, s)
 	walk, err := s.StartWalk(ctx, dog.ID, w.ID, time.Now())
 	if err != nil {
@@ -428,4 +375,19 @@ func TestLoadDemoIsIdempotent(t *testing.T) {
 func isNotFound(err error, entity string, id int64) bool {
 	var nf *walker.NotFoundError
 	return errors.As(err, &nf) && nf.Entity == entity && nf.ID == id
+}
+
+// migrationDir is the folder of a vendor's migrations, as embedded.
+func migrationDir(vendor string) string {
+	return "migrations/" + map[string]string{store.VendorPostgreSQL: "postgres", store.VendorSQLite: "sqlite"}[vendor]
+}
+
+// migrationFiles counts the migrations of a vendor.
+func migrationFiles(t *testing.T, vendor string) float64 {
+	t.Helper()
+	entries, err := os.ReadDir(migrationDir(vendor))
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("migrations of %s: %d files, %v", vendor, len(entries), err)
+	}
+	return float64(len(entries))
 }

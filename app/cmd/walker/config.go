@@ -111,10 +111,6 @@ func loadConfig(name string, args []string, getenv func(string) string, usage io
 	return cfg, nil
 }
 
-func (c config) storeConfig() store.Config {
-	return store.Config{DatabaseURL: c.DatabaseURL, SQLitePath: c.SQLitePath, StatementTimeout: c.DBTimeout}
-}
-
 // envReader collects the first malformed variable instead of silently using
 // the default: a typo in a chart value should stop the pod, not be ignored.
 type envReader struct {
@@ -130,37 +126,27 @@ func (e *envReader) str(key, def string) string {
 }
 
 func (e *envReader) boolean(key string, def bool) bool {
-	v := e.getenv(key)
-	if v == "" {
-		return def
-	}
-	b, err := strconv.ParseBool(strings.TrimSpace(v))
-	if err != nil && e.err == nil {
-		e.err = fmt.Errorf("%s=%q: want true or false", key, v)
-	}
-	return b
+	return parse(e, key, def, "true or false", func(v string) (bool, error) { return strconv.ParseBool(strings.TrimSpace(v)) })
 }
 
 func (e *envReader) duration(key string, def time.Duration) time.Duration {
-	v := e.getenv(key)
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil && e.err == nil {
-		e.err = fmt.Errorf("%s=%q: want a duration such as 5s", key, v)
-	}
-	return d
+	return parse(e, key, def, "a duration such as 5s", time.ParseDuration)
 }
 
 func (e *envReader) integer(key string, def int64) int64 {
+	return parse(e, key, def, "an integer", func(v string) (int64, error) { return strconv.ParseInt(v, 10, 64) })
+}
+
+// parse reads key with parseValue, def when it is unset; want says what a
+// well-formed value is.
+func parse[T any](e *envReader, key string, def T, want string, parseValue func(string) (T, error)) T {
 	v := e.getenv(key)
 	if v == "" {
 		return def
 	}
-	n, err := strconv.ParseInt(v, 10, 64)
+	x, err := parseValue(v)
 	if err != nil && e.err == nil {
-		e.err = fmt.Errorf("%s=%q: want an integer", key, v)
+		e.err = fmt.Errorf("%s=%q: want %s", key, v, want)
 	}
-	return n
+	return x
 }

@@ -89,13 +89,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger := slog.New(handler).With("version", version)
 
-	switch name {
-	case "serve":
+	if name == "serve" {
 		err = serve(ctx, cfg, logger)
-	case "migrate":
-		err = migrate(ctx, cfg, logger)
-	case "demo":
-		err = demo(ctx, cfg, logger)
+	} else {
+		err = migrate(ctx, cfg, logger, name == "demo")
 	}
 	if err != nil {
 		logger.Error(name+" failed", "error", err.Error())
@@ -108,8 +105,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // applies the migrations when asked. tr (nil: tracing off) traces the
 // statements of traced requests.
 func openStore(ctx context.Context, cfg config, logger *slog.Logger, reg *prometheus.Registry, migrate bool, tr *tracing.Tracing) (*store.Store, error) {
-	sc := cfg.storeConfig()
-	sc.Logger = logger
+	sc := store.Config{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath, StatementTimeout: cfg.DBTimeout, Logger: logger}
 	if tr != nil {
 		sc.Tracer = tr.Tracer()
 	}
@@ -141,11 +137,11 @@ func waitForDatabase(ctx context.Context, st *store.Store, wait time.Duration, l
 	deadline := time.Now().Add(wait)
 	for logged := false; ; logged = true {
 		err := st.Ping(ctx)
-		if err == nil || time.Now().After(deadline) {
-			if err != nil {
-				return fmt.Errorf("the database did not answer within %s (WALKER_DB_WAIT): %w", wait, err)
-			}
-			return err
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the database did not answer within %s (WALKER_DB_WAIT): %w", wait, err)
 		}
 		if !logged {
 			logger.Info("waiting for the database", "error", err.Error(), "wait", wait.String())
@@ -158,22 +154,17 @@ func waitForDatabase(ctx context.Context, st *store.Store, wait time.Duration, l
 	}
 }
 
-func migrate(ctx context.Context, cfg config, logger *slog.Logger) error {
+// migrate applies the migrations and, for demo, loads the demo data.
+func migrate(ctx context.Context, cfg config, logger *slog.Logger, demo bool) error {
 	st, err := openStore(ctx, cfg, logger, metrics.NewRegistry(), true, nil)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	logger.Info("migrations applied", "vendor", st.Vendor())
-	return nil
-}
-
-func demo(ctx context.Context, cfg config, logger *slog.Logger) error {
-	st, err := openStore(ctx, cfg, logger, metrics.NewRegistry(), true, nil)
-	if err != nil {
-		return err
+	if !demo {
+		logger.Info("migrations applied", "vendor", st.Vendor())
+		return nil
 	}
-	defer st.Close()
 	n, err := st.LoadDemo(ctx)
 	if err != nil {
 		return err

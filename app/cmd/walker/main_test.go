@@ -200,12 +200,7 @@ func TestRunSubcommands(t *testing.T) {
 // before PostgreSQL (the chart's init container on a fresh install) waits
 // for it instead of failing; without it, or past it, migrate fails.
 func TestMigrateWaitsForTheDatabase(t *testing.T) {
-	testtool.SkipShort(t, "PostgreSQL")
-	if localpg.BinDir() == "" {
-		testtool.Missing(t, "PostgreSQL server binaries not found (apt-get install postgresql-15)")
-	}
-	port := testtool.FreePort(t)
-	url := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable&connect_timeout=1", port)
+	url, startPostgres := laterPostgres(t)
 	migrate := func(wait string, out io.Writer) int {
 		env := map[string]string{"DATABASE_URL": url, "WALKER_DB_WAIT": wait}
 		return run(context.Background(), []string{"migrate"}, func(k string) string { return env[k] }, out, out)
@@ -221,11 +216,7 @@ func TestMigrateWaitsForTheDatabase(t *testing.T) {
 	if !poll.Until(30*time.Second, func() bool { return strings.Contains(out.String(), "waiting for the database") }) {
 		t.Fatalf("migrate does not say it waits; output:\n%s", out)
 	}
-	c, err := localpg.Start(context.Background(), "", port)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Stop()
+	startPostgres()
 	select {
 	case code := <-done:
 		if code != 0 || !strings.Contains(out.String(), "migrations applied") {
@@ -240,27 +231,35 @@ func TestMigrateWaitsForTheDatabase(t *testing.T) {
 // database, alive but not ready, and ready once the database answers (a
 // pod must not crash-loop while PostgreSQL restarts).
 func TestServeStartsWhileTheDatabaseIsDown(t *testing.T) {
-	testtool.SkipShort(t, "PostgreSQL")
-	if localpg.BinDir() == "" {
-		testtool.Missing(t, "PostgreSQL server binaries not found (apt-get install postgresql-15)")
-	}
-	port := testtool.FreePort(t)
-	s := startServe(t, map[string]string{
-		"DATABASE_URL":   fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable&connect_timeout=1", port),
-		"WALKER_MIGRATE": "false",
-	})
+	url, startPostgres := laterPostgres(t)
+	s := startServe(t, map[string]string{"DATABASE_URL": url, "WALKER_MIGRATE": "false"})
 	if code, _ := get(t, "http://"+s.public+"/livez"); code != http.StatusOK {
 		t.Errorf("/livez = %d with the database down, want 200", code)
 	}
 	if code, _ := get(t, "http://"+s.public+"/readyz"); code != http.StatusServiceUnavailable {
 		t.Errorf("/readyz = %d with the database down, want 503", code)
 	}
-	c, err := localpg.Start(context.Background(), "", port)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Stop()
+	startPostgres()
 	if !poll.Until(30*time.Second, func() bool { code, _ := get(t, "http://"+s.public+"/readyz"); return code == http.StatusOK }) {
 		t.Errorf("/readyz not 200 once the database is up; logs:\n%s", s.logs)
+	}
+}
+
+// laterPostgres is the URL of a PostgreSQL server that start starts (and
+// the test's end stops); until then nothing listens there.
+func laterPostgres(t *testing.T) (url string, start func()) {
+	t.Helper()
+	testtool.SkipShort(t, "PostgreSQL")
+	if localpg.BinDir() == "" {
+		testtool.Missing(t, "PostgreSQL server binaries not found (apt-get install postgresql-15)")
+	}
+	port := testtool.FreePort(t)
+	url = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable&connect_timeout=1", port)
+	return url, func() {
+		c, err := localpg.Start(context.Background(), "", port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Stop() })
 	}
 }

@@ -5,6 +5,9 @@
 package metrictest
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -62,4 +65,22 @@ func Value(t testing.TB, g prometheus.Gatherer, name string, labels map[string]s
 		}
 	}
 	return sum
+}
+
+// Expect fails the test, and goes on, unless the selected series sum to want.
+func Expect(t testing.TB, g prometheus.Gatherer, name string, labels map[string]string, want float64) {
+	t.Helper()
+	if got := Value(t, g, name, labels); got != want {
+		t.Errorf("sum(%s) = %g, want %g", selector(name, labels), got, want)
+	}
+}
+
+// selector writes name and labels as PromQL does: name{k="v",...}.
+func selector(name string, labels map[string]string) string {
+	var pairs []string
+	for k, v := range labels {
+		pairs = append(pairs, fmt.Sprintf("%s=%q", k, v))
+	}
+	slices.Sort(pairs)
+	return name + "{" + strings.Join(pairs, ",") + "}"
 }
