@@ -44,18 +44,17 @@ func apiListQuery(c *gin.Context) (walker.ListQuery, error) {
 	return listQuery(c, "", limit)
 }
 
-// renderList renders a page of a list (walkers, dogs, walks in progress).
-func renderList[T any](s *server, c *gin.Context, list func(context.Context, walker.ListQuery) (walker.Page[T], error), name, title string) error {
+// readList reads the page of a list that a list page's URL asks for.
+func readList[T any](c *gin.Context, list func(context.Context, walker.ListQuery) (walker.Page[T], error)) (listPage[T], error) {
 	q, err := listQuery(c, "", 0)
 	if err != nil {
-		return err
+		return listPage[T]{}, err
 	}
 	p, err := list(c, q)
 	if err != nil {
-		return err
+		return listPage[T]{}, err
 	}
-	s.render(c, http.StatusOK, name, title, nil, newListPage(c.FullPath(), q, p))
-	return nil
+	return newListPage(c.FullPath(), q, p), nil
 }
 
 // apiList answers a page of a list in JSON, the next one in a Link header.

@@ -231,7 +231,12 @@ func (s *server) walkStatus(c *gin.Context) error {
 }
 
 func (s *server) walksInProgress(c *gin.Context) error {
-	return renderList(s, c, s.Store.ListWalksInProgress, "walks.html", "Walks in progress")
+	lp, err := readList(c, s.Store.ListWalksInProgress)
+	if err != nil {
+		return err
+	}
+	s.render(c, http.StatusOK, "walks.html", "Walks in progress", nil, lp)
+	return nil
 }
 
 // apiListWalks lists the walks in progress, oldest first, as the /walks/
