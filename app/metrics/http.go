@@ -107,14 +107,14 @@ func (h *HTTP) Wrap(next http.Handler) http.Handler {
 		defer h.inFlight.Dec()
 		holder := &routeHolder{route: Unmatched}
 		r = r.WithContext(context.WithValue(r.Context(), routeKey{}, holder))
-		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+		rec := NewRecorder(w)
 		body := &countingBody{ReadCloser: r.Body}
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = body
 		}
 		defer func() {
 			method := Method(r.Method)
-			h.requests.WithLabelValues(method, holder.route, strconv.Itoa(rec.status)).Inc()
+			h.requests.WithLabelValues(method, holder.route, strconv.Itoa(rec.Status)).Inc()
 			took := time.Since(start).Seconds()
 			if ex := h.exemplar(r); ex != nil {
 				h.duration.WithLabelValues(method, holder.route).(prometheus.ExemplarObserver).ObserveWithExemplar(took, ex)
@@ -126,7 +126,7 @@ func (h *HTTP) Wrap(next http.Handler) http.Handler {
 				size = r.ContentLength // a body the handler did not read
 			}
 			h.reqSize.WithLabelValues(method, holder.route).Observe(float64(size))
-			h.respSize.WithLabelValues(method, holder.route).Observe(float64(rec.written))
+			h.respSize.WithLabelValues(method, holder.route).Observe(float64(rec.Written))
 		}()
 		next.ServeHTTP(rec, r)
 	})
@@ -150,31 +150,36 @@ func Method(m string) string {
 	return "OTHER"
 }
 
-// recorder remembers the status and counts the body bytes written.
-type recorder struct {
+// Recorder is a ResponseWriter that remembers the status and counts the
+// body bytes written (for the metrics and the request's span).
+type Recorder struct {
 	http.ResponseWriter
-	status      int
+	Status      int
+	Written     int64
 	wroteHeader bool
-	written     int64
 }
 
-func (r *recorder) WriteHeader(code int) {
+func NewRecorder(w http.ResponseWriter) *Recorder {
+	return &Recorder{ResponseWriter: w, Status: http.StatusOK}
+}
+
+func (r *Recorder) WriteHeader(code int) {
 	if !r.wroteHeader {
-		r.status, r.wroteHeader = code, true
+		r.Status, r.wroteHeader = code, true
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
 
-func (r *recorder) Write(b []byte) (int, error) {
+func (r *Recorder) Write(b []byte) (int, error) {
 	r.wroteHeader = true
 	n, err := r.ResponseWriter.Write(b)
-	r.written += int64(n)
+	r.Written += int64(n)
 	return n, err
 }
 
 // Unwrap lets http.ResponseController reach the real writer (flush,
 // deadlines).
-func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+func (r *Recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 type countingBody struct {
 	io.ReadCloser
