@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -66,6 +67,14 @@ func newApp(t *testing.T, b backend, mutate ...func(*web.Config)) *app {
 	return &app{t: t, srv: srv, store: st, reg: reg, db: db}
 }
 
+// wantMetric checks a metric's value (a histogram's count of samples).
+func (a *app) wantMetric(name string, labels map[string]string, want float64) {
+	a.t.Helper()
+	if got := metrictest.Value(a.t, a.reg, name, labels); got != want {
+		a.t.Errorf("%s%v = %g, want %g", name, labels, got, want)
+	}
+}
+
 func forEachBackend(t *testing.T, test func(t *testing.T, a *app)) {
 	for _, b := range backends {
 		t.Run(b.Name, func(t *testing.T) { test(t, newApp(t, b)) })
@@ -122,9 +131,10 @@ func (b *browser) submit(formPath, action string, fields url.Values) response {
 	if m == nil {
 		b.t.Fatalf("no csrf_token in %s (%d):\n%.500s", formPath, page.status, page.body)
 	}
-	fields = cloneValues(fields)
-	fields.Set("csrf_token", m[1])
-	return b.post(action, fields)
+	form := url.Values{}
+	maps.Copy(form, fields)
+	form.Set("csrf_token", m[1])
+	return b.post(action, form)
 }
 
 func (b *browser) post(path string, fields url.Values) response {
@@ -141,30 +151,26 @@ func (b *browser) json(method, path, body string) response {
 	return b.do(req)
 }
 
-func cloneValues(v url.Values) url.Values {
-	out := url.Values{}
-	for k, vs := range v {
-		out[k] = append([]string(nil), vs...)
-	}
-	return out
-}
-
-func (a *app) seed() (dog, walker int64) {
+// seed stores Rex and Alice, the dog and the walker of most tests.
+func (a *app) seed() (dogID, walkerID int64) {
 	a.t.Helper()
-	d := walkerDog()
-	w := walkerWalker()
-	ctx := context.Background()
-	if err := a.store.CreateDog(ctx, &d); err != nil {
-		a.t.Fatal(err)
-	}
-	if err := a.store.CreateWalker(ctx, &w); err != nil {
+	d := a.createDog(rex)
+	w := walker.Walker{Name: "Alice", Email: "alice@example.com"}
+	if err := a.store.CreateWalker(context.Background(), &w); err != nil {
 		a.t.Fatal(err)
 	}
 	return d.ID, w.ID
 }
 
-func walkerDog() walker.Dog       { return walker.Dog{Name: "Rex", Age: 3, Size: walker.SizeLG} }
-func walkerWalker() walker.Walker { return walker.Walker{Name: "Alice", Email: "alice@example.com"} }
+var rex = walker.Dog{Name: "Rex", Age: 3, Size: walker.SizeLG}
+
+func (a *app) createDog(d walker.Dog) walker.Dog {
+	a.t.Helper()
+	if err := a.store.CreateDog(context.Background(), &d); err != nil {
+		a.t.Fatal(err)
+	}
+	return d
+}
 
 func (a *app) startWalk(b *browser, dog, w int64) int64 {
 	a.t.Helper()
@@ -206,18 +212,12 @@ func TestWalkForms(t *testing.T) {
 			if r.status != http.StatusBadRequest || !strings.Contains(r.body, tt.errMsg) {
 				t.Errorf("%s: %d, want 400 with %q", tt.name, r.status, tt.errMsg)
 			}
-			if got := metrictest.Value(a.t, a.reg, "invalid_walks_total", nil); got != float64(i+1) {
-				t.Errorf("%s: invalid_walks_total = %g, want %d", tt.name, got, i+1)
-			}
+			a.wantMetric("invalid_walks_total", nil, float64(i+1))
 		}
-		if got := metrictest.Value(a.t, a.reg, "walks_started_total", nil); got != 0 {
-			t.Fatalf("walks_started_total = %g after invalid starts", got)
-		}
+		a.wantMetric("walks_started_total", nil, 0)
 
 		id := a.startWalk(b, dog, w)
-		if got := metrictest.Value(a.t, a.reg, "walks_started_total", nil); got != 1 {
-			t.Errorf("walks_started_total = %g, want 1", got)
-		}
+		a.wantMetric("walks_started_total", nil, 1)
 		shown := b.get(fmt.Sprintf("/walks/start/?walk=%d", id))
 		if !strings.Contains(shown.body, fmt.Sprintf("Walk %d started.", id)) || !strings.Contains(shown.body, fmt.Sprintf(`href="/walks/%d/complete/"`, id)) {
 			t.Errorf("the page after the start shows no flash or complete link:\n%s", shown.body)
@@ -236,9 +236,7 @@ func TestWalkForms(t *testing.T) {
 				t.Errorf("distance %q: %d, want 400", bad, r.status)
 			}
 		}
-		if got := metrictest.Value(a.t, a.reg, "walks_completed_total", nil); got != 0 {
-			t.Errorf("walks_completed_total = %g after invalid distances", got)
-		}
+		a.wantMetric("walks_completed_total", nil, 0)
 		r := b.submit(completePath, completePath, url.Values{"distance": {"420"}})
 		if r.status != http.StatusFound || r.location != fmt.Sprintf("/walks/start/?walk=%d", id) {
 			t.Fatalf("complete = %d to %q: %.300s", r.status, r.location, r.body)
@@ -246,9 +244,7 @@ func TestWalkForms(t *testing.T) {
 		if r := b.get(fmt.Sprintf("/walks/%d/status/", id)); strings.TrimSpace(r.body) != `{"complete":true}` {
 			t.Errorf("status after completion = %s", r.body)
 		}
-		if got := metrictest.Value(a.t, a.reg, "walks_completed_total", nil); got != 1 {
-			t.Errorf("walks_completed_total = %g", got)
-		}
+		a.wantMetric("walks_completed_total", nil, 1)
 		dist := metrictest.Series(a.t, a.reg, "walk_distance", nil)[0].GetHistogram()
 		if dist.GetSampleCount() != 1 || dist.GetSampleSum() != 420 {
 			t.Errorf("walk_distance count %d sum %g, want 1 and 420", dist.GetSampleCount(), dist.GetSampleSum())
@@ -281,13 +277,8 @@ func TestWalkForms(t *testing.T) {
 				t.Errorf("POST %s = %d, want %d with %q", tt.path, r.status, tt.status, tt.text)
 			}
 		}
-		if got := metrictest.Value(a.t, a.reg, "walks_completed_total", nil); got != 1 {
-			t.Errorf("walks_completed_total = %g after refused completions", got)
-		}
-		if r := b.get("/walks/9999/status/"); r.status != 404 {
-			t.Errorf("status of a missing walk = %d", r.status)
-		}
-		for _, p := range []string{"/walks/0/status/", "/walks/abc/status/", "/walks/-1/complete/", "/walks/start/?walk=abc"} {
+		a.wantMetric("walks_completed_total", nil, 1)
+		for _, p := range []string{"/walks/9999/status/", "/walks/0/status/", "/walks/abc/status/", "/walks/-1/complete/", "/walks/start/?walk=abc"} {
 			if r := b.get(p); r.status != 404 {
 				t.Errorf("GET %s = %d, want 404", p, r.status)
 			}
@@ -322,9 +313,7 @@ func TestCSRFIsRequired(t *testing.T) {
 			}
 		}
 	}
-	if got := metrictest.Value(a.t, a.reg, "walks_started_total", nil); got != 0 {
-		t.Errorf("a forged request started a walk")
-	}
+	a.wantMetric("walks_started_total", nil, 0)
 	if _, err := a.store.GetDog(context.Background(), dog); err != nil {
 		t.Errorf("a forged request deleted the dog: %v", err)
 	}
@@ -357,12 +346,8 @@ func TestConcurrentCompletionsCountOnce(t *testing.T) {
 		if count[http.StatusFound] != 1 || count[http.StatusBadRequest] != 1 {
 			t.Errorf("statuses %v, want one 302 and one 400", count)
 		}
-		if got := metrictest.Value(a.t, a.reg, "walks_completed_total", nil); got != 1 {
-			t.Errorf("walks_completed_total = %g, want 1", got)
-		}
-		if got := metrictest.Value(a.t, a.reg, "walk_distance", nil); got != 1 {
-			t.Errorf("walk_distance count = %g, want 1", got)
-		}
+		a.wantMetric("walks_completed_total", nil, 1)
+		a.wantMetric("walk_distance", nil, 1)
 	})
 }
 
@@ -426,9 +411,7 @@ func TestWalkerAndDogPages(t *testing.T) {
 		if r := b.submit("/walkers/new/", del, nil); r.status != 404 {
 			t.Errorf("delete deleted walker = %d, want 404", r.status)
 		}
-		if got := metrictest.Value(a.t, a.reg, "model_deletes_total", map[string]string{"model": "walker"}); got != 1 {
-			t.Errorf("model_deletes_total{walker} = %g", got)
-		}
+		a.wantMetric("model_deletes_total", map[string]string{"model": "walker"}, 1)
 	})
 }
 
@@ -473,12 +456,8 @@ func TestJSONAPI(t *testing.T) {
 				t.Errorf("%s: %s %s = %d %s, want %d with %s", s.name, s.method, s.path, r.status, r.body, s.status, s.text)
 			}
 		}
-		if got := metrictest.Value(a.t, a.reg, "walks_started_total", nil); got != 1 {
-			t.Errorf("walks_started_total = %g", got)
-		}
-		if got := metrictest.Value(a.t, a.reg, "invalid_walks_total", nil); got != 2 {
-			t.Errorf("invalid_walks_total = %g, want 2", got)
-		}
+		a.wantMetric("walks_started_total", nil, 1)
+		a.wantMetric("invalid_walks_total", nil, 2)
 
 		// Form-encoded posts to the API are refused: no CSRF hole there.
 		r := b.post("/api/walks", url.Values{"dog": {"1"}, "walker": {"1"}})
@@ -510,14 +489,11 @@ func TestLimitsHealthAndHeaders(t *testing.T) {
 		}
 	}
 	ready = down
-	if r := b.get("/readyz"); r.status != 503 {
-		t.Errorf("readyz with the database down = %d", r.status)
-	}
-	if r := b.get("/ht/"); r.status != 503 {
-		t.Errorf("ht with the database down = %d", r.status)
-	}
-	if r := b.get("/livez"); r.status != 200 {
-		t.Errorf("livez must not depend on the database: %d", r.status)
+	// livez does not depend on the database.
+	for p, want := range map[string]int{"/readyz": 503, "/ht/": 503, "/livez": 200} {
+		if r := b.get(p); r.status != want {
+			t.Errorf("GET %s with the database down = %d, want %d", p, r.status, want)
+		}
 	}
 	r := b.get("/walks/start/")
 	for h, want := range map[string]string{
@@ -558,32 +534,20 @@ func TestHTTPMetricsUseRouteTemplates(t *testing.T) {
 	b.get("/walks/start") // gin redirects to the slash form before any middleware
 	b.json("PROPFIND", "/walks/start/", "")
 
-	tests := []struct {
-		labels map[string]string
-		want   float64
-	}{
-		{map[string]string{"method": "GET", "route": "/walks/start/", "status": "200"}, 1},
-		{map[string]string{"method": "POST", "route": "/walks/start/", "status": "302"}, 1},
-		{map[string]string{"method": "GET", "route": "/walks/:id/status/", "status": "200"}, 1},
-		{map[string]string{"method": "GET", "route": "/walks/:id/status/", "status": "404"}, 1},
-		{map[string]string{"method": "GET", "route": "unmatched", "status": "404"}, 1},
-		{map[string]string{"method": "GET", "route": "unmatched", "status": "301"}, 1},
-		{map[string]string{"method": "OTHER", "route": "unmatched", "status": "405"}, 1},
+	for _, labels := range []map[string]string{
+		{"method": "GET", "route": "/walks/start/", "status": "200"},
+		{"method": "POST", "route": "/walks/start/", "status": "302"},
+		{"method": "GET", "route": "/walks/:id/status/", "status": "200"},
+		{"method": "GET", "route": "/walks/:id/status/", "status": "404"},
+		{"method": "GET", "route": "unmatched", "status": "404"},
+		{"method": "GET", "route": "unmatched", "status": "301"},
+		{"method": "OTHER", "route": "unmatched", "status": "405"},
+	} {
+		a.wantMetric("http_requests_total", labels, 1)
 	}
-	for _, tt := range tests {
-		if got := metrictest.Value(a.t, a.reg, "http_requests_total", tt.labels); got != tt.want {
-			t.Errorf("http_requests_total%v = %g, want %g", tt.labels, got, tt.want)
-		}
-	}
-	if got := metrictest.Value(a.t, a.reg, "http_request_duration_seconds", map[string]string{"method": "GET", "route": "/walks/:id/status/"}); got != 2 {
-		t.Errorf("duration count for the status route = %g, want 2", got)
-	}
-	if got := metrictest.Value(a.t, a.reg, "http_template_renders_total", map[string]string{"template": "start.html"}); got != 1 {
-		t.Errorf("start.html renders = %g", got)
-	}
-	if got := metrictest.Value(a.t, a.reg, "http_requests_in_flight", nil); got != 0 {
-		t.Errorf("in flight = %g at rest", got)
-	}
+	a.wantMetric("http_request_duration_seconds", map[string]string{"method": "GET", "route": "/walks/:id/status/"}, 2)
+	a.wantMetric("http_template_renders_total", map[string]string{"template": "start.html"}, 1)
+	a.wantMetric("http_requests_in_flight", nil, 0)
 	if m := metrictest.Series(a.t, a.reg, "http_request_size_bytes", map[string]string{"method": "POST", "route": "/walks/start/"})[0]; m.GetHistogram().GetSampleSum() <= 0 {
 		t.Errorf("request size not observed for the form post")
 	}
@@ -606,10 +570,6 @@ func TestPanicsAreRecoveredAndCounted(t *testing.T) {
 	if r.status != 500 || strings.Contains(r.body, "boom") || strings.Contains(r.body, "goroutine") {
 		t.Errorf("panic answered %d %q; want a plain 500 without details", r.status, r.body)
 	}
-	if got := metrictest.Value(a.t, a.reg, "http_panics_total", map[string]string{"route": "/walks/:id/status/"}); got != 1 {
-		t.Errorf("http_panics_total = %g", got)
-	}
-	if got := metrictest.Value(a.t, a.reg, "http_requests_total", map[string]string{"method": "GET", "route": "/walks/:id/status/", "status": "500"}); got != 1 {
-		t.Errorf("the 500 is not counted: %g", got)
-	}
+	a.wantMetric("http_panics_total", map[string]string{"route": "/walks/:id/status/"}, 1)
+	a.wantMetric("http_requests_total", map[string]string{"method": "GET", "route": "/walks/:id/status/", "status": "500"}, 1)
 }
