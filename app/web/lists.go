@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -141,22 +142,20 @@ func newChoices[T any](q walker.ListQuery, p walker.Page[T], more func(walker.Cu
 	return ch
 }
 
-// withSelected puts the chosen record first when the page of matches lacks
-// it, so a form shown again after an error keeps the choice.
-func withSelected[T any](items []T, id int64, idOf func(T) int64, get func() (T, error)) []T {
-	if id <= 0 {
-		return items
+// choose renders the options with the record of id (if any) chosen; when
+// the page of matches lacks it, it goes first, so that a form shown again
+// after an error keeps the choice.
+func (ch *choices[T]) choose(ctx context.Context, id int64, option func(T) (int64, string), get func(context.Context, int64) (T, error)) {
+	isChosen := func(it T) bool {
+		itemID, _ := option(it)
+		return itemID == id
 	}
-	for _, it := range items {
-		if idOf(it) == id {
-			return items
+	if id > 0 && !slices.ContainsFunc(ch.Items, isChosen) {
+		if it, err := get(ctx, id); err == nil {
+			ch.Items = append([]T{it}, ch.Items...)
 		}
 	}
-	it, err := get()
-	if err != nil {
-		return items
-	}
-	return append([]T{it}, items...)
+	ch.Options = optionsHTML(ch.Items, id, option)
 }
 
 // optionsHTML renders a select's options in Go, escaped as html/template
