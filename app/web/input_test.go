@@ -152,26 +152,17 @@ func TestIDsArePlainNumbers(t *testing.T) {
 		br := a.browser()
 		for _, id := range []string{"+1", "01", "%2B1", "1.0", "0x1", "1e0", "-1", "0", "%201", "9223372036854775808", "18446744073709551617"} {
 			for _, p := range []string{"/walkers/%s/delete/", "/dogs/%s/delete/"} {
-				path := fmt.Sprintf(p, id)
-				if r := br.submit("/walkers/", path, nil); r.status != http.StatusNotFound {
-					t.Errorf("POST %s = %d, want 404", path, r.status)
-				}
+				br.submit("/walkers/", fmt.Sprintf(p, id), nil).want(t, http.StatusNotFound, "")
 			}
 			for _, p := range []string{"/walkers/%s/edit/", "/walks/%s/complete/", "/walks/%s/status/", "/walks/start/?walk=%s"} {
-				path := fmt.Sprintf(p, id)
-				if r := br.get(path); r.status != http.StatusNotFound {
-					t.Errorf("GET %s = %d, want 404", path, r.status)
-				}
+				br.get(fmt.Sprintf(p, id)).want(t, http.StatusNotFound, "")
 			}
 			for _, c := range []struct{ method, path, body string }{
 				{"DELETE", "/api/walkers/%s", ""}, {"DELETE", "/api/dogs/%s", ""}, {"GET", "/api/walks/%s", ""},
 				{"PUT", "/api/walkers/%s", `{"name":"X","email":"x@example.com"}`},
 				{"POST", "/api/walks/%s/complete", `{"distance":5}`},
 			} {
-				path := fmt.Sprintf(c.path, id)
-				if r := br.json(c.method, path, c.body); r.status != http.StatusNotFound {
-					t.Errorf("%s %s = %d, want 404", c.method, path, r.status)
-				}
+				br.json(c.method, fmt.Sprintf(c.path, id), c.body).want(t, http.StatusNotFound, "")
 			}
 		}
 		// The start form's selects follow the same rule.
@@ -190,12 +181,8 @@ func TestIDsArePlainNumbers(t *testing.T) {
 			t.Errorf("walk 1 complete = %v, %v; want still in progress", done, err)
 		}
 		// The plain spelling works.
-		if r := br.get("/walkers/1/edit/"); r.status != http.StatusOK {
-			t.Errorf("GET /walkers/1/edit/ = %d", r.status)
-		}
-		if r := br.json("DELETE", "/api/walkers/1", ""); r.status != http.StatusNoContent {
-			t.Errorf("DELETE /api/walkers/1 = %d", r.status)
-		}
+		br.get("/walkers/1/edit/").want(t, http.StatusOK, "")
+		br.json("DELETE", "/api/walkers/1", "").want(t, http.StatusNoContent, "")
 	})
 }
 

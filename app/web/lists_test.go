@@ -219,10 +219,7 @@ func TestPagingPastADeletedCursorRow(t *testing.T) {
 		}
 		// The next page starts after a2: delete a2 (with the page's form) and a3.
 		for _, w := range ws[1:3] {
-			del := fmt.Sprintf("/walkers/%d/delete/", w.ID)
-			if r := b.submit("/walkers/", del, nil); r.status != http.StatusFound {
-				t.Fatalf("delete %s = %d", w.Name, r.status)
-			}
+			b.submit("/walkers/", fmt.Sprintf("/walkers/%d/delete/", w.ID), nil).want(t, http.StatusFound, "")
 		}
 		if got := flatten(apiPages(t, b, m[1])); !slices.Equal(got, []string{"a4", "a5"}) {
 			t.Errorf("pages after the deleted cursor row = %v, want a4 a5", got)
@@ -255,10 +252,7 @@ func TestBadListInputIs400AndChangesNothing(t *testing.T) {
 		}
 		before := a.snapshot()
 		for _, c := range cases {
-			r := b.get(c.path)
-			if r.status != http.StatusBadRequest || !strings.Contains(r.body, c.text) {
-				t.Errorf("GET %s = %d, want 400 with %q:\n%.400s", c.path, r.status, c.text, r.body)
-			}
+			b.get(c.path).want(t, http.StatusBadRequest, c.text)
 		}
 		if after := a.snapshot(); after != before {
 			t.Errorf("bad list requests changed something: %+v, then %+v", before, after)

@@ -98,10 +98,19 @@ func (a *app) browser() *browser {
 }
 
 type response struct {
+	request  string // "GET /walkers/"
 	status   int
 	body     string
 	location string
 	header   http.Header
+}
+
+// want reports a response without the status, or whose body lacks text.
+func (r response) want(t *testing.T, status int, text string) {
+	t.Helper()
+	if r.status != status || !strings.Contains(r.body, text) {
+		t.Errorf("%s = %d, want %d with %q:\n%.400s", r.request, r.status, status, text, r.body)
+	}
 }
 
 func (b *browser) do(req *http.Request) response {
@@ -112,7 +121,8 @@ func (b *browser) do(req *http.Request) response {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	return response{status: resp.StatusCode, body: string(body), location: resp.Header.Get("Location"), header: resp.Header}
+	return response{request: req.Method + " " + req.URL.RequestURI(), status: resp.StatusCode, body: string(body),
+		location: resp.Header.Get("Location"), header: resp.Header}
 }
 
 func (b *browser) get(path string) response {
@@ -279,9 +289,7 @@ func TestWalkForms(t *testing.T) {
 		}
 		a.wantMetric("walks_completed_total", nil, 1)
 		for _, p := range []string{"/walks/9999/status/", "/walks/0/status/", "/walks/abc/status/", "/walks/-1/complete/", "/walks/start/?walk=abc"} {
-			if r := b.get(p); r.status != 404 {
-				t.Errorf("GET %s = %d, want 404", p, r.status)
-			}
+			b.get(p).want(t, 404, "")
 		}
 	})
 }
@@ -395,22 +403,14 @@ func TestWalkerAndDogPages(t *testing.T) {
 			t.Fatalf("stored %d walkers and %d dogs, want 2 and 1", len(ws), len(ds))
 		}
 		edit := fmt.Sprintf("/dogs/%d/edit/", ds[0].ID)
-		if r := b.submit(edit, edit, url.Values{"name": {"Fido"}, "age": {"5"}, "size": {"xl"}}); r.status != 302 {
-			t.Errorf("edit dog = %d", r.status)
-		}
+		b.submit(edit, edit, url.Values{"name": {"Fido"}, "age": {"5"}, "size": {"xl"}}).want(t, 302, "")
 		if d, _ := a.store.GetDog(context.Background(), ds[0].ID); d.Age != 5 || d.Size != walker.SizeXL {
 			t.Errorf("edited dog = %+v", d)
 		}
-		if r := b.get("/dogs/999/edit/"); r.status != 404 {
-			t.Errorf("edit missing dog = %d", r.status)
-		}
+		b.get("/dogs/999/edit/").want(t, 404, "no dog with ID 999 found")
 		del := fmt.Sprintf("/walkers/%d/delete/", ws[0].ID)
-		if r := b.submit("/walkers/", del, nil); r.status != 302 {
-			t.Errorf("delete walker = %d", r.status)
-		}
-		if r := b.submit("/walkers/new/", del, nil); r.status != 404 {
-			t.Errorf("delete deleted walker = %d, want 404", r.status)
-		}
+		b.submit("/walkers/", del, nil).want(t, 302, "")
+		b.submit("/walkers/new/", del, nil).want(t, 404, "") // deleted already
 		a.wantMetric("model_deletes_total", map[string]string{"model": "walker"}, 1)
 	})
 }
@@ -460,10 +460,7 @@ func TestJSONAPI(t *testing.T) {
 		a.wantMetric("invalid_walks_total", nil, 2)
 
 		// Form-encoded posts to the API are refused: no CSRF hole there.
-		r := b.post("/api/walks", url.Values{"dog": {"1"}, "walker": {"1"}})
-		if r.status != http.StatusUnsupportedMediaType {
-			t.Errorf("form post to the API = %d, want 415", r.status)
-		}
+		b.post("/api/walks", url.Values{"dog": {"1"}, "walker": {"1"}}).want(t, http.StatusUnsupportedMediaType, "")
 	})
 }
 
@@ -477,16 +474,12 @@ func TestLimitsHealthAndHeaders(t *testing.T) {
 	})
 	b := a.browser()
 	big := `{"name":"` + strings.Repeat("x", 2000) + `","email":"a@example.com"}`
-	if r := b.json("POST", "/api/walkers", big); r.status != http.StatusRequestEntityTooLarge {
-		t.Errorf("2 KB body = %d, want 413", r.status)
-	}
+	b.json("POST", "/api/walkers", big).want(t, http.StatusRequestEntityTooLarge, "")
 	if ws, _ := a.store.ListWalkers(context.Background(), walker.ListQuery{}); len(ws.Items) != 0 {
 		t.Errorf("an oversized request stored something")
 	}
 	for _, p := range []string{"/livez", "/readyz", "/ht/"} {
-		if r := b.get(p); r.status != 200 {
-			t.Errorf("GET %s = %d", p, r.status)
-		}
+		b.get(p).want(t, 200, "ok")
 	}
 	ready = down
 	// livez does not depend on the database.
@@ -514,9 +507,7 @@ func TestLimitsHealthAndHeaders(t *testing.T) {
 	if r := b.do(req); r.header.Get("X-Request-ID") != "from-nginx-123" {
 		t.Errorf("nginx's request id not kept: %q", r.header.Get("X-Request-ID"))
 	}
-	if r := b.get("/metrics"); r.status != 404 {
-		t.Errorf("public /metrics = %d, want 404", r.status)
-	}
+	b.get("/metrics").want(t, 404, "") // public /metrics
 	if r := b.get("/static/style.css"); r.status != 200 || !strings.Contains(r.header.Get("Content-Type"), "text/css") {
 		t.Errorf("style.css = %d %s", r.status, r.header.Get("Content-Type"))
 	}
