@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"go.opentelemetry.io/otel/trace"
 )
 
 // Unmatched is the route label of requests no route matched (404s, and the
@@ -28,7 +27,7 @@ type HTTP struct {
 	inFlight  prometheus.Gauge
 	panics    *prometheus.CounterVec
 	templates *prometheus.CounterVec
-	exemplars bool
+	exemplars exemplars
 }
 
 // NewHTTP registers the HTTP metrics on reg.
@@ -116,7 +115,7 @@ func (h *HTTP) Wrap(next http.Handler) http.Handler {
 			method := Method(r.Method)
 			h.requests.WithLabelValues(method, holder.route, strconv.Itoa(rec.Status)).Inc()
 			took := time.Since(start).Seconds()
-			if ex := h.exemplar(r); ex != nil {
+			if ex := h.exemplars.of(r.Context()); ex != nil {
 				h.duration.WithLabelValues(method, holder.route).(prometheus.ExemplarObserver).ObserveWithExemplar(took, ex)
 			} else {
 				h.duration.WithLabelValues(method, holder.route).Observe(took)
@@ -130,13 +129,6 @@ func (h *HTTP) Wrap(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(rec, r)
 	})
-}
-
-func (h *HTTP) exemplar(r *http.Request) prometheus.Labels {
-	if !h.exemplars {
-		return nil
-	}
-	return TraceExemplar(trace.SpanContextFromContext(r.Context()))
 }
 
 // Method bounds the method label: the standard methods as sent (upper
