@@ -150,7 +150,7 @@ func TestIDsArePlainNumbers(t *testing.T) {
 			t.Fatalf("seeded dog %d, walker %d, walk %d; the spellings below assume 1", dog, w, walk)
 		}
 		br := a.browser()
-		for _, id := range []string{"+1", "01", "%2B1", "1.0", "0x1", "1e0", "-1", "0", "%201", "9223372036854775808", "18446744073709551617"} {
+		for _, id := range []string{"abc", "+1", "01", "%2B1", "1.0", "0x1", "1e0", "-1", "0", "%201", "9223372036854775808", "18446744073709551617"} {
 			for _, p := range []string{"/walkers/%s/delete/", "/dogs/%s/delete/"} {
 				br.submit("/walkers/", fmt.Sprintf(p, id), nil).want(t, http.StatusNotFound, "")
 			}
