@@ -257,14 +257,11 @@ func (a *app) lockWalkers(t *testing.T) (blocked func() bool, release func()) {
 			t.Fatalf("%s: %v", stmt, err)
 		}
 	}
-	var once sync.Once
-	release = func() {
-		once.Do(func() {
-			conn.ExecContext(ctx, "ROLLBACK")
-			conn.Close()
-			db.Close()
-		})
-	}
+	release = sync.OnceFunc(func() {
+		conn.ExecContext(ctx, "ROLLBACK")
+		conn.Close()
+		db.Close()
+	})
 	blocked = func() bool { return metrictest.Value(a.t, a.reg, "http_requests_in_flight", nil) == 1 }
 	if driver == "pgx" {
 		blocked = func() bool {

@@ -300,22 +300,14 @@ func TestCSRFIsRequired(t *testing.T) {
 	b.get("/walks/start/") // has a cookie now
 	other := a.browser()
 	otherToken := tokenField.FindStringSubmatch(other.get("/walks/start/").body)[1]
-	tests := []struct {
-		name  string
-		token string
-	}{
-		{"no token", ""},
-		{"forged token", "abc.def"},
-		{"another browser's token", otherToken},
-	}
-	for _, tt := range tests {
+	for name, token := range map[string]string{"no token": "", "forged token": "abc.def", "another browser's token": otherToken} {
 		fields := url.Values{"dog": {fmt.Sprint(dog)}, "walker": {fmt.Sprint(w)}}
-		if tt.token != "" {
-			fields.Set("csrf_token", tt.token)
+		if token != "" {
+			fields.Set("csrf_token", token)
 		}
 		for _, path := range []string{"/walks/start/", "/walkers/new/", "/dogs/1/delete/"} {
 			if r := b.post(path, fields); r.status != http.StatusForbidden {
-				t.Errorf("%s to %s: %d, want 403", tt.name, path, r.status)
+				t.Errorf("%s to %s: %d, want 403", name, path, r.status)
 			}
 		}
 	}
@@ -337,11 +329,9 @@ func TestConcurrentCompletionsCountOnce(t *testing.T) {
 		statuses := make(chan int, n)
 		var wg sync.WaitGroup
 		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				statuses <- b.post(path, url.Values{"distance": {fmt.Sprint(100 * (i + 1))}, "csrf_token": {token}}).status
-			}()
+			})
 		}
 		wg.Wait()
 		close(statuses)
@@ -362,12 +352,10 @@ func TestWalkerAndDogPages(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, a *app) {
 		b := a.browser()
 		tests := []struct {
-			name     string
-			form     string
-			fields   url.Values
-			status   int
-			location string
-			text     string
+			name, form     string
+			fields         url.Values
+			status         int
+			location, text string
 		}{
 			{"walker created", "/walkers/new/", url.Values{"name": {"Bob"}, "email": {"bob@example.com"}}, 302, "/walkers/", ""},
 			{"walker without name", "/walkers/new/", url.Values{"email": {"x@example.com"}}, 400, "", "This field is required."},
@@ -418,12 +406,9 @@ func TestJSONAPI(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, a *app) {
 		b := a.browser()
 		steps := []struct {
-			name   string
-			method string
-			path   string
-			body   string
-			status int
-			text   string
+			name, method, path, body string
+			status                   int
+			text                     string
 		}{
 			{"create walker", "POST", "/api/walkers", `{"name":"Ann","email":"ann@example.com"}`, 201, `"id":1`},
 			{"invalid walker", "POST", "/api/walkers", `{"name":"","email":"ann@example.com"}`, 400, `"name":"This field is required."`},
