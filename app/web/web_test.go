@@ -1,10 +1,12 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/cookiejar"
@@ -35,6 +37,25 @@ type app struct {
 	store *store.Store
 	reg   *prometheus.Registry
 	db    store.Config // the database, for tests that lock it from outside
+	logs  *logBuffer   // the app's log, every level
+}
+
+// logBuffer collects the app's log lines for the test to read.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 type backend = testdb.Backend
@@ -53,7 +74,9 @@ func newApp(t *testing.T, b backend, mutate ...func(*web.Config)) *app {
 	if err := st.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	logs := &logBuffer{}
 	cfg := web.Config{
+		Logger:    slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Store:     st,
 		Walks:     metrics.NewWalks(reg),
 		HTTP:      metrics.NewHTTP(reg),
@@ -64,7 +87,7 @@ func newApp(t *testing.T, b backend, mutate ...func(*web.Config)) *app {
 	}
 	srv := httptest.NewServer(web.New(cfg))
 	t.Cleanup(srv.Close)
-	return &app{t: t, srv: srv, store: st, reg: reg, db: db}
+	return &app{t: t, srv: srv, store: st, reg: reg, db: db, logs: logs}
 }
 
 // wantMetric checks a metric's value (a histogram's count of samples).
