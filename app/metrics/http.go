@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"go.opentelemetry.io/otel/trace"
 )
 
 // Unmatched is the route label of requests no route matched (404s, and the
@@ -28,7 +27,7 @@ type HTTP struct {
 	inFlight  prometheus.Gauge
 	panics    *prometheus.CounterVec
 	templates *prometheus.CounterVec
-	exemplars bool
+	exemplars exemplars
 }
 
 // NewHTTP registers the HTTP metrics on reg.
@@ -107,16 +106,16 @@ func (h *HTTP) Wrap(next http.Handler) http.Handler {
 		defer h.inFlight.Dec()
 		holder := &routeHolder{route: Unmatched}
 		r = r.WithContext(context.WithValue(r.Context(), routeKey{}, holder))
-		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+		rec := NewRecorder(w)
 		body := &countingBody{ReadCloser: r.Body}
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = body
 		}
 		defer func() {
 			method := Method(r.Method)
-			h.requests.WithLabelValues(method, holder.route, strconv.Itoa(rec.status)).Inc()
+			h.requests.WithLabelValues(method, holder.route, strconv.Itoa(rec.Status)).Inc()
 			took := time.Since(start).Seconds()
-			if ex := h.exemplar(r); ex != nil {
+			if ex := h.exemplars.of(r.Context()); ex != nil {
 				h.duration.WithLabelValues(method, holder.route).(prometheus.ExemplarObserver).ObserveWithExemplar(took, ex)
 			} else {
 				h.duration.WithLabelValues(method, holder.route).Observe(took)
@@ -126,17 +125,10 @@ func (h *HTTP) Wrap(next http.Handler) http.Handler {
 				size = r.ContentLength // a body the handler did not read
 			}
 			h.reqSize.WithLabelValues(method, holder.route).Observe(float64(size))
-			h.respSize.WithLabelValues(method, holder.route).Observe(float64(rec.written))
+			h.respSize.WithLabelValues(method, holder.route).Observe(float64(rec.Written))
 		}()
 		next.ServeHTTP(rec, r)
 	})
-}
-
-func (h *HTTP) exemplar(r *http.Request) prometheus.Labels {
-	if !h.exemplars {
-		return nil
-	}
-	return TraceExemplar(trace.SpanContextFromContext(r.Context()))
 }
 
 // Method bounds the method label: the standard methods as sent (upper
@@ -150,31 +142,36 @@ func Method(m string) string {
 	return "OTHER"
 }
 
-// recorder remembers the status and counts the body bytes written.
-type recorder struct {
+// Recorder is a ResponseWriter that remembers the status and counts the
+// body bytes written (for the metrics and the request's span).
+type Recorder struct {
 	http.ResponseWriter
-	status      int
+	Status      int
+	Written     int64
 	wroteHeader bool
-	written     int64
 }
 
-func (r *recorder) WriteHeader(code int) {
+func NewRecorder(w http.ResponseWriter) *Recorder {
+	return &Recorder{ResponseWriter: w, Status: http.StatusOK}
+}
+
+func (r *Recorder) WriteHeader(code int) {
 	if !r.wroteHeader {
-		r.status, r.wroteHeader = code, true
+		r.Status, r.wroteHeader = code, true
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
 
-func (r *recorder) Write(b []byte) (int, error) {
+func (r *Recorder) Write(b []byte) (int, error) {
 	r.wroteHeader = true
 	n, err := r.ResponseWriter.Write(b)
-	r.written += int64(n)
+	r.Written += int64(n)
 	return n, err
 }
 
 // Unwrap lets http.ResponseController reach the real writer (flush,
 // deadlines).
-func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+func (r *Recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 type countingBody struct {
 	io.ReadCloser

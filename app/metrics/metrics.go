@@ -71,6 +71,18 @@ func TraceExemplar(sc trace.SpanContext) prometheus.Labels {
 	return prometheus.Labels{"trace_id": sc.TraceID().String()}
 }
 
+// exemplars is whether observations carry the trace id of their request's
+// sampled trace: off without tracing, so that nothing looks for a trace.
+type exemplars bool
+
+// of is the exemplar of an observation made in ctx, nil when off.
+func (on exemplars) of(ctx context.Context) prometheus.Labels {
+	if !on {
+		return nil
+	}
+	return TraceExemplar(trace.SpanContextFromContext(ctx))
+}
+
 // Walks are the custom metrics of the original app, with its names: the
 // Python client appended _total to counters, so ours carry it explicitly.
 type Walks struct {
@@ -78,7 +90,7 @@ type Walks struct {
 	completed prometheus.Counter
 	invalid   prometheus.Counter
 	distance  prometheus.Histogram
-	exemplars bool
+	exemplars exemplars
 }
 
 // DistanceBuckets are the original's walk_distance buckets, in meters.
@@ -98,12 +110,12 @@ func NewWalks(reg prometheus.Registerer) *Walks {
 }
 
 // TraceExemplars makes the walks of sampled traces carry their trace id as
-// exemplar. Off (without tracing), nothing looks for a trace.
+// exemplar.
 func (w *Walks) TraceExemplars() { w.exemplars = true }
 
 // Started counts a walk that was stored by the request of ctx.
 func (w *Walks) Started(ctx context.Context) {
-	if ex := w.exemplar(ctx); ex != nil {
+	if ex := w.exemplars.of(ctx); ex != nil {
 		w.started.(prometheus.ExemplarAdder).AddWithExemplar(1, ex)
 		return
 	}
@@ -113,20 +125,13 @@ func (w *Walks) Started(ctx context.Context) {
 // Completed counts a walk that was completed by the request of ctx and
 // observes its distance.
 func (w *Walks) Completed(ctx context.Context, meters int) {
-	if ex := w.exemplar(ctx); ex != nil {
+	if ex := w.exemplars.of(ctx); ex != nil {
 		w.completed.(prometheus.ExemplarAdder).AddWithExemplar(1, ex)
 		w.distance.(prometheus.ExemplarObserver).ObserveWithExemplar(float64(meters), ex)
 		return
 	}
 	w.completed.Inc()
 	w.distance.Observe(float64(meters))
-}
-
-func (w *Walks) exemplar(ctx context.Context) prometheus.Labels {
-	if !w.exemplars {
-		return nil
-	}
-	return TraceExemplar(trace.SpanContextFromContext(ctx))
 }
 
 // Invalid counts a start attempt rejected by validation.

@@ -8,6 +8,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/walkerhq/walker/app/metrics"
 )
 
 // Wrap gives every request a server span, child of the trace context the
@@ -27,11 +29,11 @@ func (t *Tracing) Wrap(next http.Handler) http.Handler {
 				semconv.UserAgentOriginal(r.UserAgent()),
 			))
 		defer span.End()
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		rec := metrics.NewRecorder(w)
 		next.ServeHTTP(rec, r.WithContext(ctx))
-		span.SetAttributes(semconv.HTTPResponseStatusCode(rec.status))
-		if rec.status >= 500 {
-			span.SetStatus(codes.Error, http.StatusText(rec.status))
+		span.SetAttributes(semconv.HTTPResponseStatusCode(rec.Status))
+		if rec.Status >= 500 {
+			span.SetStatus(codes.Error, http.StatusText(rec.Status))
 		}
 	})
 }
@@ -48,15 +50,13 @@ func SetRoute(r *http.Request, route string) {
 	span.SetAttributes(semconv.HTTPRoute(route))
 }
 
-// spanMethod bounds the method as the conventions ask: the known methods,
-// anything else _OTHER.
+// spanMethod bounds the method as the conventions ask: the known methods
+// (those of the metrics' label), anything else _OTHER.
 func spanMethod(m string) string {
-	switch m {
-	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
-		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
-		return m
+	if m = metrics.Method(m); m == "OTHER" {
+		return "_OTHER"
 	}
-	return "_OTHER"
+	return m
 }
 
 // scheme is the scheme the client used: nginx passes it on.
@@ -69,25 +69,3 @@ func scheme(r *http.Request) string {
 	}
 	return "http"
 }
-
-// statusRecorder remembers the status written.
-type statusRecorder struct {
-	http.ResponseWriter
-	status      int
-	wroteHeader bool
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if !r.wroteHeader {
-		r.status, r.wroteHeader = code, true
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	r.wroteHeader = true
-	return r.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the real writer.
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -14,7 +14,6 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	walker "github.com/walkerhq/walker/app"
 	"github.com/walkerhq/walker/internal/poll"
 	"github.com/walkerhq/walker/internal/testtool"
 )
@@ -26,10 +25,7 @@ import (
 func TestStartFormSearchesAsYouType(t *testing.T) {
 	chromium := testtool.Require(t, "chromium")
 	a := newApp(t, backends[1])
-	d := walker.Dog{Name: "Rex", Age: 3, Size: walker.SizeLG}
-	if err := a.store.CreateDog(context.Background(), &d); err != nil {
-		t.Fatal(err)
-	}
+	d := a.createDog(rex)
 	ws := a.createWalkers(numbered("Walker", 60)...)
 
 	// Not t.TempDir: Chromium's helper processes may still write to the

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"net/http"
 	"strconv"
 	"strings"
 
@@ -10,12 +9,21 @@ import (
 	walker "github.com/walkerhq/walker/app"
 )
 
-// Dogs: the pages and the JSON API.
+// Dogs: the pages and the JSON API (entity). The form's age is text: it
+// comes back as typed when it is no number.
 
-type dogForm struct {
-	Dog    walker.Dog
-	Age    string
-	Action string
+func newDogs(s *server) *entity[walker.Dog, dogJSON] {
+	return &entity[walker.Dog, dogJSON]{
+		server: s, kind: "dog", their: "its",
+		list: s.Store.ListDogs, get: s.Store.GetDog,
+		create: s.Store.CreateDog, update: s.Store.UpdateDog, delete: s.Store.DeleteDog,
+		nameOf:   func(d walker.Dog) string { return d.Name },
+		toJSON:   toDogJSON,
+		fromJSON: dogFromJSON,
+		fromForm: dogFromForm,
+		blank:    walker.Dog{Size: walker.DefaultSize},
+		text:     func(d walker.Dog) map[string]string { return map[string]string{"age": strconv.Itoa(d.Age)} },
+	}
 }
 
 type dogJSON struct {
@@ -29,82 +37,31 @@ func toDogJSON(d walker.Dog) dogJSON {
 	return dogJSON{ID: d.ID, Name: d.Name, Age: d.Age, Size: d.Size}
 }
 
-func (s *server) listDogs(c *gin.Context) error {
-	return renderList(s, c, s.Store.ListDogs, "dogs.html", "Dogs")
-}
-
-func (s *server) dogForm(c *gin.Context) error {
-	id, err := editID(c, "dog")
-	d := walker.Dog{Size: walker.DefaultSize}
-	if err == nil && id != 0 {
-		d, err = s.Store.GetDog(c, id)
-	}
-	if err != nil {
-		return err
-	}
-	age := ""
-	if id != 0 {
-		age = strconv.Itoa(d.Age)
-	}
-	s.renderForm(c, http.StatusOK, "dog", id, nil, dogForm{Dog: d, Age: age, Action: c.Request.URL.Path})
-	return nil
-}
-
-// saveDog is the new and the edit form's POST; an age that is no number
-// is a field error.
-func (s *server) saveDog(c *gin.Context) error {
-	id, err := editID(c, "dog")
-	if err != nil {
-		return err
-	}
-	age := strings.TrimSpace(c.PostForm("age"))
-	d := walker.Dog{ID: id, Name: c.PostForm("name"), Size: walker.Size(c.PostForm("size"))}
-	switch n, aerr := strconv.Atoi(age); {
-	case age == "":
-		err = walker.FieldErrors{"age": "This field is required."}
-	case aerr != nil:
-		err = walker.FieldErrors{"age": "Enter a whole number."}
-	default:
-		d.Age = n
-		err = save(c, &d, id, s.Store.CreateDog, s.Store.UpdateDog)
-	}
-	return s.saved(c, err, "dog", d.Name, id, dogForm{Dog: d, Age: age, Action: c.Request.URL.Path})
-}
-
-// deleteDog is the page's POST and the API's DELETE.
-func (s *server) deleteDog(c *gin.Context) error {
-	return s.remove(c, "dog", s.Store.DeleteDog, "Dog deleted, with its walks.")
-}
-
-func (s *server) apiListDogs(c *gin.Context) error {
-	return apiList(c, s.Store.ListDogs, toDogJSON)
-}
-
-func (s *server) apiGetDog(c *gin.Context) error {
-	return apiGet(c, "dog", s.Store.GetDog, toDogJSON)
-}
-
-// apiSaveDog is POST /api/dogs and PUT /api/dogs/:id.
-func (s *server) apiSaveDog(c *gin.Context) error {
-	id, err := editID(c, "dog")
+func dogFromJSON(c *gin.Context, id int64) (walker.Dog, error) {
 	var in struct {
 		Name text        `json:"name"`
 		Age  *int        `json:"age"`
 		Size walker.Size `json:"size"`
 	}
-	if err == nil {
-		err = decode(c, &in)
+	if err := decode(c, &in); err != nil {
+		return walker.Dog{}, err
 	}
-	if err == nil && in.Age == nil {
+	if in.Age == nil {
+		return walker.Dog{}, walker.FieldErrors{"age": "This field is required."}
+	}
+	return walker.Dog{ID: id, Name: string(in.Name), Age: *in.Age, Size: in.Size}, nil
+}
+
+func dogFromForm(c *gin.Context, id int64) (walker.Dog, map[string]string, error) {
+	age := strings.TrimSpace(c.PostForm("age"))
+	d := walker.Dog{ID: id, Name: c.PostForm("name"), Size: walker.Size(c.PostForm("size"))}
+	n, err := strconv.Atoi(age)
+	switch {
+	case age == "":
 		err = walker.FieldErrors{"age": "This field is required."}
+	case err != nil:
+		err = walker.FieldErrors{"age": "Enter a whole number."}
 	}
-	if err != nil {
-		return err
-	}
-	d := walker.Dog{ID: id, Name: string(in.Name), Age: *in.Age, Size: in.Size}
-	if err := save(c, &d, id, s.Store.CreateDog, s.Store.UpdateDog); err != nil {
-		return err
-	}
-	c.JSON(savedStatus(id), toDogJSON(d))
-	return nil
+	d.Age = n
+	return d, map[string]string{"age": age}, err
 }

@@ -39,9 +39,9 @@ func (f failingStore) ListWalkers(ctx context.Context, _ walker.ListQuery) (walk
 
 func (f failingStore) WalkComplete(context.Context, int64) (bool, error) { return false, f.err }
 
-// newFailingApp is newLoggedApp with st for its store.
-func newFailingApp(t *testing.T, st walker.Store) (*app, *logBuffer) {
-	return newLoggedApp(t, backends[1], func(c *web.Config) { c.Store = st })
+// newFailingApp is newApp with st for its store.
+func newFailingApp(t *testing.T, st walker.Store) *app {
+	return newApp(t, backends[1], func(c *web.Config) { c.Store = st })
 }
 
 // Each kind of error has its status, in HTML on the pages and in JSON on
@@ -63,7 +63,7 @@ func TestErrorsAnswerTheirStatus(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			a, logs := newFailingApp(t, failingStore{err: tc.err})
+			a := newFailingApp(t, failingStore{err: tc.err})
 			b := a.browser()
 			for _, route := range []struct{ path, contentType string }{
 				{"/walkers/", "text/html"},
@@ -79,7 +79,7 @@ func TestErrorsAnswerTheirStatus(t *testing.T) {
 					t.Errorf("GET %s: %s, want the field errors in fields", route.path, r.body)
 				}
 				id := r.header.Get("X-Request-ID")
-				logged := grepLog(logs.String(), id)
+				logged := grepLog(a.logs.String(), id)
 				switch {
 				case tc.status == 500 && !strings.Contains(logged, `"level":"ERROR","msg":"request failed"`):
 					t.Errorf("GET %s: the bug is not logged at ERROR with request id %s:\n%s", route.path, id, logged)
@@ -109,7 +109,7 @@ func grepLog(logs, requestID string) string {
 func TestClientGoneIs499(t *testing.T) {
 	t.Parallel()
 	arrived := make(chan struct{})
-	a, logs := newFailingApp(t, failingStore{arrived: arrived})
+	a := newFailingApp(t, failingStore{arrived: arrived})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		<-arrived
@@ -125,8 +125,8 @@ func TestClientGoneIs499(t *testing.T) {
 	if !poll.Until(5*time.Second, answered) { // the handler ends just after the client gave up
 		t.Errorf("http_requests_total%v = %g, want 1", labels, metrictest.Value(t, a.reg, "http_requests_total", labels))
 	}
-	if strings.Contains(logs.String(), `"level":"ERROR"`) || strings.Contains(logs.String(), `"level":"WARN"`) {
-		t.Errorf("a client gone is logged as a failure:\n%s", logs)
+	if strings.Contains(a.logs.String(), `"level":"ERROR"`) || strings.Contains(a.logs.String(), `"level":"WARN"`) {
+		t.Errorf("a client gone is logged as a failure:\n%s", a.logs)
 	}
 }
 

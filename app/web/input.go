@@ -62,39 +62,31 @@ func (t *text) UnmarshalJSON(b []byte) error {
 			continue
 		}
 		i++
-		switch b[i] {
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r := hex4(b[i+1 : i+5])
-			i += 4
-			if utf16.IsSurrogate(r) && i+6 < len(b)-1 && b[i+1] == '\\' && b[i+2] == 'u' {
-				if pair := utf16.DecodeRune(r, hex4(b[i+3:i+7])); pair != utf8.RuneError {
-					out = utf8.AppendRune(out, pair)
-					i += 6
-					continue
-				}
-			}
-			if utf16.IsSurrogate(r) {
-				out = append(out, 0xE0|byte(r>>12), 0x80|byte(r>>6)&0x3F, 0x80|byte(r)&0x3F)
+		if b[i] != 'u' {
+			out = append(out, jsonEscapes[b[i]])
+			continue
+		}
+		r := hex4(b[i+1 : i+5])
+		i += 4
+		if utf16.IsSurrogate(r) && i+6 < len(b)-1 && b[i+1] == '\\' && b[i+2] == 'u' {
+			if pair := utf16.DecodeRune(r, hex4(b[i+3:i+7])); pair != utf8.RuneError {
+				out = utf8.AppendRune(out, pair)
+				i += 6
 				continue
 			}
-			out = utf8.AppendRune(out, r)
-		default: // " \ /
-			out = append(out, b[i])
 		}
+		if utf16.IsSurrogate(r) {
+			out = append(out, 0xE0|byte(r>>12), 0x80|byte(r>>6)&0x3F, 0x80|byte(r)&0x3F)
+			continue
+		}
+		out = utf8.AppendRune(out, r)
 	}
 	*t = text(out)
 	return nil
 }
+
+// jsonEscapes are what JSON's escapes other than \u stand for.
+var jsonEscapes = map[byte]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
 
 func hex4(b []byte) rune {
 	n, _ := strconv.ParseUint(string(b), 16, 16)

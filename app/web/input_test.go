@@ -1,11 +1,9 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,36 +13,8 @@ import (
 
 	walker "github.com/walkerhq/walker/app"
 	"github.com/walkerhq/walker/app/internal/metrictest"
-	"github.com/walkerhq/walker/app/web"
 	"github.com/walkerhq/walker/internal/poll"
 )
-
-// logBuffer collects the app's log lines for the test to read.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// newLoggedApp is newApp with the app's log (every level) kept.
-func newLoggedApp(t *testing.T, b backend, mutate ...func(*web.Config)) (*app, *logBuffer) {
-	logs := &logBuffer{}
-	a := newApp(t, b, append(mutate, func(c *web.Config) {
-		c.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	})...)
-	return a, logs
-}
 
 // serverFailures is what the alerts and the availability objective read:
 // database errors of every type and 5xx answers.
@@ -61,13 +31,13 @@ func (a *app) serverFailures() (dbErrors, status5xx float64) {
 }
 
 // noServerFailure checks that nothing was counted or logged as a failure.
-func (a *app) noServerFailure(t *testing.T, logs *logBuffer) {
-	t.Helper()
+func (a *app) noServerFailure() {
+	a.t.Helper()
 	if dbErrors, status5xx := a.serverFailures(); dbErrors != 0 || status5xx != 0 {
-		t.Errorf("db_errors_total = %g, 5xx answers = %g; want 0 and 0", dbErrors, status5xx)
+		a.t.Errorf("db_errors_total = %g, 5xx answers = %g; want 0 and 0", dbErrors, status5xx)
 	}
-	if strings.Contains(logs.String(), `"level":"ERROR"`) {
-		t.Errorf("ERROR logged:\n%s", logs)
+	if strings.Contains(a.logs.String(), `"level":"ERROR"`) {
+		a.t.Errorf("ERROR logged:\n%s", a.logs)
 	}
 }
 
@@ -77,66 +47,63 @@ func (a *app) noServerFailure(t *testing.T, logs *logBuffer) {
 // they used to come back as 503 "database unavailable".)
 func TestBadTextIsAFieldError(t *testing.T) {
 	t.Parallel()
-	for _, b := range backends {
-		t.Run(b.Name, func(t *testing.T) {
-			a, logs := newLoggedApp(t, b)
-			dog, w := a.seed()
-			br := a.browser()
-			forms := []struct {
-				name, path string
-				fields     url.Values
-				msg        string
-			}{
-				{"walker name with NUL", "/walkers/new/", url.Values{"name": {"Ann\x00"}, "email": {"ann@example.com"}}, walker.MsgNullChar},
-				{"walker name not UTF-8", "/walkers/new/", url.Values{"name": {"Ann\xff"}, "email": {"ann@example.com"}}, walker.MsgInvalidUTF8},
-				{"walker email with NUL", "/walkers/new/", url.Values{"name": {"Ann"}, "email": {"ann\x00@example.com"}}, walker.MsgNullChar},
-				{"walker email not UTF-8", "/walkers/new/", url.Values{"name": {"Ann"}, "email": {"ann\xc3@example.com"}}, walker.MsgInvalidUTF8},
-				{"dog name with NUL", "/dogs/new/", url.Values{"name": {"\x00"}, "age": {"2"}, "size": {"sm"}}, walker.MsgNullChar},
-				{"dog name not UTF-8", "/dogs/new/", url.Values{"name": {"Rex\xed\xa0\x80"}, "age": {"2"}, "size": {"sm"}}, walker.MsgInvalidUTF8},
-				{"walker edit with NUL", fmt.Sprintf("/walkers/%d/edit/", w), url.Values{"name": {"Al\x00ice"}, "email": {"alice@example.com"}}, walker.MsgNullChar},
-				{"dog edit not UTF-8", fmt.Sprintf("/dogs/%d/edit/", dog), url.Values{"name": {"\xffRex"}, "age": {"3"}, "size": {"lg"}}, walker.MsgInvalidUTF8},
+	forEachBackend(t, func(t *testing.T, a *app) {
+		dog, w := a.seed()
+		br := a.browser()
+		forms := []struct {
+			name, path string
+			fields     url.Values
+			msg        string
+		}{
+			{"walker name with NUL", "/walkers/new/", url.Values{"name": {"Ann\x00"}, "email": {"ann@example.com"}}, walker.MsgNullChar},
+			{"walker name not UTF-8", "/walkers/new/", url.Values{"name": {"Ann\xff"}, "email": {"ann@example.com"}}, walker.MsgInvalidUTF8},
+			{"walker email with NUL", "/walkers/new/", url.Values{"name": {"Ann"}, "email": {"ann\x00@example.com"}}, walker.MsgNullChar},
+			{"walker email not UTF-8", "/walkers/new/", url.Values{"name": {"Ann"}, "email": {"ann\xc3@example.com"}}, walker.MsgInvalidUTF8},
+			{"dog name with NUL", "/dogs/new/", url.Values{"name": {"\x00"}, "age": {"2"}, "size": {"sm"}}, walker.MsgNullChar},
+			{"dog name not UTF-8", "/dogs/new/", url.Values{"name": {"Rex\xed\xa0\x80"}, "age": {"2"}, "size": {"sm"}}, walker.MsgInvalidUTF8},
+			{"walker edit with NUL", fmt.Sprintf("/walkers/%d/edit/", w), url.Values{"name": {"Al\x00ice"}, "email": {"alice@example.com"}}, walker.MsgNullChar},
+			{"dog edit not UTF-8", fmt.Sprintf("/dogs/%d/edit/", dog), url.Values{"name": {"\xffRex"}, "age": {"3"}, "size": {"lg"}}, walker.MsgInvalidUTF8},
+		}
+		for _, f := range forms {
+			r := br.submit(f.path, f.path, f.fields)
+			if r.status != http.StatusBadRequest || !strings.Contains(r.body, f.msg) {
+				t.Errorf("form %s: %d, want 400 with %q:\n%.300s", f.name, r.status, f.msg, r.body)
 			}
-			for _, f := range forms {
-				r := br.submit(f.path, f.path, f.fields)
-				if r.status != http.StatusBadRequest || !strings.Contains(r.body, f.msg) {
-					t.Errorf("form %s: %d, want 400 with %q:\n%.300s", f.name, r.status, f.msg, r.body)
-				}
+		}
+		api := []struct {
+			name, method, path, body, field, msg string
+		}{
+			{"NUL escape", "POST", "/api/walkers", `{"name":"Ann\u0000","email":"ann@example.com"}`, "name", walker.MsgNullChar},
+			{"raw invalid byte", "POST", "/api/walkers", "{\"name\":\"Ann\xff\",\"email\":\"ann@example.com\"}", "name", walker.MsgInvalidUTF8},
+			{"lone high surrogate", "POST", "/api/walkers", `{"name":"Ann\ud800","email":"ann@example.com"}`, "name", walker.MsgInvalidUTF8},
+			{"lone low surrogate", "POST", "/api/dogs", `{"name":"\udc00Rex","age":2}`, "name", walker.MsgInvalidUTF8},
+			{"high surrogate then a letter", "POST", "/api/dogs", `{"name":"Rex\ud83d\u0041","age":2}`, "name", walker.MsgInvalidUTF8},
+			{"email with NUL", "POST", "/api/walkers", `{"name":"Ann","email":"ann@example.com\u0000"}`, "email", walker.MsgNullChar},
+			{"update with NUL", "PUT", fmt.Sprintf("/api/walkers/%d", w), `{"name":"Al\u0000ice","email":"alice@example.com"}`, "name", walker.MsgNullChar},
+			{"dog update with a lone surrogate", "PUT", fmt.Sprintf("/api/dogs/%d", dog), `{"name":"\ud800","age":3,"size":"lg"}`, "name", walker.MsgInvalidUTF8},
+		}
+		for _, c := range api {
+			r := br.json(c.method, c.path, c.body)
+			want := fmt.Sprintf("%q:%q", c.field, c.msg)
+			if r.status != http.StatusBadRequest || !strings.Contains(r.body, want) {
+				t.Errorf("API %s: %d %s, want 400 with %s", c.name, r.status, r.body, want)
 			}
-			api := []struct {
-				name, method, path, body, field, msg string
-			}{
-				{"NUL escape", "POST", "/api/walkers", `{"name":"Ann\u0000","email":"ann@example.com"}`, "name", walker.MsgNullChar},
-				{"raw invalid byte", "POST", "/api/walkers", "{\"name\":\"Ann\xff\",\"email\":\"ann@example.com\"}", "name", walker.MsgInvalidUTF8},
-				{"lone high surrogate", "POST", "/api/walkers", `{"name":"Ann\ud800","email":"ann@example.com"}`, "name", walker.MsgInvalidUTF8},
-				{"lone low surrogate", "POST", "/api/dogs", `{"name":"\udc00Rex","age":2}`, "name", walker.MsgInvalidUTF8},
-				{"high surrogate then a letter", "POST", "/api/dogs", `{"name":"Rex\ud83d\u0041","age":2}`, "name", walker.MsgInvalidUTF8},
-				{"email with NUL", "POST", "/api/walkers", `{"name":"Ann","email":"ann@example.com\u0000"}`, "email", walker.MsgNullChar},
-				{"update with NUL", "PUT", fmt.Sprintf("/api/walkers/%d", w), `{"name":"Al\u0000ice","email":"alice@example.com"}`, "name", walker.MsgNullChar},
-				{"dog update with a lone surrogate", "PUT", fmt.Sprintf("/api/dogs/%d", dog), `{"name":"\ud800","age":3,"size":"lg"}`, "name", walker.MsgInvalidUTF8},
-			}
-			for _, c := range api {
-				r := br.json(c.method, c.path, c.body)
-				want := fmt.Sprintf("%q:%q", c.field, c.msg)
-				if r.status != http.StatusBadRequest || !strings.Contains(r.body, want) {
-					t.Errorf("API %s: %d %s, want 400 with %s", c.name, r.status, r.body, want)
-				}
-			}
-			wp, _ := a.store.ListWalkers(context.Background(), walker.ListQuery{})
-			dp, _ := a.store.ListDogs(context.Background(), walker.ListQuery{})
-			ws, ds := wp.Items, dp.Items
-			if len(ws) != 1 || ws[0] != (walker.Walker{ID: w, Name: "Alice", Email: "alice@example.com"}) ||
-				len(ds) != 1 || ds[0].Name != "Rex" {
-				t.Errorf("the database changed: walkers %+v, dogs %+v", ws, ds)
-			}
-			a.noServerFailure(t, logs)
+		}
+		wp, _ := a.store.ListWalkers(context.Background(), walker.ListQuery{})
+		dp, _ := a.store.ListDogs(context.Background(), walker.ListQuery{})
+		ws, ds := wp.Items, dp.Items
+		if len(ws) != 1 || ws[0] != (walker.Walker{ID: w, Name: "Alice", Email: "alice@example.com"}) ||
+			len(ds) != 1 || ds[0].Name != "Rex" {
+			t.Errorf("the database changed: walkers %+v, dogs %+v", ws, ds)
+		}
+		a.noServerFailure()
 
-			// Escaped text that is valid, surrogate pairs included, is kept as sent.
-			r := br.json("POST", "/api/dogs", `{"name":"Caf\u00e9 \ud83d\udc15","age":2}`)
-			if r.status != http.StatusCreated || !strings.Contains(r.body, `"name":"Café 🐕"`) {
-				t.Errorf("escaped valid name: %d %s, want 201 with Café 🐕", r.status, r.body)
-			}
-		})
-	}
+		// Escaped text that is valid, surrogate pairs included, is kept as sent.
+		r := br.json("POST", "/api/dogs", `{"name":"Caf\u00e9 \ud83d\udc15","age":2}`)
+		if r.status != http.StatusCreated || !strings.Contains(r.body, `"name":"Café 🐕"`) {
+			t.Errorf("escaped valid name: %d %s, want 201 with Café 🐕", r.status, r.body)
+		}
+	})
 }
 
 // Ids in paths are plain positive decimal numbers: /walkers/+2/delete/
@@ -150,28 +117,19 @@ func TestIDsArePlainNumbers(t *testing.T) {
 			t.Fatalf("seeded dog %d, walker %d, walk %d; the spellings below assume 1", dog, w, walk)
 		}
 		br := a.browser()
-		for _, id := range []string{"+1", "01", "%2B1", "1.0", "0x1", "1e0", "-1", "0", "%201", "9223372036854775808", "18446744073709551617"} {
+		for _, id := range []string{"abc", "+1", "01", "%2B1", "1.0", "0x1", "1e0", "-1", "0", "%201", "9223372036854775808", "18446744073709551617"} {
 			for _, p := range []string{"/walkers/%s/delete/", "/dogs/%s/delete/"} {
-				path := fmt.Sprintf(p, id)
-				if r := br.submit("/walkers/", path, nil); r.status != http.StatusNotFound {
-					t.Errorf("POST %s = %d, want 404", path, r.status)
-				}
+				br.submit("/walkers/", fmt.Sprintf(p, id), nil).want(t, http.StatusNotFound, "")
 			}
 			for _, p := range []string{"/walkers/%s/edit/", "/walks/%s/complete/", "/walks/%s/status/", "/walks/start/?walk=%s"} {
-				path := fmt.Sprintf(p, id)
-				if r := br.get(path); r.status != http.StatusNotFound {
-					t.Errorf("GET %s = %d, want 404", path, r.status)
-				}
+				br.get(fmt.Sprintf(p, id)).want(t, http.StatusNotFound, "")
 			}
 			for _, c := range []struct{ method, path, body string }{
 				{"DELETE", "/api/walkers/%s", ""}, {"DELETE", "/api/dogs/%s", ""}, {"GET", "/api/walks/%s", ""},
 				{"PUT", "/api/walkers/%s", `{"name":"X","email":"x@example.com"}`},
 				{"POST", "/api/walks/%s/complete", `{"distance":5}`},
 			} {
-				path := fmt.Sprintf(c.path, id)
-				if r := br.json(c.method, path, c.body); r.status != http.StatusNotFound {
-					t.Errorf("%s %s = %d, want 404", c.method, path, r.status)
-				}
+				br.json(c.method, fmt.Sprintf(c.path, id), c.body).want(t, http.StatusNotFound, "")
 			}
 		}
 		// The start form's selects follow the same rule.
@@ -190,12 +148,8 @@ func TestIDsArePlainNumbers(t *testing.T) {
 			t.Errorf("walk 1 complete = %v, %v; want still in progress", done, err)
 		}
 		// The plain spelling works.
-		if r := br.get("/walkers/1/edit/"); r.status != http.StatusOK {
-			t.Errorf("GET /walkers/1/edit/ = %d", r.status)
-		}
-		if r := br.json("DELETE", "/api/walkers/1", ""); r.status != http.StatusNoContent {
-			t.Errorf("DELETE /api/walkers/1 = %d", r.status)
-		}
+		br.get("/walkers/1/edit/").want(t, http.StatusOK, "")
+		br.json("DELETE", "/api/walkers/1", "").want(t, http.StatusNoContent, "")
 	})
 }
 
@@ -204,45 +158,40 @@ func TestIDsArePlainNumbers(t *testing.T) {
 // request is recorded as 499 (nginx's "client closed request").
 func TestClientGoneIsNoServerError(t *testing.T) {
 	t.Parallel()
-	for _, b := range backends {
-		t.Run(b.Name, func(t *testing.T) {
-			a, logs := newLoggedApp(t, b)
-			blocked, release := a.lockWalkers(t)
-			defer release()
+	forEachBackend(t, func(t *testing.T, a *app) {
+		blocked, release := a.lockWalkers(t)
+		defer release()
 
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() {
-				req, _ := http.NewRequestWithContext(ctx, "POST", a.srv.URL+"/api/walkers",
-					strings.NewReader(`{"name":"Ann","email":"ann@example.com"}`))
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := http.DefaultClient.Do(req)
-				if err == nil {
-					resp.Body.Close()
-				}
-				done <- err
-			}()
-			if !poll.Until(10*time.Second, blocked) {
-				t.Fatal("the insert never waited for the lock")
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			req, _ := http.NewRequestWithContext(ctx, "POST", a.srv.URL+"/api/walkers",
+				strings.NewReader(`{"name":"Ann","email":"ann@example.com"}`))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil {
+				resp.Body.Close()
 			}
-			cancel()
-			if err := <-done; err == nil {
-				t.Fatal("the request was answered although its client gave up")
-			}
-			answered := func() bool { return metrictest.Value(a.t, a.reg, "http_requests_in_flight", nil) == 0 }
-			if !poll.Until(15*time.Second, answered) {
-				t.Fatal("the app is still serving the abandoned request")
-			}
-			release()
-			if got := metrictest.Value(a.t, a.reg, "http_requests_total", map[string]string{"method": "POST", "route": "/api/walkers", "status": "499"}); got != 1 {
-				t.Errorf("http_requests_total{status=499} = %g, want 1", got)
-			}
-			a.noServerFailure(t, logs)
-			if wp, _ := a.store.ListWalkers(context.Background(), walker.ListQuery{}); len(wp.Items) != 0 {
-				t.Errorf("the abandoned insert stored %+v", wp.Items)
-			}
-		})
-	}
+			done <- err
+		}()
+		if !poll.Until(10*time.Second, blocked) {
+			t.Fatal("the insert never waited for the lock")
+		}
+		cancel()
+		if err := <-done; err == nil {
+			t.Fatal("the request was answered although its client gave up")
+		}
+		answered := func() bool { return metrictest.Value(a.t, a.reg, "http_requests_in_flight", nil) == 0 }
+		if !poll.Until(15*time.Second, answered) {
+			t.Fatal("the app is still serving the abandoned request")
+		}
+		release()
+		a.wantMetric("http_requests_total", map[string]string{"method": "POST", "route": "/api/walkers", "status": "499"}, 1)
+		a.noServerFailure()
+		if wp, _ := a.store.ListWalkers(context.Background(), walker.ListQuery{}); len(wp.Items) != 0 {
+			t.Errorf("the abandoned insert stored %+v", wp.Items)
+		}
+	})
 }
 
 // lockWalkers holds a write lock on the walkers table from another
@@ -270,14 +219,11 @@ func (a *app) lockWalkers(t *testing.T) (blocked func() bool, release func()) {
 			t.Fatalf("%s: %v", stmt, err)
 		}
 	}
-	var once sync.Once
-	release = func() {
-		once.Do(func() {
-			conn.ExecContext(ctx, "ROLLBACK")
-			conn.Close()
-			db.Close()
-		})
-	}
+	release = sync.OnceFunc(func() {
+		conn.ExecContext(ctx, "ROLLBACK")
+		conn.Close()
+		db.Close()
+	})
 	blocked = func() bool { return metrictest.Value(a.t, a.reg, "http_requests_in_flight", nil) == 1 }
 	if driver == "pgx" {
 		blocked = func() bool {

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -44,21 +45,38 @@ func apiListQuery(c *gin.Context) (walker.ListQuery, error) {
 	return listQuery(c, "", limit)
 }
 
-// renderList renders a page of a list (walkers, dogs, walks in progress).
-func renderList[T any](s *server, c *gin.Context, list func(context.Context, walker.ListQuery) (walker.Page[T], error), name, title string) error {
+// listPage is what a list page shows: its rows and the links to the next
+// and first pages (empty when there is none, or it is this one).
+type listPage[T any] struct {
+	Items []T
+	Query string
+	Next  string
+	First string
+}
+
+// readList reads the page of a list that a list page's URL asks for.
+func readList[T any](c *gin.Context, list func(context.Context, walker.ListQuery) (walker.Page[T], error)) (listPage[T], error) {
 	q, err := listQuery(c, "", 0)
 	if err != nil {
-		return err
+		return listPage[T]{}, err
 	}
 	p, err := list(c, q)
 	if err != nil {
-		return err
+		return listPage[T]{}, err
 	}
-	s.render(c, http.StatusOK, name, title, nil, newListPage(c.FullPath(), q, p))
-	return nil
+	lp := listPage[T]{Items: p.Items, Query: q.Search}
+	if !p.Next.IsZero() {
+		lp.Next = pageURL(c.FullPath(), url.Values{"q": {q.Search}}, "after", p.Next)
+	}
+	if !q.After.IsZero() {
+		lp.First = pageURL(c.FullPath(), url.Values{"q": {q.Search}}, "after", walker.Cursor{})
+	}
+	return lp, nil
 }
 
-// apiList answers a page of a list in JSON, the next one in a Link header.
+// apiList answers a page of a list in JSON. It announces the next page in a
+// Link header, the way RFC 8288 does, so the body stays the plain array it
+// always was.
 func apiList[T, J any](c *gin.Context, list func(context.Context, walker.ListQuery) (walker.Page[T], error), toJSON func(T) J) error {
 	q, err := apiListQuery(c)
 	if err != nil {
@@ -72,29 +90,12 @@ func apiList[T, J any](c *gin.Context, list func(context.Context, walker.ListQue
 	for i, it := range p.Items {
 		out[i] = toJSON(it)
 	}
-	setNextLink(c, c.FullPath(), q, p.Next)
+	if !p.Next.IsZero() {
+		v := url.Values{"q": {q.Search}, "limit": {strconv.Itoa(q.Limit)}}
+		c.Header("Link", "<"+pageURL(c.FullPath(), v, "after", p.Next)+`>; rel="next"`)
+	}
 	c.JSON(http.StatusOK, out)
 	return nil
-}
-
-// listPage is what a list page shows: its rows and the links to the next
-// and first pages (empty when there is none, or it is this one).
-type listPage[T any] struct {
-	Items []T
-	Query string
-	Next  string
-	First string
-}
-
-func newListPage[T any](path string, q walker.ListQuery, p walker.Page[T]) listPage[T] {
-	lp := listPage[T]{Items: p.Items, Query: q.Search}
-	if !p.Next.IsZero() {
-		lp.Next = pageURL(path, url.Values{"q": {q.Search}}, "after", p.Next)
-	}
-	if !q.After.IsZero() {
-		lp.First = pageURL(path, url.Values{"q": {q.Search}}, "after", walker.Cursor{})
-	}
-	return lp
 }
 
 // pageURL is path with the non-empty values and the cursor under key.
@@ -109,16 +110,6 @@ func pageURL(path string, v url.Values, key string, after walker.Cursor) string 
 		return path
 	}
 	return path + "?" + v.Encode()
-}
-
-// setNextLink announces the API's next page the way RFC 8288 does, so the
-// body stays the plain array it always was.
-func setNextLink(c *gin.Context, path string, q walker.ListQuery, next walker.Cursor) {
-	if next.IsZero() {
-		return
-	}
-	v := url.Values{"q": {q.Search}, "limit": {strconv.Itoa(q.Limit)}}
-	c.Header("Link", "<"+pageURL(path, v, "after", next)+`>; rel="next"`)
 }
 
 // choices is one select of the start form: the matches of its search and
@@ -142,22 +133,20 @@ func newChoices[T any](q walker.ListQuery, p walker.Page[T], more func(walker.Cu
 	return ch
 }
 
-// withSelected puts the chosen record first when the page of matches lacks
-// it, so a form shown again after an error keeps the choice.
-func withSelected[T any](items []T, id int64, idOf func(T) int64, get func() (T, error)) []T {
-	if id <= 0 {
-		return items
+// choose renders the options with the record of id (if any) chosen; when
+// the page of matches lacks it, it goes first, so that a form shown again
+// after an error keeps the choice.
+func (ch *choices[T]) choose(ctx context.Context, id int64, option func(T) (int64, string), get func(context.Context, int64) (T, error)) {
+	isChosen := func(it T) bool {
+		itemID, _ := option(it)
+		return itemID == id
 	}
-	for _, it := range items {
-		if idOf(it) == id {
-			return items
+	if id > 0 && !slices.ContainsFunc(ch.Items, isChosen) {
+		if it, err := get(ctx, id); err == nil {
+			ch.Items = append([]T{it}, ch.Items...)
 		}
 	}
-	it, err := get()
-	if err != nil {
-		return items
-	}
-	return append([]T{it}, items...)
+	ch.Options = optionsHTML(ch.Items, id, option)
 }
 
 // optionsHTML renders a select's options in Go, escaped as html/template

@@ -42,7 +42,7 @@ func numbered(prefix string, n int) []string {
 var nextLink = regexp.MustCompile(`^<([^>]+)>; rel="next"$`)
 
 // apiPages follows the API's Link headers from path and returns the names
-// of each page.
+// of each page; a walk, which has none, is "#id" as on its page.
 func apiPages(t *testing.T, b *browser, path string) [][]string {
 	t.Helper()
 	var pages [][]string
@@ -51,12 +51,18 @@ func apiPages(t *testing.T, b *browser, path string) [][]string {
 		if r.status != http.StatusOK {
 			t.Fatalf("GET %s = %d %s", path, r.status, r.body)
 		}
-		var items []struct{ Name string }
+		var items []struct {
+			ID   int64
+			Name string
+		}
 		if err := json.Unmarshal([]byte(r.body), &items); err != nil {
 			t.Fatalf("GET %s: %v: %s", path, err, r.body)
 		}
 		var page []string
 		for _, it := range items {
+			if it.Name == "" {
+				it.Name = fmt.Sprintf("#%d", it.ID)
+			}
 			page = append(page, it.Name)
 		}
 		pages = append(pages, page)
@@ -158,14 +164,8 @@ func lens(pages [][]string) []int {
 func TestDogsAndWalksInProgressPage(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, a *app) {
-		ctx := context.Background()
-		var dogs []string
 		for i, n := range []string{"rex", "Bella", "max", "Ace", "bo"} {
-			d := walker.Dog{Name: n, Age: i, Size: walker.SizeSM}
-			if err := a.store.CreateDog(ctx, &d); err != nil {
-				t.Fatal(err)
-			}
-			dogs = append(dogs, n)
+			a.createDog(walker.Dog{Name: n, Age: i, Size: walker.SizeSM})
 		}
 		b := a.browser()
 		if got := flatten(apiPages(t, b, "/api/dogs?limit=2")); !slices.Equal(got, []string{"Ace", "Bella", "bo", "max", "rex"}) {
@@ -179,6 +179,7 @@ func TestDogsAndWalksInProgressPage(t *testing.T) {
 		}
 
 		// Walks in progress, oldest first, across pages; completed ones not.
+		ctx := context.Background()
 		w := a.createWalkers("Ann")[0]
 		base := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 		var want []string
@@ -200,26 +201,7 @@ func TestDogsAndWalksInProgressPage(t *testing.T) {
 		if !slices.Equal(flatten(pages), want) || len(pages) != 2 || firsts != 1 {
 			t.Errorf("walks in progress pages = %v (%d first links), want %v", pages, firsts, want)
 		}
-		var api []string
-		path := "/api/walks?limit=7"
-		for path != "" {
-			r := b.get(path)
-			var items []struct {
-				ID       int64
-				Complete bool
-			}
-			if err := json.Unmarshal([]byte(r.body), &items); err != nil || r.status != 200 {
-				t.Fatalf("GET %s = %d %s", path, r.status, r.body)
-			}
-			for _, it := range items {
-				api = append(api, fmt.Sprintf("#%d", it.ID))
-			}
-			path = ""
-			if m := nextLink.FindStringSubmatch(r.header.Get("Link")); m != nil {
-				path = m[1]
-			}
-		}
-		if !slices.Equal(api, want) {
+		if api := flatten(apiPages(t, b, "/api/walks?limit=7")); !slices.Equal(api, want) {
 			t.Errorf("GET /api/walks = %v, want %v", api, want)
 		}
 	})
@@ -237,10 +219,7 @@ func TestPagingPastADeletedCursorRow(t *testing.T) {
 		}
 		// The next page starts after a2: delete a2 (with the page's form) and a3.
 		for _, w := range ws[1:3] {
-			del := fmt.Sprintf("/walkers/%d/delete/", w.ID)
-			if r := b.submit("/walkers/", del, nil); r.status != http.StatusFound {
-				t.Fatalf("delete %s = %d", w.Name, r.status)
-			}
+			b.submit("/walkers/", fmt.Sprintf("/walkers/%d/delete/", w.ID), nil).want(t, http.StatusFound, "")
 		}
 		if got := flatten(apiPages(t, b, m[1])); !slices.Equal(got, []string{"a4", "a5"}) {
 			t.Errorf("pages after the deleted cursor row = %v, want a4 a5", got)
@@ -273,10 +252,7 @@ func TestBadListInputIs400AndChangesNothing(t *testing.T) {
 		}
 		before := a.snapshot()
 		for _, c := range cases {
-			r := b.get(c.path)
-			if r.status != http.StatusBadRequest || !strings.Contains(r.body, c.text) {
-				t.Errorf("GET %s = %d, want 400 with %q:\n%.400s", c.path, r.status, c.text, r.body)
-			}
+			b.get(c.path).want(t, http.StatusBadRequest, c.text)
 		}
 		if after := a.snapshot(); after != before {
 			t.Errorf("bad list requests changed something: %+v, then %+v", before, after)
@@ -329,11 +305,7 @@ func walkerOptions(t *testing.T, page string) map[string]string {
 func TestStartFormFindsAWalkerBeyondTheFirstThousand(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, a *app) {
-		ctx := context.Background()
-		d := walkerDog()
-		if err := a.store.CreateDog(ctx, &d); err != nil {
-			t.Fatal(err)
-		}
+		d := a.createDog(rex)
 		ws := a.createWalkers(numbered("Walker", 1500)...)
 		target := ws[1336] // "Walker 1337"
 		b := a.browser()
@@ -405,10 +377,7 @@ func TestStartScriptKnowsTheSizeLabels(t *testing.T) {
 func TestStartFormEscapesNames(t *testing.T) {
 	t.Parallel()
 	a := newApp(t, backends[1])
-	d := walker.Dog{Name: `<script>alert("x")</script> & 'co'`, Age: 1, Size: walker.SizeXS}
-	if err := a.store.CreateDog(context.Background(), &d); err != nil {
-		t.Fatal(err)
-	}
+	d := a.createDog(walker.Dog{Name: `<script>alert("x")</script> & 'co'`, Age: 1, Size: walker.SizeXS})
 	w := a.createWalkers(`Zoë "Z" <b>`)[0]
 	page := a.browser().get("/walks/start/").body
 	for _, want := range []string{

@@ -140,12 +140,8 @@ func (s *server) renderStart(c *gin.Context, status int, errs walker.FieldErrors
 	}
 	d.Dogs = newChoices(dq, dogs, func(next walker.Cursor) string { return pageURL("/walks/start/", v(), "dog_after", next) })
 	d.Walkers = newChoices(wq, walkers, func(next walker.Cursor) string { return pageURL("/walks/start/", v(), "walker_after", next) })
-	d.Dogs.Items = withSelected(d.Dogs.Items, d.DogID, func(x walker.Dog) int64 { return x.ID },
-		func() (walker.Dog, error) { return s.Store.GetDog(c, d.DogID) })
-	d.Walkers.Items = withSelected(d.Walkers.Items, d.WalkerID, func(x walker.Walker) int64 { return x.ID },
-		func() (walker.Walker, error) { return s.Store.GetWalker(c, d.WalkerID) })
-	d.Dogs.Options = optionsHTML(d.Dogs.Items, d.DogID, dogOption)
-	d.Walkers.Options = optionsHTML(d.Walkers.Items, d.WalkerID, walkerOption)
+	d.Dogs.choose(c, d.DogID, dogOption, s.Store.GetDog)
+	d.Walkers.choose(c, d.WalkerID, walkerOption, s.Store.GetWalker)
 	s.render(c, status, "start.html", "Start a walk", errs, d)
 	return nil
 }
@@ -231,7 +227,12 @@ func (s *server) walkStatus(c *gin.Context) error {
 }
 
 func (s *server) walksInProgress(c *gin.Context) error {
-	return renderList(s, c, s.Store.ListWalksInProgress, "walks.html", "Walks in progress")
+	lp, err := readList(c, s.Store.ListWalksInProgress)
+	if err != nil {
+		return err
+	}
+	s.render(c, http.StatusOK, "walks.html", "Walks in progress", nil, lp)
+	return nil
 }
 
 // apiListWalks lists the walks in progress, oldest first, as the /walks/

@@ -1,10 +1,13 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -34,6 +37,25 @@ type app struct {
 	store *store.Store
 	reg   *prometheus.Registry
 	db    store.Config // the database, for tests that lock it from outside
+	logs  *logBuffer   // the app's log, every level
+}
+
+// logBuffer collects the app's log lines for the test to read.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 type backend = testdb.Backend
@@ -52,7 +74,9 @@ func newApp(t *testing.T, b backend, mutate ...func(*web.Config)) *app {
 	if err := st.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	logs := &logBuffer{}
 	cfg := web.Config{
+		Logger:    slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Store:     st,
 		Walks:     metrics.NewWalks(reg),
 		HTTP:      metrics.NewHTTP(reg),
@@ -63,7 +87,15 @@ func newApp(t *testing.T, b backend, mutate ...func(*web.Config)) *app {
 	}
 	srv := httptest.NewServer(web.New(cfg))
 	t.Cleanup(srv.Close)
-	return &app{t: t, srv: srv, store: st, reg: reg, db: db}
+	return &app{t: t, srv: srv, store: st, reg: reg, db: db, logs: logs}
+}
+
+// wantMetric checks a metric's value (a histogram's count of samples).
+func (a *app) wantMetric(name string, labels map[string]string, want float64) {
+	a.t.Helper()
+	if got := metrictest.Value(a.t, a.reg, name, labels); got != want {
+		a.t.Errorf("%s%v = %g, want %g", name, labels, got, want)
+	}
 }
 
 func forEachBackend(t *testing.T, test func(t *testing.T, a *app)) {
@@ -89,10 +121,19 @@ func (a *app) browser() *browser {
 }
 
 type response struct {
+	request  string // "GET /walkers/"
 	status   int
 	body     string
 	location string
 	header   http.Header
+}
+
+// want reports a response without the status, or whose body lacks text.
+func (r response) want(t *testing.T, status int, text string) {
+	t.Helper()
+	if r.status != status || !strings.Contains(r.body, text) {
+		t.Errorf("%s = %d, want %d with %q:\n%.400s", r.request, r.status, status, text, r.body)
+	}
 }
 
 func (b *browser) do(req *http.Request) response {
@@ -103,7 +144,8 @@ func (b *browser) do(req *http.Request) response {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	return response{status: resp.StatusCode, body: string(body), location: resp.Header.Get("Location"), header: resp.Header}
+	return response{request: req.Method + " " + req.URL.RequestURI(), status: resp.StatusCode, body: string(body),
+		location: resp.Header.Get("Location"), header: resp.Header}
 }
 
 func (b *browser) get(path string) response {
@@ -122,9 +164,10 @@ func (b *browser) submit(formPath, action string, fields url.Values) response {
 	if m == nil {
 		b.t.Fatalf("no csrf_token in %s (%d):\n%.500s", formPath, page.status, page.body)
 	}
-	fields = cloneValues(fields)
-	fields.Set("csrf_token", m[1])
-	return b.post(action, fields)
+	form := url.Values{}
+	maps.Copy(form, fields)
+	form.Set("csrf_token", m[1])
+	return b.post(action, form)
 }
 
 func (b *browser) post(path string, fields url.Values) response {
@@ -141,30 +184,26 @@ func (b *browser) json(method, path, body string) response {
 	return b.do(req)
 }
 
-func cloneValues(v url.Values) url.Values {
-	out := url.Values{}
-	for k, vs := range v {
-		out[k] = append([]string(nil), vs...)
-	}
-	return out
-}
-
-func (a *app) seed() (dog, walker int64) {
+// seed stores Rex and Alice, the dog and the walker of most tests.
+func (a *app) seed() (dogID, walkerID int64) {
 	a.t.Helper()
-	d := walkerDog()
-	w := walkerWalker()
-	ctx := context.Background()
-	if err := a.store.CreateDog(ctx, &d); err != nil {
-		a.t.Fatal(err)
-	}
-	if err := a.store.CreateWalker(ctx, &w); err != nil {
+	d := a.createDog(rex)
+	w := walker.Walker{Name: "Alice", Email: "alice@example.com"}
+	if err := a.store.CreateWalker(context.Background(), &w); err != nil {
 		a.t.Fatal(err)
 	}
 	return d.ID, w.ID
 }
 
-func walkerDog() walker.Dog       { return walker.Dog{Name: "Rex", Age: 3, Size: walker.SizeLG} }
-func walkerWalker() walker.Walker { return walker.Walker{Name: "Alice", Email: "alice@example.com"} }
+var rex = walker.Dog{Name: "Rex", Age: 3, Size: walker.SizeLG}
+
+func (a *app) createDog(d walker.Dog) walker.Dog {
+	a.t.Helper()
+	if err := a.store.CreateDog(context.Background(), &d); err != nil {
+		a.t.Fatal(err)
+	}
+	return d
+}
 
 func (a *app) startWalk(b *browser, dog, w int64) int64 {
 	a.t.Helper()
@@ -206,18 +245,12 @@ func TestWalkForms(t *testing.T) {
 			if r.status != http.StatusBadRequest || !strings.Contains(r.body, tt.errMsg) {
 				t.Errorf("%s: %d, want 400 with %q", tt.name, r.status, tt.errMsg)
 			}
-			if got := metrictest.Value(a.t, a.reg, "invalid_walks_total", nil); got != float64(i+1) {
-				t.Errorf("%s: invalid_walks_total = %g, want %d", tt.name, got, i+1)
-			}
+			a.wantMetric("invalid_walks_total", nil, float64(i+1))
 		}
-		if got := metrictest.Value(a.t, a.reg, "walks_started_total", nil); got != 0 {
-			t.Fatalf("walks_started_total = %g after invalid starts", got)
-		}
+		a.wantMetric("walks_started_total", nil, 0)
 
 		id := a.startWalk(b, dog, w)
-		if got := metrictest.Value(a.t, a.reg, "walks_started_total", nil); got != 1 {
-			t.Errorf("walks_started_total = %g, want 1", got)
-		}
+		a.wantMetric("walks_started_total", nil, 1)
 		shown := b.get(fmt.Sprintf("/walks/start/?walk=%d", id))
 		if !strings.Contains(shown.body, fmt.Sprintf("Walk %d started.", id)) || !strings.Contains(shown.body, fmt.Sprintf(`href="/walks/%d/complete/"`, id)) {
 			t.Errorf("the page after the start shows no flash or complete link:\n%s", shown.body)
@@ -236,9 +269,7 @@ func TestWalkForms(t *testing.T) {
 				t.Errorf("distance %q: %d, want 400", bad, r.status)
 			}
 		}
-		if got := metrictest.Value(a.t, a.reg, "walks_completed_total", nil); got != 0 {
-			t.Errorf("walks_completed_total = %g after invalid distances", got)
-		}
+		a.wantMetric("walks_completed_total", nil, 0)
 		r := b.submit(completePath, completePath, url.Values{"distance": {"420"}})
 		if r.status != http.StatusFound || r.location != fmt.Sprintf("/walks/start/?walk=%d", id) {
 			t.Fatalf("complete = %d to %q: %.300s", r.status, r.location, r.body)
@@ -246,9 +277,7 @@ func TestWalkForms(t *testing.T) {
 		if r := b.get(fmt.Sprintf("/walks/%d/status/", id)); strings.TrimSpace(r.body) != `{"complete":true}` {
 			t.Errorf("status after completion = %s", r.body)
 		}
-		if got := metrictest.Value(a.t, a.reg, "walks_completed_total", nil); got != 1 {
-			t.Errorf("walks_completed_total = %g", got)
-		}
+		a.wantMetric("walks_completed_total", nil, 1)
 		dist := metrictest.Series(a.t, a.reg, "walk_distance", nil)[0].GetHistogram()
 		if dist.GetSampleCount() != 1 || dist.GetSampleSum() != 420 {
 			t.Errorf("walk_distance count %d sum %g, want 1 and 420", dist.GetSampleCount(), dist.GetSampleSum())
@@ -281,17 +310,8 @@ func TestWalkForms(t *testing.T) {
 				t.Errorf("POST %s = %d, want %d with %q", tt.path, r.status, tt.status, tt.text)
 			}
 		}
-		if got := metrictest.Value(a.t, a.reg, "walks_completed_total", nil); got != 1 {
-			t.Errorf("walks_completed_total = %g after refused completions", got)
-		}
-		if r := b.get("/walks/9999/status/"); r.status != 404 {
-			t.Errorf("status of a missing walk = %d", r.status)
-		}
-		for _, p := range []string{"/walks/0/status/", "/walks/abc/status/", "/walks/-1/complete/", "/walks/start/?walk=abc"} {
-			if r := b.get(p); r.status != 404 {
-				t.Errorf("GET %s = %d, want 404", p, r.status)
-			}
-		}
+		a.wantMetric("walks_completed_total", nil, 1)
+		b.get("/walks/9999/status/").want(t, 404, "no walk with ID 9999 found") // malformed ids: TestIDsArePlainNumbers
 	})
 }
 
@@ -303,28 +323,18 @@ func TestCSRFIsRequired(t *testing.T) {
 	b.get("/walks/start/") // has a cookie now
 	other := a.browser()
 	otherToken := tokenField.FindStringSubmatch(other.get("/walks/start/").body)[1]
-	tests := []struct {
-		name  string
-		token string
-	}{
-		{"no token", ""},
-		{"forged token", "abc.def"},
-		{"another browser's token", otherToken},
-	}
-	for _, tt := range tests {
+	for name, token := range map[string]string{"no token": "", "forged token": "abc.def", "another browser's token": otherToken} {
 		fields := url.Values{"dog": {fmt.Sprint(dog)}, "walker": {fmt.Sprint(w)}}
-		if tt.token != "" {
-			fields.Set("csrf_token", tt.token)
+		if token != "" {
+			fields.Set("csrf_token", token)
 		}
 		for _, path := range []string{"/walks/start/", "/walkers/new/", "/dogs/1/delete/"} {
 			if r := b.post(path, fields); r.status != http.StatusForbidden {
-				t.Errorf("%s to %s: %d, want 403", tt.name, path, r.status)
+				t.Errorf("%s to %s: %d, want 403", name, path, r.status)
 			}
 		}
 	}
-	if got := metrictest.Value(a.t, a.reg, "walks_started_total", nil); got != 0 {
-		t.Errorf("a forged request started a walk")
-	}
+	a.wantMetric("walks_started_total", nil, 0)
 	if _, err := a.store.GetDog(context.Background(), dog); err != nil {
 		t.Errorf("a forged request deleted the dog: %v", err)
 	}
@@ -342,11 +352,9 @@ func TestConcurrentCompletionsCountOnce(t *testing.T) {
 		statuses := make(chan int, n)
 		var wg sync.WaitGroup
 		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				statuses <- b.post(path, url.Values{"distance": {fmt.Sprint(100 * (i + 1))}, "csrf_token": {token}}).status
-			}()
+			})
 		}
 		wg.Wait()
 		close(statuses)
@@ -357,12 +365,8 @@ func TestConcurrentCompletionsCountOnce(t *testing.T) {
 		if count[http.StatusFound] != 1 || count[http.StatusBadRequest] != 1 {
 			t.Errorf("statuses %v, want one 302 and one 400", count)
 		}
-		if got := metrictest.Value(a.t, a.reg, "walks_completed_total", nil); got != 1 {
-			t.Errorf("walks_completed_total = %g, want 1", got)
-		}
-		if got := metrictest.Value(a.t, a.reg, "walk_distance", nil); got != 1 {
-			t.Errorf("walk_distance count = %g, want 1", got)
-		}
+		a.wantMetric("walks_completed_total", nil, 1)
+		a.wantMetric("walk_distance", nil, 1)
 	})
 }
 
@@ -371,12 +375,10 @@ func TestWalkerAndDogPages(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, a *app) {
 		b := a.browser()
 		tests := []struct {
-			name     string
-			form     string
-			fields   url.Values
-			status   int
-			location string
-			text     string
+			name, form     string
+			fields         url.Values
+			status         int
+			location, text string
 		}{
 			{"walker created", "/walkers/new/", url.Values{"name": {"Bob"}, "email": {"bob@example.com"}}, 302, "/walkers/", ""},
 			{"walker without name", "/walkers/new/", url.Values{"email": {"x@example.com"}}, 400, "", "This field is required."},
@@ -410,25 +412,15 @@ func TestWalkerAndDogPages(t *testing.T) {
 			t.Fatalf("stored %d walkers and %d dogs, want 2 and 1", len(ws), len(ds))
 		}
 		edit := fmt.Sprintf("/dogs/%d/edit/", ds[0].ID)
-		if r := b.submit(edit, edit, url.Values{"name": {"Fido"}, "age": {"5"}, "size": {"xl"}}); r.status != 302 {
-			t.Errorf("edit dog = %d", r.status)
-		}
+		b.submit(edit, edit, url.Values{"name": {"Fido"}, "age": {"5"}, "size": {"xl"}}).want(t, 302, "")
 		if d, _ := a.store.GetDog(context.Background(), ds[0].ID); d.Age != 5 || d.Size != walker.SizeXL {
 			t.Errorf("edited dog = %+v", d)
 		}
-		if r := b.get("/dogs/999/edit/"); r.status != 404 {
-			t.Errorf("edit missing dog = %d", r.status)
-		}
+		b.get("/dogs/999/edit/").want(t, 404, "no dog with ID 999 found")
 		del := fmt.Sprintf("/walkers/%d/delete/", ws[0].ID)
-		if r := b.submit("/walkers/", del, nil); r.status != 302 {
-			t.Errorf("delete walker = %d", r.status)
-		}
-		if r := b.submit("/walkers/new/", del, nil); r.status != 404 {
-			t.Errorf("delete deleted walker = %d, want 404", r.status)
-		}
-		if got := metrictest.Value(a.t, a.reg, "model_deletes_total", map[string]string{"model": "walker"}); got != 1 {
-			t.Errorf("model_deletes_total{walker} = %g", got)
-		}
+		b.submit("/walkers/", del, nil).want(t, 302, "")
+		b.submit("/walkers/new/", del, nil).want(t, 404, "") // deleted already
+		a.wantMetric("model_deletes_total", map[string]string{"model": "walker"}, 1)
 	})
 }
 
@@ -437,12 +429,9 @@ func TestJSONAPI(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, a *app) {
 		b := a.browser()
 		steps := []struct {
-			name   string
-			method string
-			path   string
-			body   string
-			status int
-			text   string
+			name, method, path, body string
+			status                   int
+			text                     string
 		}{
 			{"create walker", "POST", "/api/walkers", `{"name":"Ann","email":"ann@example.com"}`, 201, `"id":1`},
 			{"invalid walker", "POST", "/api/walkers", `{"name":"","email":"ann@example.com"}`, 400, `"name":"This field is required."`},
@@ -473,18 +462,11 @@ func TestJSONAPI(t *testing.T) {
 				t.Errorf("%s: %s %s = %d %s, want %d with %s", s.name, s.method, s.path, r.status, r.body, s.status, s.text)
 			}
 		}
-		if got := metrictest.Value(a.t, a.reg, "walks_started_total", nil); got != 1 {
-			t.Errorf("walks_started_total = %g", got)
-		}
-		if got := metrictest.Value(a.t, a.reg, "invalid_walks_total", nil); got != 2 {
-			t.Errorf("invalid_walks_total = %g, want 2", got)
-		}
+		a.wantMetric("walks_started_total", nil, 1)
+		a.wantMetric("invalid_walks_total", nil, 2)
 
 		// Form-encoded posts to the API are refused: no CSRF hole there.
-		r := b.post("/api/walks", url.Values{"dog": {"1"}, "walker": {"1"}})
-		if r.status != http.StatusUnsupportedMediaType {
-			t.Errorf("form post to the API = %d, want 415", r.status)
-		}
+		b.post("/api/walks", url.Values{"dog": {"1"}, "walker": {"1"}}).want(t, http.StatusUnsupportedMediaType, "")
 	})
 }
 
@@ -498,26 +480,19 @@ func TestLimitsHealthAndHeaders(t *testing.T) {
 	})
 	b := a.browser()
 	big := `{"name":"` + strings.Repeat("x", 2000) + `","email":"a@example.com"}`
-	if r := b.json("POST", "/api/walkers", big); r.status != http.StatusRequestEntityTooLarge {
-		t.Errorf("2 KB body = %d, want 413", r.status)
-	}
+	b.json("POST", "/api/walkers", big).want(t, http.StatusRequestEntityTooLarge, "")
 	if ws, _ := a.store.ListWalkers(context.Background(), walker.ListQuery{}); len(ws.Items) != 0 {
 		t.Errorf("an oversized request stored something")
 	}
 	for _, p := range []string{"/livez", "/readyz", "/ht/"} {
-		if r := b.get(p); r.status != 200 {
-			t.Errorf("GET %s = %d", p, r.status)
-		}
+		b.get(p).want(t, 200, "ok")
 	}
 	ready = down
-	if r := b.get("/readyz"); r.status != 503 {
-		t.Errorf("readyz with the database down = %d", r.status)
-	}
-	if r := b.get("/ht/"); r.status != 503 {
-		t.Errorf("ht with the database down = %d", r.status)
-	}
-	if r := b.get("/livez"); r.status != 200 {
-		t.Errorf("livez must not depend on the database: %d", r.status)
+	// livez does not depend on the database.
+	for p, want := range map[string]int{"/readyz": 503, "/ht/": 503, "/livez": 200} {
+		if r := b.get(p); r.status != want {
+			t.Errorf("GET %s with the database down = %d, want %d", p, r.status, want)
+		}
 	}
 	r := b.get("/walks/start/")
 	for h, want := range map[string]string{
@@ -538,9 +513,7 @@ func TestLimitsHealthAndHeaders(t *testing.T) {
 	if r := b.do(req); r.header.Get("X-Request-ID") != "from-nginx-123" {
 		t.Errorf("nginx's request id not kept: %q", r.header.Get("X-Request-ID"))
 	}
-	if r := b.get("/metrics"); r.status != 404 {
-		t.Errorf("public /metrics = %d, want 404", r.status)
-	}
+	b.get("/metrics").want(t, 404, "") // public /metrics
 	if r := b.get("/static/style.css"); r.status != 200 || !strings.Contains(r.header.Get("Content-Type"), "text/css") {
 		t.Errorf("style.css = %d %s", r.status, r.header.Get("Content-Type"))
 	}
@@ -558,32 +531,20 @@ func TestHTTPMetricsUseRouteTemplates(t *testing.T) {
 	b.get("/walks/start") // gin redirects to the slash form before any middleware
 	b.json("PROPFIND", "/walks/start/", "")
 
-	tests := []struct {
-		labels map[string]string
-		want   float64
-	}{
-		{map[string]string{"method": "GET", "route": "/walks/start/", "status": "200"}, 1},
-		{map[string]string{"method": "POST", "route": "/walks/start/", "status": "302"}, 1},
-		{map[string]string{"method": "GET", "route": "/walks/:id/status/", "status": "200"}, 1},
-		{map[string]string{"method": "GET", "route": "/walks/:id/status/", "status": "404"}, 1},
-		{map[string]string{"method": "GET", "route": "unmatched", "status": "404"}, 1},
-		{map[string]string{"method": "GET", "route": "unmatched", "status": "301"}, 1},
-		{map[string]string{"method": "OTHER", "route": "unmatched", "status": "405"}, 1},
+	for _, labels := range []map[string]string{
+		{"method": "GET", "route": "/walks/start/", "status": "200"},
+		{"method": "POST", "route": "/walks/start/", "status": "302"},
+		{"method": "GET", "route": "/walks/:id/status/", "status": "200"},
+		{"method": "GET", "route": "/walks/:id/status/", "status": "404"},
+		{"method": "GET", "route": "unmatched", "status": "404"},
+		{"method": "GET", "route": "unmatched", "status": "301"},
+		{"method": "OTHER", "route": "unmatched", "status": "405"},
+	} {
+		a.wantMetric("http_requests_total", labels, 1)
 	}
-	for _, tt := range tests {
-		if got := metrictest.Value(a.t, a.reg, "http_requests_total", tt.labels); got != tt.want {
-			t.Errorf("http_requests_total%v = %g, want %g", tt.labels, got, tt.want)
-		}
-	}
-	if got := metrictest.Value(a.t, a.reg, "http_request_duration_seconds", map[string]string{"method": "GET", "route": "/walks/:id/status/"}); got != 2 {
-		t.Errorf("duration count for the status route = %g, want 2", got)
-	}
-	if got := metrictest.Value(a.t, a.reg, "http_template_renders_total", map[string]string{"template": "start.html"}); got != 1 {
-		t.Errorf("start.html renders = %g", got)
-	}
-	if got := metrictest.Value(a.t, a.reg, "http_requests_in_flight", nil); got != 0 {
-		t.Errorf("in flight = %g at rest", got)
-	}
+	a.wantMetric("http_request_duration_seconds", map[string]string{"method": "GET", "route": "/walks/:id/status/"}, 2)
+	a.wantMetric("http_template_renders_total", map[string]string{"template": "start.html"}, 1)
+	a.wantMetric("http_requests_in_flight", nil, 0)
 	if m := metrictest.Series(a.t, a.reg, "http_request_size_bytes", map[string]string{"method": "POST", "route": "/walks/start/"})[0]; m.GetHistogram().GetSampleSum() <= 0 {
 		t.Errorf("request size not observed for the form post")
 	}
@@ -606,10 +567,6 @@ func TestPanicsAreRecoveredAndCounted(t *testing.T) {
 	if r.status != 500 || strings.Contains(r.body, "boom") || strings.Contains(r.body, "goroutine") {
 		t.Errorf("panic answered %d %q; want a plain 500 without details", r.status, r.body)
 	}
-	if got := metrictest.Value(a.t, a.reg, "http_panics_total", map[string]string{"route": "/walks/:id/status/"}); got != 1 {
-		t.Errorf("http_panics_total = %g", got)
-	}
-	if got := metrictest.Value(a.t, a.reg, "http_requests_total", map[string]string{"method": "GET", "route": "/walks/:id/status/", "status": "500"}); got != 1 {
-		t.Errorf("the 500 is not counted: %g", got)
-	}
+	a.wantMetric("http_panics_total", map[string]string{"route": "/walks/:id/status/"}, 1)
+	a.wantMetric("http_requests_total", map[string]string{"method": "GET", "route": "/walks/:id/status/", "status": "500"}, 1)
 }

@@ -12,29 +12,20 @@
   }
   // walker.Size.Label, as the server renders it (a test keeps them equal).
   var sizeLabels = { xs: 'xsmall', sm: 'small', md: 'medium', lg: 'large', xl: 'xlarge' };
-  var kinds = {
-    dog: {
-      api: '/api/dogs',
-      label: function (d) { return d.name + ' (' + (sizeLabels[d.size] || d.size) + ')'; },
-      choose: 'Choose a dog',
-      none: "No dog's name starts with that"
-    },
-    walker: {
-      api: '/api/walkers',
-      label: function (w) { return w.name + ' (' + w.email + ')'; },
-      choose: 'Choose a walker',
-      none: "No walker's name starts with that"
-    }
+  // An option's text, by data-find: as the server renders it.
+  var labels = {
+    dog: function (d) { return d.name + ' (' + (sizeLabels[d.size] || d.size) + ')'; },
+    walker: function (w) { return w.name + ' (' + w.email + ')'; }
   };
   var limit = 20;
   var searches = [];
 
   inputs.forEach(function (input) {
-    var kind = kinds[input.getAttribute('data-find')];
-    if (!kind) {
+    var name = input.getAttribute('data-find');
+    var label = labels[name];
+    if (!label) {
       return;
     }
-    var name = input.getAttribute('data-find');
     var select = document.getElementById(name);
     var hint = document.getElementById(name + '-more');
     var timer = null;
@@ -51,7 +42,7 @@
         pending.abort();
       }
       pending = new AbortController();
-      var url = kind.api + '?limit=' + limit + '&q=' + encodeURIComponent(q);
+      var url = '/api/' + name + 's?limit=' + limit + '&q=' + encodeURIComponent(q);
       fetch(url, { headers: { Accept: 'application/json' }, credentials: 'same-origin', signal: pending.signal })
         .then(function (resp) {
           if (!resp.ok) {
@@ -71,10 +62,10 @@
 
     function fill(items) {
       var chosen = select.value;
-      var first = new Option(items.length ? kind.choose : kind.none, '');
+      var first = new Option(items.length ? 'Choose a ' + name : 'No ' + name + "'s name starts with that", '');
       select.replaceChildren(first);
       items.forEach(function (it) {
-        select.add(new Option(kind.label(it), String(it.id), false, String(it.id) === chosen));
+        select.add(new Option(label(it), String(it.id), false, String(it.id) === chosen));
       });
     }
 
