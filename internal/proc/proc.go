@@ -57,9 +57,6 @@ func Start(dir, name string, env []string, argv ...string) (*Process, error) {
 // Pid is the process id.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
 
-// Done is closed when the process has exited.
-func (p *Process) Done() <-chan struct{} { return p.done }
-
 // Err is the exit error, valid after Done.
 func (p *Process) Err() error { return p.err }
 
