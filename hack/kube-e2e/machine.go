@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -81,11 +82,12 @@ func takeMachineState() (*machineState, error) {
 // different afterwards.
 func (before *machineState) restore() (restored, left []string) {
 	// Processes first: they hold mounts, cgroups and interfaces.
-	for _, p := range nodeProcesses() {
-		left = append(left, "process "+p)
-	}
-	if len(left) > 0 {
-		killNodeProcesses()
+	if procs := nodeProcesses(); len(procs) > 0 {
+		for _, p := range procs {
+			left = append(left, "process "+p.String())
+			syscall.Kill(p.pid, syscall.SIGKILL)
+		}
+		pollpkg.Until(5*time.Second, func() bool { return len(nodeProcesses()) == 0 })
 	}
 	mounts, _ := mountPoints()
 	added := without(mounts, before.mounts)
@@ -180,7 +182,7 @@ func (before *machineState) diff() []string {
 		}
 	}
 	for _, p := range nodeProcesses() {
-		d = append(d, "process "+p)
+		d = append(d, "process "+p.String())
 	}
 	return d
 }
@@ -308,10 +310,17 @@ func sysctls() map[string]string {
 	return vals
 }
 
+type process struct {
+	pid  int
+	name string
+}
+
+func (p process) String() string { return fmt.Sprintf("%s (pid %d)", p.name, p.pid) }
+
 // nodeProcesses lists running processes of the node's programs, and any
 // process in a pod's cgroup.
-func nodeProcesses() []string {
-	var found []string
+func nodeProcesses() []process {
+	var found []process
 	pids, _ := filepath.Glob("/proc/[0-9]*")
 	for _, p := range pids {
 		comm, err := os.ReadFile(p + "/comm")
@@ -321,24 +330,11 @@ func nodeProcesses() []string {
 		name := strings.TrimSpace(string(comm))
 		cg, _ := os.ReadFile(p + "/cgroup")
 		if isNodeProgram(name) || strings.Contains(string(cg), "kubepods") {
-			found = append(found, fmt.Sprintf("%s (pid %s)", name, filepath.Base(p)))
+			pid, _ := strconv.Atoi(filepath.Base(p))
+			found = append(found, process{pid, name})
 		}
 	}
 	return found
-}
-
-func killNodeProcesses() {
-	pids, _ := filepath.Glob("/proc/[0-9]*")
-	for _, p := range pids {
-		comm, _ := os.ReadFile(p + "/comm")
-		cg, _ := os.ReadFile(p + "/cgroup")
-		if isNodeProgram(strings.TrimSpace(string(comm))) || strings.Contains(string(cg), "kubepods") {
-			var pid int
-			fmt.Sscan(filepath.Base(p), &pid)
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}
-	pollpkg.Until(5*time.Second, func() bool { return len(nodeProcesses()) == 0 })
 }
 
 // without is the elements of a that b lacks.

@@ -2,11 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
 	"net"
 	"os"
@@ -115,22 +111,18 @@ func (e *env) startControlPlane(ctx context.Context, n *node) error {
 	if err != nil {
 		return err
 	}
-	saKey, saPub, err := serviceAccountKeys(dir)
-	if err != nil {
-		return err
-	}
 	etcdURL, err := e.startEtcd(n, dir)
 	if err != nil {
 		return err
 	}
-	if err := e.startAPIServer(ctx, n, dir, etcdURL, certs, saPub, saKey); err != nil {
+	if err := e.startAPIServer(ctx, n, dir, etcdURL, certs); err != nil {
 		return err
 	}
 	if err := e.run(n, "kube-controller-manager", "--kubeconfig="+n.kubeconfig, "--leader-elect=false",
 		// The node's pod CIDR is the CNI's; the trust-bundle publisher
 		// loops on a self-signed serving certificate.
 		"--controllers=*,-node-ipam-controller,-kube-apiserver-serving-clustertrustbundle-publisher-controller",
-		"--service-account-private-key-file="+saKey, "--root-ca-file="+certs.caCert,
+		"--service-account-private-key-file="+certs.saKey, "--root-ca-file="+certs.caCert,
 		"--use-service-account-credentials=true", "--secure-port=0", "--v=1"); err != nil {
 		return err
 	}
@@ -153,7 +145,7 @@ func (e *env) startEtcd(n *node, dir string) (string, error) {
 
 // startAPIServer runs kube-apiserver on the bridge's address with an admin
 // token, writes its kubeconfig, and waits until it is ready.
-func (e *env) startAPIServer(ctx context.Context, n *node, dir, etcdURL string, certs *pki, saPub, saKey string) error {
+func (e *env) startAPIServer(ctx context.Context, n *node, dir, etcdURL string, certs *pki) error {
 	token := testtool.RandomHex(16)
 	tokens := filepath.Join(dir, "tokens.csv")
 	if err := os.WriteFile(tokens, []byte(token+`,admin,admin,"system:masters"`+"\n"), 0o600); err != nil {
@@ -167,7 +159,7 @@ func (e *env) startAPIServer(ctx context.Context, n *node, dir, etcdURL string, 
 		"--etcd-servers="+etcdURL,
 		"--bind-address="+nodeIP, "--advertise-address="+nodeIP, fmt.Sprintf("--secure-port=%d", ports[0]),
 		"--tls-cert-file="+certs.serverCert, "--tls-private-key-file="+certs.serverKey,
-		"--service-account-key-file="+saPub, "--service-account-signing-key-file="+saKey,
+		"--service-account-key-file="+certs.saPub, "--service-account-signing-key-file="+certs.saKey,
 		"--service-account-issuer=https://kubernetes.default.svc",
 		"--service-cluster-ip-range="+serviceCIDR,
 		"--token-auth-file="+tokens,
@@ -216,22 +208,6 @@ current-context: e2e
 	cfg.QPS, cfg.Burst = 50, 100
 	n.client, err = kubernetes.NewForConfig(cfg)
 	return err
-}
-
-func serviceAccountKeys(dir string) (keyPath, pubPath string, err error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return "", "", err
-	}
-	keyPath, pubPath = filepath.Join(dir, "sa.key"), filepath.Join(dir, "sa.pub")
-	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	if err != nil {
-		return "", "", err
-	}
-	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600); err != nil {
-		return "", "", err
-	}
-	return keyPath, pubPath, os.WriteFile(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o644)
 }
 
 // startContainerd runs containerd with its CRI plugin, all state under the
