@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,10 +124,7 @@ func (p *renderedPod) prometheusConfig(dir string, o options) (string, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "secret"), 0o755); err != nil {
 		return "", err
 	}
-	job := map[string]any{}
-	for k, v := range p.scrapeJob {
-		job[k] = v
-	}
+	job := maps.Clone(p.scrapeJob)
 	delete(job, "kubernetes_sd_configs")
 	delete(job, "relabel_configs")
 	auth, _ := job["basic_auth"].(map[string]any)
