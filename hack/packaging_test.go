@@ -91,11 +91,7 @@ func TestDockerfileFinalStage(t *testing.T) {
 		regexp.MustCompile(`^COPY --from=build /out/walker /walker$`),
 	}
 	for _, re := range want {
-		found := false
-		for _, l := range lines {
-			found = found || re.MatchString(l)
-		}
-		if !found {
+		if !slices.ContainsFunc(lines, re.MatchString) {
 			t.Errorf("Dockerfile has no line matching %s", re)
 		}
 	}
