@@ -19,19 +19,33 @@ import (
 )
 
 // machineState is what a node changes on the host and must give back:
-// network interfaces, mounts, packet filter rules, cgroups, sysctls, the
+// mounts, network interfaces, packet filter rules, cgroups, sysctls, the
 // folders the node's programs write outside the run's own folder, and
 // processes. It is taken before the node starts and again after the
 // teardown; anything that differs then is put back or removed, and what
 // cannot be is a failure of the run.
 type machineState struct {
-	links     []string
-	mounts    []string
-	iptables  map[string]string // iptables-save / ip6tables-save, normalised
-	nftTables []string
-	cgroups   []string
-	sysctls   map[string]string
-	paths     map[string]bool
+	lists    map[string][]string // by hostLists' what
+	iptables map[string]string   // iptables-save / ip6tables-save, normalised
+	sysctls  map[string]string
+}
+
+// hostLists are the node's traces on the host that are lists of names,
+// each with the way to list them and to remove one, in the order of their
+// removal (mounts hold the rest).
+var hostLists = []struct {
+	what   string
+	list   func() ([]string, error)
+	remove func(string) error
+}{
+	{"mount", mountPoints, func(m string) error { return syscall.Unmount(m, syscall.MNT_DETACH) }},
+	{"network interface", links, func(l string) error { return ip("link", "del", l) }},
+	{"nft table", func() ([]string, error) { return nftTables(), nil }, func(t string) error {
+		f := strings.Fields(t)
+		return exec.Command("nft", "delete", "table", f[0], f[1]).Run()
+	}},
+	{"cgroup", func() ([]string, error) { return cgroupDirs(), nil }, removeCgroup},
+	{"path", presentNodePaths, os.RemoveAll},
 }
 
 // Folders the kubelet, containerd and the CNI plugins may create whatever
@@ -57,25 +71,28 @@ func isNodeProgram(comm string) bool {
 }
 
 func takeMachineState() (*machineState, error) {
-	s := &machineState{iptables: map[string]string{}, paths: map[string]bool{}}
-	var err error
-	if s.links, err = links(); err != nil {
-		return nil, err
-	}
-	if s.mounts, err = mountPoints(); err != nil {
-		return nil, err
+	s := &machineState{lists: map[string][]string{}, iptables: map[string]string{}, sysctls: sysctls()}
+	for _, l := range hostLists {
+		var err error
+		if s.lists[l.what], err = l.list(); err != nil {
+			return nil, err
+		}
 	}
 	for _, save := range []string{"iptables-save", "ip6tables-save"} {
 		s.iptables[save] = iptablesRules(save)
 	}
-	s.nftTables = nftTables()
-	s.cgroups = cgroupDirs()
-	s.sysctls = sysctls()
-	for _, p := range nodePaths {
-		_, err := os.Lstat(p)
-		s.paths[p] = err == nil
-	}
 	return s, nil
+}
+
+// presentNodePaths is the nodePaths that exist.
+func presentNodePaths() ([]string, error) {
+	var present []string
+	for _, p := range nodePaths {
+		if _, err := os.Lstat(p); err == nil {
+			present = append(present, p)
+		}
+	}
+	return present, nil
 }
 
 // restore puts back what the node changed and reports what is still
@@ -89,18 +106,23 @@ func (before *machineState) restore() (restored, left []string) {
 		}
 		pollpkg.Until(5*time.Second, func() bool { return len(nodeProcesses()) == 0 })
 	}
-	mounts, _ := mountPoints()
-	added := without(mounts, before.mounts)
-	sort.Sort(sort.Reverse(sort.StringSlice(added))) // deepest first
-	for _, m := range added {
-		if err := syscall.Unmount(m, syscall.MNT_DETACH); err == nil {
-			restored = append(restored, "unmounted "+m)
+	for _, l := range hostLists {
+		now, _ := l.list()
+		added := without(now, before.lists[l.what])
+		sort.Sort(sort.Reverse(sort.StringSlice(added))) // deepest first
+		for _, x := range added {
+			if l.remove(x) == nil {
+				restored = append(restored, "removed "+l.what+" "+x)
+			}
 		}
 	}
-	restored = append(restored, before.restoreNetwork()...)
-	for _, c := range without(cgroupDirs(), before.cgroups) {
-		if removeCgroup(c) == nil {
-			restored = append(restored, "removed cgroup "+c)
+	for save, rules := range before.iptables {
+		if iptablesRules(save) != rules {
+			cmd := exec.Command(strings.Replace(save, "-save", "-restore", 1))
+			cmd.Stdin = strings.NewReader(rules)
+			if err := cmd.Run(); err == nil {
+				restored = append(restored, "restored the "+strings.TrimSuffix(save, "-save")+" rules")
+			}
 		}
 	}
 	for k, v := range sysctls() {
@@ -110,41 +132,7 @@ func (before *machineState) restore() (restored, left []string) {
 			}
 		}
 	}
-	for p, existed := range before.paths {
-		if _, err := os.Lstat(p); err == nil && !existed {
-			if os.RemoveAll(p) == nil {
-				restored = append(restored, "removed "+p)
-			}
-		}
-	}
 	return restored, append(left, before.diff()...)
-}
-
-// restoreNetwork removes the interfaces and nft tables the node added and
-// puts back the iptables rules.
-func (before *machineState) restoreNetwork() (restored []string) {
-	now, _ := links()
-	for _, l := range without(now, before.links) {
-		if ip("link", "del", l) == nil {
-			restored = append(restored, "deleted link "+l)
-		}
-	}
-	for _, t := range without(nftTables(), before.nftTables) {
-		if exec.Command("nft", "delete", "table", strings.Fields(t)[0], strings.Fields(t)[1]).Run() == nil {
-			restored = append(restored, "deleted nft table "+t)
-		}
-	}
-	for save, rules := range before.iptables {
-		if iptablesRules(save) != rules {
-			restoreCmd := strings.Replace(save, "-save", "-restore", 1)
-			cmd := exec.Command(restoreCmd)
-			cmd.Stdin = strings.NewReader(rules)
-			if err := cmd.Run(); err == nil {
-				restored = append(restored, "restored the "+strings.TrimSuffix(save, "-save")+" rules")
-			}
-		}
-	}
-	return restored
 }
 
 // diff lists what still differs from the state before.
@@ -154,31 +142,19 @@ func (before *machineState) diff() []string {
 		return []string{err.Error()}
 	}
 	var d []string
-	for _, l := range without(after.links, before.links) {
-		d = append(d, "network interface "+l)
-	}
-	for _, m := range without(after.mounts, before.mounts) {
-		d = append(d, "mount "+m)
+	for _, l := range hostLists {
+		for _, x := range without(after.lists[l.what], before.lists[l.what]) {
+			d = append(d, l.what+" "+x)
+		}
 	}
 	for save, rules := range before.iptables {
 		if after.iptables[save] != rules {
 			d = append(d, save+" rules differ")
 		}
 	}
-	for _, t := range without(after.nftTables, before.nftTables) {
-		d = append(d, "nft table "+t)
-	}
-	for _, c := range without(after.cgroups, before.cgroups) {
-		d = append(d, "cgroup "+c)
-	}
 	for k, v := range after.sysctls {
 		if old, ok := before.sysctls[k]; ok && old != v {
 			d = append(d, fmt.Sprintf("sysctl %s = %s (was %s)", k, v, old))
-		}
-	}
-	for p, existed := range after.paths {
-		if existed && !before.paths[p] {
-			d = append(d, "path "+p)
 		}
 	}
 	for _, p := range nodeProcesses() {
