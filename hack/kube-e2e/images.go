@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/walkerhq/walker/internal/image"
+	"github.com/walkerhq/walker/internal/proc"
 	"github.com/walkerhq/walker/internal/testtool"
 )
 
@@ -114,10 +115,9 @@ func staticImage(at, bin, user string, args []string) (v1.Image, error) {
 // pauseImage is the sandbox image: our own pause (hack/kube-e2e/pause).
 func (e *env) pauseImage() (v1.Image, error) {
 	bin := filepath.Join(e.dir, "pause")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./hack/kube-e2e/pause")
-	cmd.Dir, cmd.Env = e.root, append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build pause: %v\n%s", err, out)
+	err := proc.Run(context.Background(), e.root, "build pause", []string{"CGO_ENABLED=0"}, "go", "build", "-trimpath", "-o", bin, "./hack/kube-e2e/pause")
+	if err != nil {
+		return nil, err
 	}
 	return staticImage("/pause", bin, "65535", nil)
 }

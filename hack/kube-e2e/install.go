@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
+
+	"github.com/walkerhq/walker/internal/proc"
 )
 
 // The first steps: the images, the node, the README's install, and the
@@ -35,8 +36,8 @@ func chartAppVersion(path string) (string, error) {
 }
 
 func (e *env) buildImages(ctx context.Context) error {
-	if out, err := exec.CommandContext(ctx, filepath.Join(e.root, "hack", "chart-deps")).CombinedOutput(); err != nil {
-		return fmt.Errorf("hack/chart-deps: %v\n%s", err, out)
+	if err := proc.Run(ctx, e.root, "hack/chart-deps", nil, filepath.Join(e.root, "hack", "chart-deps")); err != nil {
+		return err
 	}
 	appVersion, err := chartAppVersion(filepath.Join(e.chartDir(), "Chart.yaml"))
 	if err != nil {
@@ -49,10 +50,10 @@ func (e *env) buildImages(ctx context.Context) error {
 	// The chart's default image, built the way users build it without Docker.
 	walkerRef := "ghcr.io/walkerhq/walker:" + appVersion
 	tar := filepath.Join(e.dir, "walker.tar")
-	out, err := exec.CommandContext(ctx, "make", "-C", e.root, "-s", "image-tar",
-		"BINARY="+filepath.Join(e.dir, "walker"), "IMAGE="+walkerRef, "IMAGE_TAR="+tar).CombinedOutput()
+	err = proc.Run(ctx, e.root, "make image-tar", nil, "make", "-s", "image-tar",
+		"BINARY="+filepath.Join(e.dir, "walker"), "IMAGE="+walkerRef, "IMAGE_TAR="+tar)
 	if err != nil {
-		return fmt.Errorf("make image-tar: %v\n%s", err, out)
+		return err
 	}
 	if e.registry, err = e.startRegistry(); err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/walkerhq/walker/internal/chart"
+	"github.com/walkerhq/walker/internal/proc"
 	"github.com/walkerhq/walker/internal/testtool"
 )
 
@@ -38,7 +39,7 @@ func renderChart(ctx context.Context, o options, password, otlpEndpoint string) 
 	if err != nil {
 		return nil, err
 	}
-	if err := runOnce(o.repoRoot, "hack/chart-deps", nil, filepath.Join(o.repoRoot, "hack", "chart-deps")); err != nil {
+	if err := proc.Run(ctx, o.repoRoot, "hack/chart-deps", nil, filepath.Join(o.repoRoot, "hack", "chart-deps")); err != nil {
 		return nil, err
 	}
 	args := []string{"--namespace", o.namespace, "--set-string", "metrics.auth.password=" + password,
