@@ -47,22 +47,17 @@ func (e *env) uninstall(ctx context.Context) error {
 // dataClaim is PostgreSQL's volume claim, which helm uninstall keeps.
 const dataClaim = "PersistentVolumeClaim/data-" + release + "-postgresql-0"
 
-// usualKinds are the kinds the chart creates, checked first: every object
-// of the namespace, or (labelled) those with the release's label.
-var usualKinds = []struct {
-	kind     string
-	gvr      schema.GroupVersionResource
-	labelled bool
+// anyLabelKinds are the kinds of which no object may be left in the
+// namespace, whatever its labels (the chart's and those Kubernetes makes
+// for them); every other kind, by the release's label.
+var anyLabelKinds = []struct {
+	kind string
+	gvr  schema.GroupVersionResource
 }{
-	{"Deployment", schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, true},
-	{"ReplicaSet", schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}, true},
-	{"Pod", schema.GroupVersionResource{Version: "v1", Resource: "pods"}, false},
-	{"Service", schema.GroupVersionResource{Version: "v1", Resource: "services"}, false},
-	{"Secret", schema.GroupVersionResource{Version: "v1", Resource: "secrets"}, false},
-	{"ConfigMap", schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, true},
-	{"ServiceAccount", schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, true},
-	{"PodDisruptionBudget", schema.GroupVersionResource{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets"}, true},
-	{"EndpointSlice", schema.GroupVersionResource{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices"}, false},
+	{"Pod", schema.GroupVersionResource{Version: "v1", Resource: "pods"}},
+	{"Service", schema.GroupVersionResource{Version: "v1", Resource: "services"}},
+	{"Secret", schema.GroupVersionResource{Version: "v1", Resource: "secrets"}},
+	{"EndpointSlice", schema.GroupVersionResource{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices"}},
 }
 
 // expectNothingLeft waits until no object of the release remains but the
@@ -75,20 +70,15 @@ func (e *env) expectNothingLeft(ctx context.Context) error {
 	const sel = "app.kubernetes.io/instance=" + release
 	return poll(ctx, "nothing of the release left", 90*time.Second, func() (bool, error) {
 		var left []string
-		for _, k := range usualKinds {
-			s := ""
-			if k.labelled {
-				s = sel
-			}
-			names, _ := listObjects(ctx, dyn, k.gvr, k.kind, s)
+		for _, k := range anyLabelKinds {
+			names, _ := listObjects(ctx, dyn, k.gvr, k.kind, "")
 			left = append(left, names...)
 		}
 		if len(left) > 0 {
 			return false, fmt.Errorf("left after helm uninstall: %v", left)
 		}
-		// Whatever else the chart may create one day: every namespaced
-		// kind the API server serves, by the release's label (once the
-		// usual kinds are gone: it takes a list call per kind).
+		// Every namespaced kind the API server serves, by the release's
+		// label (once the pods are gone: it takes a list call per kind).
 		others, err := e.labelledObjects(ctx, dyn, sel)
 		if err != nil {
 			return false, err
