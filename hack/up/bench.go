@@ -60,8 +60,9 @@ func (r loadResult) cpuPerRequest() time.Duration {
 	return (r.CPU / time.Duration(n)).Round(time.Microsecond)
 }
 
-// target is where the load goes: the app's base URL, and the dog and
-// walker whose walks the lifecycles start.
+// target is where the load goes: the app's base URL (or none: do then
+// takes whole URLs), and the dog and walker whose walks the lifecycles
+// start.
 type target struct {
 	base        string
 	dog, walker int

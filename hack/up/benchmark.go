@@ -51,7 +51,7 @@ func (s *stack) bench(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := s.printPages(ctx); err != nil {
+		if err := s.printPages(); err != nil {
 			return err
 		}
 		scale, err := s.measure(ctx, "at scale", target{s.appURL(), sizes.lastDog, sizes.lastWalker}, "")
@@ -60,7 +60,7 @@ func (s *stack) bench(ctx context.Context) error {
 		}
 		phases = append(phases, scale)
 	} else {
-		render, err := timeGet(ctx, s.metricsURL(), 200)
+		render, err := timeGet(s.metricsURL(), 200)
 		if err != nil {
 			return err
 		}
@@ -237,25 +237,17 @@ type timing struct {
 
 // timeGet GETs url n times and returns the median and slowest time and the
 // body size of the last answer, which must be a 200.
-func timeGet(ctx context.Context, url string, n int) (timing, error) {
-	var ds []time.Duration
-	size := 0
+func timeGet(url string, n int) (timing, error) {
+	c := target{}.client()
+	var body []byte
 	for range n {
-		start := time.Now()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
+		var err error
+		if _, body, err = c.do(0, http.MethodGet, url, nil, http.StatusOK); err != nil {
 			return timing{}, err
 		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		ds = append(ds, time.Since(start))
-		if resp.StatusCode != http.StatusOK {
-			return timing{}, fmt.Errorf("GET %s = %d", url, resp.StatusCode)
-		}
-		size = len(b)
 	}
-	return timing{median: round(percentile(ds, .5)), max: round(percentile(ds, 1)), size: size}, nil
+	ds := c.lats[0]
+	return timing{median: round(percentile(ds, .5)), max: round(percentile(ds, 1)), size: len(body)}, nil
 }
 
 // cpuProfile saves the app's CPU profile over d (go tool pprof reads it).
