@@ -85,10 +85,10 @@ func (e *env) standIns(walkerTar, walkerRef, promVersion string) (map[string]fun
 	return map[string]func() (v1.Image, error){
 		walkerRef:    func() (v1.Image, error) { return image.ReadArchive(walkerTar, walkerTag) },
 		pauseImage:   func() (v1.Image, error) { return e.pauseImage() },
-		corednsImage: func() (v1.Image, error) { return staticImage("/coredns", tool("coredns"), "0", nil) },
+		corednsImage: func() (v1.Image, error) { return staticImage("/coredns", tool("coredns"), "0") },
 		busyboxImage: func() (v1.Image, error) { return busybox() },
 		reloaderImage: func() (v1.Image, error) {
-			return staticImage("/bin/prometheus-config-reloader", tool("prometheus-config-reloader"), "65534", nil)
+			return staticImage("/bin/prometheus-config-reloader", tool("prometheus-config-reloader"), "65534")
 		},
 		"quay.io/prometheus/prometheus:" + promVersion:      func() (v1.Image, error) { return prometheusImage(tool("prometheus"), tool("promtool")) },
 		"docker.io/nginxinc/nginx-unprivileged:1.29-alpine": nginxImage,
@@ -104,11 +104,11 @@ var tmpDir = image.Dir("/tmp", 0o777|fs.ModeSticky, 0, 0)
 const debianPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // staticImage is a static binary as the entrypoint, run as user.
-func staticImage(at, bin, user string, args []string) (v1.Image, error) {
+func staticImage(at, bin, user string) (v1.Image, error) {
 	if bin == "" {
 		return nil, fmt.Errorf("%s: binary not found (run hack/tools)", at)
 	}
-	return image.Build(image.Config{Entrypoint: []string{at}, Cmd: args, User: user},
+	return image.Build(image.Config{Entrypoint: []string{at}, User: user},
 		[]image.File{{Path: at, Src: bin, Mode: 0o755}, tmpDir})
 }
 
@@ -119,7 +119,7 @@ func (e *env) pauseImage() (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	return staticImage("/pause", bin, "65535", nil)
+	return staticImage("/pause", bin, "65535")
 }
 
 // prometheusImage honours quay.io/prometheus/prometheus: /bin/prometheus as
