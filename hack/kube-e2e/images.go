@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	_ "embed"
 	"fmt"
@@ -249,30 +248,21 @@ func busyboxFiles() ([]image.File, error) {
 }
 
 // withLibraries is the binaries with the shared libraries ldd lists for
-// them, at the same paths.
+// them, at the same paths (a library two binaries need is listed twice:
+// the image has it once).
 func withLibraries(bins ...string) ([]image.File, error) {
-	seen := map[string]bool{}
 	var files []image.File
-	add := func(p string) {
-		if !seen[p] {
-			seen[p] = true
-			files = append(files, image.File{Path: p, Src: p})
-		}
-	}
 	for _, b := range bins {
-		add(b)
+		files = append(files, image.File{Path: b, Src: b})
 		out, err := exec.Command("ldd", b).Output()
 		if err != nil {
 			return nil, fmt.Errorf("ldd %s: %w", b, err)
 		}
-		sc := bufio.NewScanner(strings.NewReader(string(out)))
-		for sc.Scan() {
-			// "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or
-			// "/lib64/ld-linux-x86-64.so.2 (0x...)"; vdso has no file.
-			for _, f := range strings.Fields(sc.Text()) {
-				if strings.HasPrefix(f, "/") {
-					add(f)
-				}
+		// Lines "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or
+		// "/lib64/ld-linux-x86-64.so.2 (0x...)"; vdso has no file.
+		for _, f := range strings.Fields(string(out)) {
+			if strings.HasPrefix(f, "/") {
+				files = append(files, image.File{Path: f, Src: f})
 			}
 		}
 	}

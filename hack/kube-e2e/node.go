@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	pollpkg "github.com/walkerhq/walker/internal/poll"
@@ -42,6 +43,7 @@ type node struct {
 	kubeconfig string
 	server     string
 	criSocket  string
+	config     *rest.Config
 	client     *kubernetes.Clientset
 	procs      map[string]*proc.Process
 }
@@ -206,6 +208,7 @@ current-context: e2e
 		return err
 	}
 	cfg.QPS, cfg.Burst = 50, 100
+	n.config = cfg
 	n.client, err = kubernetes.NewForConfig(cfg)
 	return err
 }

@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // uninstall is the last step: helm uninstall, then nothing of the release
@@ -99,10 +98,7 @@ func (e *env) expectNothingLeft(ctx context.Context) error {
 // dynamicClient is a client for any kind, without the deprecation warnings
 // that listing every kind (v1 Endpoints) brings.
 func (n *node) dynamicClient() (*dynamic.DynamicClient, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", n.kubeconfig)
-	if err != nil {
-		return nil, err
-	}
+	cfg := rest.CopyConfig(n.config)
 	cfg.WarningHandler = rest.NoWarnings{}
 	return dynamic.NewForConfig(cfg)
 }

@@ -35,9 +35,7 @@ func guessFlood(ctx context.Context, base string) map[string]int {
 	var wg sync.WaitGroup
 	for i := range guessAddresses {
 		client := testtool.ClientFrom(fmt.Sprintf("127.0.0.%d", 2+i))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			tick := time.NewTicker(time.Second / guessesPerSecond)
 			defer tick.Stop()
 			for n := 0; ; n++ {
@@ -46,9 +44,7 @@ func guessFlood(ctx context.Context, base string) map[string]int {
 					return
 				case <-tick.C:
 				}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
+				wg.Go(func() {
 					req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
 					req.SetBasicAuth("prometheus", fmt.Sprintf("guess-%d-%d", i, n))
 					status := "error"
@@ -62,9 +58,9 @@ func guessFlood(ctx context.Context, base string) map[string]int {
 					mu.Lock()
 					statuses[status]++
 					mu.Unlock()
-				}()
+				})
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return statuses
