@@ -59,15 +59,7 @@ var nodePrograms = []string{"etcd", "kube-apiserver", "kube-controller-manager",
 
 // isNodeProgram compares with the kernel's process name, cut at 15 bytes.
 func isNodeProgram(comm string) bool {
-	for _, p := range nodePrograms {
-		if len(p) > 15 {
-			p = p[:15]
-		}
-		if p == comm {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(nodePrograms, func(p string) bool { return p[:min(len(p), 15)] == comm })
 }
 
 func takeMachineState() (*machineState, error) {

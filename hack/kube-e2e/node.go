@@ -256,8 +256,10 @@ state = %[2]q
 		return err
 	}
 	// Stopping containerd leaves the shims and containers running: remove
-	// every pod first (this runs before containerd's own stop).
-	e.defer_(func() { e.removeAllPods(n) })
+	// every pod sandbox first (this runs before containerd's own stop).
+	e.defer_(func() {
+		cleanupRun("crictl", "--runtime-endpoint", "unix://"+n.criSocket, "--timeout", "60s", "rmp", "-fa")
+	})
 	return poll(ctx, "containerd's socket", 30*time.Second, func() (bool, error) {
 		_, err := os.Stat(n.criSocket)
 		return err == nil, nil
@@ -301,14 +303,15 @@ func writeCNIConfig(n *node) (string, error) {
 	return cniDir, os.WriteFile(filepath.Join(cniDir, "10-walker-e2e.conflist"), []byte(conflist), 0o644)
 }
 
-// removeAllPods stops and removes every pod sandbox through the CRI.
-func (e *env) removeAllPods(n *node) {
-	crictl, err := testtool.Lookup("crictl")
-	if err != nil {
-		return
+// cleanupRun runs a node tool at cleanup; a failure is reported, not
+// fatal (the machine check that follows names what is left).
+func cleanupRun(tool string, args ...string) {
+	bin, err := testtool.Lookup(tool)
+	if err == nil {
+		err = proc.Run(context.Background(), "", tool+" "+strings.Join(args, " "), nil, append([]string{bin}, args...)...)
 	}
-	if out, err := exec.Command(crictl, "--runtime-endpoint", "unix://"+n.criSocket, "--timeout", "60s", "rmp", "-fa").CombinedOutput(); err != nil {
-		fmt.Printf("cleanup: crictl rmp -fa: %v: %s\n", err, out)
+	if err != nil {
+		fmt.Printf("cleanup: %s\n", lastLines(err.Error(), 5))
 	}
 }
 
@@ -407,13 +410,7 @@ conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeou
 		return err
 	}
 	// Its rules outlive it: remove them once it has stopped.
-	e.defer_(func() {
-		if bin, err := testtool.Lookup("kube-proxy"); err == nil {
-			if out, err := exec.Command(bin, "--cleanup").CombinedOutput(); err != nil {
-				fmt.Printf("cleanup: kube-proxy --cleanup: %v: %s\n", err, lastLines(string(out), 5))
-			}
-		}
-	})
+	e.defer_(func() { cleanupRun("kube-proxy", "--cleanup") })
 	e.defer_(func() { n.procs["kube-proxy"].Stop(5 * time.Second) })
 	return nil
 }
