@@ -29,7 +29,7 @@ type loadResult struct {
 	Lifecycles int
 	Errors     int
 	FirstError error
-	Latencies  map[string][]time.Duration // by step
+	Latencies  [][]time.Duration // by step
 	// CPU is the app's CPU time (user and system) over the run.
 	CPU time.Duration
 }
@@ -37,13 +37,7 @@ type loadResult struct {
 func (r loadResult) perSecond() float64 { return float64(r.Lifecycles) / r.Duration.Seconds() }
 
 // all is every request's latency, whatever its step.
-func (r loadResult) all() []time.Duration {
-	var all []time.Duration
-	for _, l := range r.Latencies {
-		all = append(all, l...)
-	}
-	return all
-}
+func (r loadResult) all() []time.Duration { return slices.Concat(r.Latencies...) }
 
 // p50p99 is the median and 99th percentile of every request's latency.
 func (r loadResult) p50p99() string {
@@ -186,7 +180,7 @@ func csrfToken(page []byte) (string, error) {
 func (t target) run(ctx context.Context, clients int, d time.Duration, work func(*lifecycleClient) error) loadResult {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	res := loadResult{Latencies: map[string][]time.Duration{}}
+	res := loadResult{Latencies: make([][]time.Duration, len(steps))}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -209,7 +203,7 @@ func (t target) run(ctx context.Context, clients int, d time.Duration, work func
 			res.Errors += errs
 			res.FirstError = cmp.Or(res.FirstError, first)
 			for s, l := range c.lats {
-				res.Latencies[steps[s]] = append(res.Latencies[steps[s]], l...)
+				res.Latencies[s] = append(res.Latencies[s], l...)
 			}
 		})
 	}
@@ -232,16 +226,14 @@ func (r loadResult) print(w io.Writer, unit string) {
 	if r.FirstError != nil {
 		fmt.Fprintf(w, "  first error: %v\n", r.FirstError)
 	}
-	for _, s := range steps {
-		if l := r.Latencies[s]; len(l) > 0 {
+	for i, s := range steps {
+		if l := r.Latencies[i]; len(l) > 0 {
 			fmt.Fprintf(w, "  %-18s p50 %7s  p99 %7s  (%d requests)\n", s, round(percentile(l, 0.50)), round(percentile(l, 0.99)), len(l))
 		}
 	}
 	all := r.all()
-	if len(r.Latencies) > 1 {
-		fmt.Fprintf(w, "  %-18s p50 %7s  p99 %7s  (%d requests, %.0f/s)\n", "all requests",
-			round(percentile(all, 0.50)), round(percentile(all, 0.99)), len(all), float64(len(all))/r.Duration.Seconds())
-	}
+	fmt.Fprintf(w, "  %-18s p50 %7s  p99 %7s  (%d requests, %.0f/s)\n", "all requests",
+		round(percentile(all, 0.50)), round(percentile(all, 0.99)), len(all), float64(len(all))/r.Duration.Seconds())
 	if r.CPU > 0 {
 		fmt.Fprintf(w, "  app CPU: %s per request (%.2f s of CPU for %d requests: %.2f cores)\n",
 			r.cpuPerRequest(), r.CPU.Seconds(), len(all), r.CPU.Seconds()/r.Duration.Seconds())

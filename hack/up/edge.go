@@ -84,7 +84,7 @@ func (s *stack) benchEdge(ctx context.Context, t target) (errs int, err error) {
 	stop()
 	flooded.print(w, "pages")
 	fmt.Fprintf(w, "  guesses answered: %v\n", <-guesses)
-	q, f := quiet.Latencies[steps[0]], flooded.Latencies[steps[0]]
+	q, f := quiet.Latencies[0], flooded.Latencies[0]
 	fmt.Fprintf(w, "  flood/quiet: p50 x%.1f, p99 x%.1f, throughput x%.2f\n",
 		ratio(percentile(f, 0.5), percentile(q, 0.5)), ratio(percentile(f, 0.99), percentile(q, 0.99)),
 		flooded.perSecond()/quiet.perSecond())
