@@ -28,6 +28,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/walkerhq/walker/internal/image"
+	"github.com/walkerhq/walker/internal/proc"
 	"github.com/walkerhq/walker/internal/testtool"
 )
 
@@ -91,11 +92,7 @@ func TestDockerfileFinalStage(t *testing.T) {
 		regexp.MustCompile(`^COPY --from=build /out/walker /walker$`),
 	}
 	for _, re := range want {
-		found := false
-		for _, l := range lines {
-			found = found || re.MatchString(l)
-		}
-		if !found {
+		if !slices.ContainsFunc(lines, re.MatchString) {
 			t.Errorf("Dockerfile has no line matching %s", re)
 		}
 	}
@@ -110,10 +107,8 @@ func TestDockerfileBuildGivesStaticBinaryThatServes(t *testing.T) {
 			argv[i] = "BINARY=" + filepath.Join(out, "walker")
 		}
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = ".."
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%v: %v\n%s", argv, err, b)
+	if err := proc.Run(context.Background(), "..", strings.Join(argv, " "), nil, argv...); err != nil {
+		t.Fatal(err)
 	}
 	bin := filepath.Join(out, "walker")
 
@@ -250,9 +245,8 @@ func TestImageTarIsTheDockerfilesImage(t *testing.T) {
 	testtool.Require(t, "make")
 	dir := t.TempDir()
 	bin, tarPath, ref := filepath.Join(dir, "walker"), filepath.Join(dir, "walker.tar"), "registry.example/walker:test"
-	out, err := exec.Command("make", "-C", "..", "-s", "image-tar", "BINARY="+bin, "IMAGE="+ref, "IMAGE_TAR="+tarPath).CombinedOutput()
-	if err != nil {
-		t.Fatalf("make image-tar: %v\n%s", err, out)
+	if err := proc.Run(context.Background(), "..", "make image-tar", nil, "make", "-s", "image-tar", "BINARY="+bin, "IMAGE="+ref, "IMAGE_TAR="+tarPath); err != nil {
+		t.Fatal(err)
 	}
 	tag, _ := name.NewTag(ref)
 	img, err := image.ReadArchive(tarPath, tag)
@@ -302,8 +296,8 @@ func TestImageTarIsTheDockerfilesImage(t *testing.T) {
 
 	// The OCI layout in the same file names the same image.
 	layoutDir := t.TempDir()
-	if out, err := exec.Command("tar", "-xf", tarPath, "-C", layoutDir).CombinedOutput(); err != nil {
-		t.Fatalf("untar: %v\n%s", err, out)
+	if err := proc.Run(context.Background(), "", "untar", nil, "tar", "-xf", tarPath, "-C", layoutDir); err != nil {
+		t.Fatal(err)
 	}
 	idx, err := layout.ImageIndexFromPath(layoutDir)
 	if err != nil {

@@ -36,11 +36,10 @@ func main() {
 	cmd := exec.Command("go", args...)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "gotest:", err)
-		os.Exit(2)
+	if err == nil {
+		err = cmd.Start()
 	}
-	if err := cmd.Start(); err != nil {
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "gotest:", err)
 		os.Exit(2)
 	}
@@ -71,7 +70,6 @@ func main() {
 func report(r io.Reader, w io.Writer) summary {
 	var s summary
 	out := map[string]*strings.Builder{}
-	key := func(e event) string { return e.Package + "\x00" + e.Test }
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -80,42 +78,35 @@ func report(r io.Reader, w io.Writer) summary {
 			fmt.Fprintln(w, sc.Text()) // not JSON: a build error, say
 			continue
 		}
-		k := key(e)
+		if e.Test == "" {
+			// package-level lines: "ok", "FAIL", "?", build output.
+			if e.Action == "output" && !strings.HasPrefix(e.Output, "=== ") && !strings.HasPrefix(e.Output, "PASS") {
+				fmt.Fprint(w, e.Output)
+			}
+			continue
+		}
+		k, name := e.Package+"\x00"+e.Test, e.Package+"."+e.Test
 		switch e.Action {
 		case "output":
-			if e.Test == "" {
-				// package-level lines: "ok", "FAIL", "?", build output.
-				if !strings.HasPrefix(e.Output, "=== ") && !strings.HasPrefix(e.Output, "PASS") {
-					fmt.Fprint(w, e.Output)
-				}
-				continue
+			if out[k] == nil {
+				out[k] = &strings.Builder{}
 			}
-			b := out[k]
-			if b == nil {
-				b = &strings.Builder{}
-				out[k] = b
-			}
-			b.WriteString(e.Output)
+			out[k].WriteString(e.Output)
+			continue
 		case "pass":
-			if e.Test != "" {
-				s.passed++
-				delete(out, k)
-			}
+			s.passed++
 		case "skip":
-			if e.Test != "" {
-				s.skipped = append(s.skipped, e.Package+"."+e.Test)
-				delete(out, k)
-			}
+			s.skipped = append(s.skipped, name)
 		case "fail":
-			if e.Test != "" {
-				s.failed++
-				s.failedNames = append(s.failedNames, e.Package+"."+e.Test)
-				if b := out[k]; b != nil {
-					fmt.Fprint(w, b.String())
-				}
-				delete(out, k)
+			s.failed++
+			s.failedNames = append(s.failedNames, name)
+			if b := out[k]; b != nil {
+				fmt.Fprint(w, b.String())
 			}
+		default: // run, pause, cont: the test goes on
+			continue
 		}
+		delete(out, k) // the test is over
 	}
 	sort.Strings(s.skipped)
 	return s

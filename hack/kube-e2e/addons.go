@@ -33,7 +33,7 @@ func (e *env) startAddons(ctx context.Context, n *node) error {
 	if err != nil {
 		return err
 	}
-	if err := n.kubectl(ctx, &buf, "apply", "-f", "-"); err != nil {
+	if _, err := n.kubectl(ctx, &buf, "apply", "-f", "-"); err != nil {
 		return err
 	}
 	if err := e.run(n, "local-path-provisioner", "--debug", "start", "--kubeconfig", n.kubeconfig,
@@ -53,13 +53,9 @@ func available(d *appsv1.Deployment) bool {
 		d.Status.Replicas == *d.Spec.Replicas
 }
 
-// kubectl runs kubectl against the node with stdin (may be nil).
-func (n *node) kubectl(ctx context.Context, stdin *bytes.Buffer, args ...string) error {
-	_, err := n.kubectlOutput(ctx, stdin, args...)
-	return err
-}
-
-func (n *node) kubectlOutput(ctx context.Context, stdin *bytes.Buffer, args ...string) (string, error) {
+// kubectl runs kubectl against the node with stdin (may be nil) and
+// returns its output.
+func (n *node) kubectl(ctx context.Context, stdin *bytes.Buffer, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig", n.kubeconfig}, args...)...)
 	if stdin != nil {
 		cmd.Stdin = stdin

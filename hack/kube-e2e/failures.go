@@ -59,7 +59,7 @@ func (e *env) restartDatabase(ctx context.Context) error {
 func (e *env) countWalks(ctx context.Context) (int, error) {
 	var n int
 	err := poll(ctx, "count the walks", time.Minute, func() (bool, error) {
-		out, err := e.node.kubectlOutput(ctx, nil, "-n", namespace, "exec", release+"-postgresql-0", "--",
+		out, err := e.node.kubectl(ctx, nil, "-n", namespace, "exec", release+"-postgresql-0", "--",
 			"psql", "-U", "walker", "-d", "walker", "-Atc", "SELECT count(*) FROM walks")
 		if err != nil {
 			return false, err

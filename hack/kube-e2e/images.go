@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	_ "embed"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/walkerhq/walker/internal/image"
+	"github.com/walkerhq/walker/internal/proc"
 	"github.com/walkerhq/walker/internal/testtool"
 )
 
@@ -46,15 +46,13 @@ var registryHosts = []string{"docker.io", "ghcr.io", "quay.io", "registry.k8s.io
 //go:embed postgres-entrypoint.sh
 var postgresEntrypoint []byte
 
-func discardLogger() *log.Logger { return log.New(io.Discard, "", 0) }
-
 // startRegistry serves an in-memory registry on loopback until cleanup.
 func (e *env) startRegistry() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
 	}
-	srv := &http.Server{Handler: registry.New(registry.Logger(discardLogger()))}
+	srv := &http.Server{Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0)))}
 	go srv.Serve(ln)
 	e.defer_(func() { srv.Close() })
 	return ln.Addr().String(), nil
@@ -86,10 +84,10 @@ func (e *env) standIns(walkerTar, walkerRef, promVersion string) (map[string]fun
 	return map[string]func() (v1.Image, error){
 		walkerRef:    func() (v1.Image, error) { return image.ReadArchive(walkerTar, walkerTag) },
 		pauseImage:   func() (v1.Image, error) { return e.pauseImage() },
-		corednsImage: func() (v1.Image, error) { return staticImage("/coredns", tool("coredns"), "0", nil) },
+		corednsImage: func() (v1.Image, error) { return staticImage("/coredns", tool("coredns"), "0") },
 		busyboxImage: func() (v1.Image, error) { return busybox() },
 		reloaderImage: func() (v1.Image, error) {
-			return staticImage("/bin/prometheus-config-reloader", tool("prometheus-config-reloader"), "65534", nil)
+			return staticImage("/bin/prometheus-config-reloader", tool("prometheus-config-reloader"), "65534")
 		},
 		"quay.io/prometheus/prometheus:" + promVersion:      func() (v1.Image, error) { return prometheusImage(tool("prometheus"), tool("promtool")) },
 		"docker.io/nginxinc/nginx-unprivileged:1.29-alpine": nginxImage,
@@ -98,24 +96,29 @@ func (e *env) standIns(walkerTar, walkerRef, promVersion string) (map[string]fun
 	}, nil
 }
 
+// tmpDir is the world-writable /tmp of the images.
+var tmpDir = image.Dir("/tmp", 0o777|fs.ModeSticky, 0, 0)
+
+// debianPath is the images' usual PATH.
+const debianPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 // staticImage is a static binary as the entrypoint, run as user.
-func staticImage(at, bin, user string, args []string) (v1.Image, error) {
+func staticImage(at, bin, user string) (v1.Image, error) {
 	if bin == "" {
 		return nil, fmt.Errorf("%s: binary not found (run hack/tools)", at)
 	}
-	return image.Build(image.Config{Entrypoint: []string{at}, Cmd: args, User: user},
-		[]image.File{{Path: at, Src: bin, Mode: 0o755}, image.Dir("/tmp", 0o777|fs.ModeSticky, 0, 0)})
+	return image.Build(image.Config{Entrypoint: []string{at}, User: user},
+		[]image.File{{Path: at, Src: bin, Mode: 0o755}, tmpDir})
 }
 
 // pauseImage is the sandbox image: our own pause (hack/kube-e2e/pause).
 func (e *env) pauseImage() (v1.Image, error) {
 	bin := filepath.Join(e.dir, "pause")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./hack/kube-e2e/pause")
-	cmd.Dir, cmd.Env = e.root, append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build pause: %v\n%s", err, out)
+	err := proc.Run(context.Background(), e.root, "build pause", []string{"CGO_ENABLED=0"}, "go", "build", "-trimpath", "-o", bin, "./hack/kube-e2e/pause")
+	if err != nil {
+		return nil, err
 	}
-	return staticImage("/pause", bin, "65535", nil)
+	return staticImage("/pause", bin, "65535")
 }
 
 // prometheusImage honours quay.io/prometheus/prometheus: /bin/prometheus as
@@ -145,25 +148,18 @@ func prometheusImage(prom, promtool string) (v1.Image, error) {
 // /var/cache/nginx, logs to the container's output. The chart runs nginx
 // with its own command and configuration.
 func nginxImage() (v1.Image, error) {
-	files, err := withLibraries("/usr/sbin/nginx")
-	if err != nil {
-		return nil, err
-	}
-	files = append(files, passwd("nginx:x:101:101:nginx:/nonexistent:/bin/false")...)
-	files = append(files,
+	return debianImage(image.Config{
+		Cmd:          []string{"nginx", "-g", "daemon off;"},
+		User:         "101",
+		Env:          []string{debianPath},
+		ExposedPorts: []string{"8080/tcp"},
+		StopSignal:   "SIGQUIT",
+	}, []string{"/usr/sbin/nginx"}, false, "nginx:x:101:101:nginx:/nonexistent:/bin/false",
 		image.File{Path: "/etc/nginx/mime.types", Src: "/etc/nginx/mime.types", Mode: 0o644},
 		image.Dir("/var/cache/nginx", 0o755, 101, 0),
 		image.File{Path: "/var/log/nginx/error.log", Link: "/dev/stderr"},
 		image.File{Path: "/var/log/nginx/access.log", Link: "/dev/stdout"},
-		image.Dir("/tmp", 0o777|fs.ModeSticky, 0, 0),
 	)
-	return image.Build(image.Config{
-		Cmd:          []string{"nginx", "-g", "daemon off;"},
-		User:         "101",
-		Env:          []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-		ExposedPorts: []string{"8080/tcp"},
-		StopSignal:   "SIGQUIT",
-	}, files)
 }
 
 // postgresImage honours the official postgres image: its entrypoint
@@ -177,68 +173,62 @@ func postgresImage() (v1.Image, error) {
 	for _, b := range []string{"postgres", "initdb", "pg_ctl", "pg_isready", "psql"} {
 		bins = append(bins, filepath.Join(bin, b))
 	}
-	files, err := withLibraries(bins...)
-	if err != nil {
-		return nil, err
-	}
 	shared, err := tree("/usr/lib/postgresql/15/lib", "/usr/share/postgresql/15", "/usr/share/zoneinfo", "/usr/lib/locale/C.utf8")
 	if err != nil {
 		return nil, err
 	}
-	bb, err := busyboxFiles()
-	if err != nil {
-		return nil, err
-	}
-	files = append(append(append(files, shared...), bb...), passwd("postgres:x:70:70:postgres:/var/lib/postgresql:/bin/sh")...)
-	files = append(files,
-		image.File{Path: "/usr/local/bin/docker-entrypoint.sh", Mode: 0o755, Data: postgresEntrypoint},
-		image.Dir("/var/lib/postgresql/data", 0o777, 70, 70),
-		image.Dir("/var/run/postgresql", 0o3777, 70, 70),
-		image.Dir("/tmp", 0o777|fs.ModeSticky, 0, 0),
-	)
-	return image.Build(image.Config{
+	return debianImage(image.Config{
 		Entrypoint:   []string{"docker-entrypoint.sh"},
 		Cmd:          []string{"postgres"},
 		User:         "70",
 		Env:          []string{"PATH=/usr/local/sbin:/usr/local/bin:" + bin + ":/usr/sbin:/usr/bin:/sbin:/bin", "PG_MAJOR=15", "PGDATA=/var/lib/postgresql/data", "LANG=C.UTF-8"},
 		ExposedPorts: []string{"5432/tcp"},
 		StopSignal:   "SIGINT",
-	}, files)
+	}, bins, true, "postgres:x:70:70:postgres:/var/lib/postgresql:/bin/sh", append(shared,
+		image.File{Path: "/usr/local/bin/docker-entrypoint.sh", Mode: 0o755, Data: postgresEntrypoint},
+		image.Dir("/var/lib/postgresql/data", 0o777, 70, 70),
+		image.Dir("/var/run/postgresql", 0o3777, 70, 70),
+	)...)
 }
 
 // curlImage honours curlimages/curl: curl and a POSIX shell with the usual
 // utilities, user curl_user (100). Debian's curl stands in for the tag's.
 func curlImage() (v1.Image, error) {
-	files, err := withLibraries("/usr/bin/curl")
-	if err != nil {
-		return nil, err
-	}
-	bb, err := busyboxFiles()
-	if err != nil {
-		return nil, err
-	}
-	files = append(append(files, bb...), passwd("curl_user:x:100:101:curl:/home/curl_user:/bin/sh")...)
-	files = append(files,
-		image.File{Path: "/etc/ssl/certs/ca-certificates.crt", Src: "/etc/ssl/certs/ca-certificates.crt", Mode: 0o644},
-		image.Dir("/home/curl_user", 0o755, 100, 101),
-		image.Dir("/tmp", 0o777|fs.ModeSticky, 0, 0),
-	)
-	return image.Build(image.Config{
+	return debianImage(image.Config{
 		Cmd:        []string{"curl"},
 		User:       "100",
 		WorkingDir: "/home/curl_user",
-		Env:        []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-	}, files)
+		Env:        []string{debianPath},
+	}, []string{"/usr/bin/curl"}, true, "curl_user:x:100:101:curl:/home/curl_user:/bin/sh",
+		image.File{Path: "/etc/ssl/certs/ca-certificates.crt", Src: "/etc/ssl/certs/ca-certificates.crt", Mode: 0o644},
+		image.Dir("/home/curl_user", 0o755, 100, 101),
+	)
 }
 
 // busybox is busybox with its applets, run as root (local-path's helper).
 func busybox() (v1.Image, error) {
-	files, err := busyboxFiles()
+	return debianImage(image.Config{Cmd: []string{"sh"}, Env: []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}}, nil, true, "")
+}
+
+// debianImage is the host's (Debian's) bins with their libraries, busybox
+// as the shell when shell is set, user's line in /etc/passwd (none when
+// ""), /tmp, and the extra files.
+func debianImage(cfg image.Config, bins []string, shell bool, user string, extra ...image.File) (v1.Image, error) {
+	files, err := withLibraries(bins...)
 	if err != nil {
 		return nil, err
 	}
-	return image.Build(image.Config{Cmd: []string{"sh"}, Env: []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}},
-		append(files, image.Dir("/tmp", 0o777|fs.ModeSticky, 0, 0)))
+	if shell {
+		bb, err := busyboxFiles()
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, bb...)
+	}
+	if user != "" {
+		files = append(files, passwd(user)...)
+	}
+	return image.Build(cfg, append(append(files, extra...), tmpDir))
 }
 
 // busyboxFiles is Debian's static busybox at /bin/busybox with a link per
@@ -258,30 +248,21 @@ func busyboxFiles() ([]image.File, error) {
 }
 
 // withLibraries is the binaries with the shared libraries ldd lists for
-// them, at the same paths.
+// them, at the same paths (a library two binaries need is listed twice:
+// the image has it once).
 func withLibraries(bins ...string) ([]image.File, error) {
-	seen := map[string]bool{}
 	var files []image.File
-	add := func(p string) {
-		if !seen[p] {
-			seen[p] = true
-			files = append(files, image.File{Path: p, Src: p})
-		}
-	}
 	for _, b := range bins {
-		add(b)
+		files = append(files, image.File{Path: b, Src: b})
 		out, err := exec.Command("ldd", b).Output()
 		if err != nil {
 			return nil, fmt.Errorf("ldd %s: %w", b, err)
 		}
-		sc := bufio.NewScanner(strings.NewReader(string(out)))
-		for sc.Scan() {
-			// "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or
-			// "/lib64/ld-linux-x86-64.so.2 (0x...)"; vdso has no file.
-			for _, f := range strings.Fields(sc.Text()) {
-				if strings.HasPrefix(f, "/") {
-					add(f)
-				}
+		// Lines "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or
+		// "/lib64/ld-linux-x86-64.so.2 (0x...)"; vdso has no file.
+		for _, f := range strings.Fields(string(out)) {
+			if strings.HasPrefix(f, "/") {
+				files = append(files, image.File{Path: f, Src: f})
 			}
 		}
 	}

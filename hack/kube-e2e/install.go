@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
+
+	"github.com/walkerhq/walker/internal/proc"
 )
 
 // The first steps: the images, the node, the README's install, and the
@@ -34,8 +36,8 @@ func chartAppVersion(path string) (string, error) {
 }
 
 func (e *env) buildImages(ctx context.Context) error {
-	if out, err := exec.CommandContext(ctx, filepath.Join(e.root, "hack", "chart-deps")).CombinedOutput(); err != nil {
-		return fmt.Errorf("hack/chart-deps: %v\n%s", err, out)
+	if err := proc.Run(ctx, e.root, "hack/chart-deps", nil, filepath.Join(e.root, "hack", "chart-deps")); err != nil {
+		return err
 	}
 	appVersion, err := chartAppVersion(filepath.Join(e.chartDir(), "Chart.yaml"))
 	if err != nil {
@@ -48,10 +50,10 @@ func (e *env) buildImages(ctx context.Context) error {
 	// The chart's default image, built the way users build it without Docker.
 	walkerRef := "ghcr.io/walkerhq/walker:" + appVersion
 	tar := filepath.Join(e.dir, "walker.tar")
-	out, err := exec.CommandContext(ctx, "make", "-C", e.root, "-s", "image-tar",
-		"BINARY="+filepath.Join(e.dir, "walker"), "IMAGE="+walkerRef, "IMAGE_TAR="+tar).CombinedOutput()
+	err = proc.Run(ctx, e.root, "make image-tar", nil, "make", "-s", "image-tar",
+		"BINARY="+filepath.Join(e.dir, "walker"), "IMAGE="+walkerRef, "IMAGE_TAR="+tar)
 	if err != nil {
-		return fmt.Errorf("make image-tar: %v\n%s", err, out)
+		return err
 	}
 	if e.registry, err = e.startRegistry(); err != nil {
 		return err
@@ -139,7 +141,7 @@ func (e *env) expectPodsReady(ctx context.Context) error {
 	}
 	for _, want := range []string{"data-" + release + "-postgresql-0", release + "-prometheus-server"} {
 		if !bound[want] {
-			return fmt.Errorf("no bound PVC %s among %v", want, keys(bound))
+			return fmt.Errorf("no bound PVC %s among %v", want, slices.Sorted(maps.Keys(bound)))
 		}
 	}
 	return nil
@@ -162,26 +164,13 @@ func (e *env) expectScraped(ctx context.Context) error {
 	return e.expectTargets(ctx)
 }
 
-// expectTargets checks that Prometheus scrapes exactly the ready walker pods.
-func (e *env) expectTargets(ctx context.Context) error {
-	pods, err := e.walkerPods(ctx, 0)
-	if err != nil {
-		return err
-	}
-	p, err := e.prometheus(ctx)
-	if err != nil {
-		return err
-	}
-	return p.expectTargets(ctx, pods)
-}
-
 // helmTest runs the README's `helm test`. The chart deletes the test pod
 // once it succeeds (so `--logs` would find nothing); a failed one stays, and
 // its log says why.
 func (e *env) helmTest(ctx context.Context) error {
 	_, err := e.helm(ctx, "test", release, "--namespace", namespace, "--timeout", "3m")
 	if err != nil {
-		out, _ := e.node.kubectlOutput(ctx, nil, "-n", namespace, "logs", release+"-test")
+		out, _ := e.node.kubectl(ctx, nil, "-n", namespace, "logs", release+"-test")
 		return fmt.Errorf("%w\ntest pod log:\n%s", err, out)
 	}
 	return nil
@@ -208,5 +197,6 @@ func (e *env) browse(ctx context.Context) error {
 	if e.s.walks, err = e.countWalks(ctx); err != nil {
 		return err
 	}
-	return p.expectWalkCounts(ctx, before, walkCounts{started: 1, completed: 1, distanceCount: 1, distanceSum: distance})
+	// One walk started and completed, one distance observed: distance.
+	return p.expectWalkCounts(ctx, before, walkCounts{1, 1, 1, distance})
 }

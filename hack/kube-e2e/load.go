@@ -30,14 +30,12 @@ func startLoad(ctx context.Context, url string, limit time.Duration) *load {
 	l := &load{stop: cancel, failures: map[string]int{}}
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: loadWorkers}}
 	for range loadWorkers {
-		l.done.Add(1)
-		go func() {
-			defer l.done.Done()
+		l.done.Go(func() {
 			for ctx.Err() == nil {
 				l.request(ctx, client, url)
 				time.Sleep(20 * time.Millisecond) // steady, not a flood
 			}
-		}()
+		})
 	}
 	return l
 }

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -18,19 +19,33 @@ import (
 )
 
 // machineState is what a node changes on the host and must give back:
-// network interfaces, mounts, packet filter rules, cgroups, sysctls, the
+// mounts, network interfaces, packet filter rules, cgroups, sysctls, the
 // folders the node's programs write outside the run's own folder, and
 // processes. It is taken before the node starts and again after the
 // teardown; anything that differs then is put back or removed, and what
 // cannot be is a failure of the run.
 type machineState struct {
-	links     []string
-	mounts    []string
-	iptables  map[string]string // iptables-save / ip6tables-save, normalised
-	nftTables []string
-	cgroups   []string
-	sysctls   map[string]string
-	paths     map[string]bool
+	lists    map[string][]string // by hostLists' what
+	iptables map[string]string   // iptables-save / ip6tables-save, normalised
+	sysctls  map[string]string
+}
+
+// hostLists are the node's traces on the host that are lists of names,
+// each with the way to list them and to remove one, in the order of their
+// removal (mounts hold the rest).
+var hostLists = []struct {
+	what   string
+	list   func() ([]string, error)
+	remove func(string) error
+}{
+	{"mount", mountPoints, func(m string) error { return syscall.Unmount(m, syscall.MNT_DETACH) }},
+	{"network interface", links, func(l string) error { return ip("link", "del", l) }},
+	{"nft table", func() ([]string, error) { return nftTables(), nil }, func(t string) error {
+		f := strings.Fields(t)
+		return exec.Command("nft", "delete", "table", f[0], f[1]).Run()
+	}},
+	{"cgroup", func() ([]string, error) { return cgroupDirs(), nil }, removeCgroup},
+	{"path", presentNodePaths, os.RemoveAll},
 }
 
 // Folders the kubelet, containerd and the CNI plugins may create whatever
@@ -44,61 +59,62 @@ var nodePrograms = []string{"etcd", "kube-apiserver", "kube-controller-manager",
 
 // isNodeProgram compares with the kernel's process name, cut at 15 bytes.
 func isNodeProgram(comm string) bool {
-	for _, p := range nodePrograms {
-		if len(p) > 15 {
-			p = p[:15]
-		}
-		if p == comm {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(nodePrograms, func(p string) bool { return p[:min(len(p), 15)] == comm })
 }
 
 func takeMachineState() (*machineState, error) {
-	s := &machineState{iptables: map[string]string{}, paths: map[string]bool{}}
-	var err error
-	if s.links, err = links(); err != nil {
-		return nil, err
-	}
-	if s.mounts, err = mountPoints(); err != nil {
-		return nil, err
+	s := &machineState{lists: map[string][]string{}, iptables: map[string]string{}, sysctls: sysctls()}
+	for _, l := range hostLists {
+		var err error
+		if s.lists[l.what], err = l.list(); err != nil {
+			return nil, err
+		}
 	}
 	for _, save := range []string{"iptables-save", "ip6tables-save"} {
 		s.iptables[save] = iptablesRules(save)
 	}
-	s.nftTables = nftTables()
-	s.cgroups = cgroupDirs()
-	s.sysctls = sysctls()
-	for _, p := range nodePaths {
-		_, err := os.Lstat(p)
-		s.paths[p] = err == nil
-	}
 	return s, nil
+}
+
+// presentNodePaths is the nodePaths that exist.
+func presentNodePaths() ([]string, error) {
+	var present []string
+	for _, p := range nodePaths {
+		if _, err := os.Lstat(p); err == nil {
+			present = append(present, p)
+		}
+	}
+	return present, nil
 }
 
 // restore puts back what the node changed and reports what is still
 // different afterwards.
 func (before *machineState) restore() (restored, left []string) {
 	// Processes first: they hold mounts, cgroups and interfaces.
-	for _, p := range nodeProcesses() {
-		left = append(left, "process "+p)
+	if procs := nodeProcesses(); len(procs) > 0 {
+		for _, p := range procs {
+			left = append(left, "process "+p.String())
+			syscall.Kill(p.pid, syscall.SIGKILL)
+		}
+		pollpkg.Until(5*time.Second, func() bool { return len(nodeProcesses()) == 0 })
 	}
-	if len(left) > 0 {
-		killNodeProcesses()
-	}
-	mounts, _ := mountPoints()
-	added := without(mounts, before.mounts)
-	sort.Sort(sort.Reverse(sort.StringSlice(added))) // deepest first
-	for _, m := range added {
-		if err := syscall.Unmount(m, syscall.MNT_DETACH); err == nil {
-			restored = append(restored, "unmounted "+m)
+	for _, l := range hostLists {
+		now, _ := l.list()
+		added := without(now, before.lists[l.what])
+		sort.Sort(sort.Reverse(sort.StringSlice(added))) // deepest first
+		for _, x := range added {
+			if l.remove(x) == nil {
+				restored = append(restored, "removed "+l.what+" "+x)
+			}
 		}
 	}
-	restored = append(restored, before.restoreNetwork()...)
-	for _, c := range without(cgroupDirs(), before.cgroups) {
-		if removeCgroup(c) == nil {
-			restored = append(restored, "removed cgroup "+c)
+	for save, rules := range before.iptables {
+		if iptablesRules(save) != rules {
+			cmd := exec.Command(strings.Replace(save, "-save", "-restore", 1))
+			cmd.Stdin = strings.NewReader(rules)
+			if err := cmd.Run(); err == nil {
+				restored = append(restored, "restored the "+strings.TrimSuffix(save, "-save")+" rules")
+			}
 		}
 	}
 	for k, v := range sysctls() {
@@ -108,41 +124,7 @@ func (before *machineState) restore() (restored, left []string) {
 			}
 		}
 	}
-	for p, existed := range before.paths {
-		if _, err := os.Lstat(p); err == nil && !existed {
-			if os.RemoveAll(p) == nil {
-				restored = append(restored, "removed "+p)
-			}
-		}
-	}
 	return restored, append(left, before.diff()...)
-}
-
-// restoreNetwork removes the interfaces and nft tables the node added and
-// puts back the iptables rules.
-func (before *machineState) restoreNetwork() (restored []string) {
-	now, _ := links()
-	for _, l := range without(now, before.links) {
-		if ip("link", "del", l) == nil {
-			restored = append(restored, "deleted link "+l)
-		}
-	}
-	for _, t := range without(nftTables(), before.nftTables) {
-		if exec.Command("nft", "delete", "table", strings.Fields(t)[0], strings.Fields(t)[1]).Run() == nil {
-			restored = append(restored, "deleted nft table "+t)
-		}
-	}
-	for save, rules := range before.iptables {
-		if iptablesRules(save) != rules {
-			restoreCmd := strings.Replace(save, "-save", "-restore", 1)
-			cmd := exec.Command(restoreCmd)
-			cmd.Stdin = strings.NewReader(rules)
-			if err := cmd.Run(); err == nil {
-				restored = append(restored, "restored the "+strings.TrimSuffix(save, "-save")+" rules")
-			}
-		}
-	}
-	return restored
 }
 
 // diff lists what still differs from the state before.
@@ -152,35 +134,23 @@ func (before *machineState) diff() []string {
 		return []string{err.Error()}
 	}
 	var d []string
-	for _, l := range without(after.links, before.links) {
-		d = append(d, "network interface "+l)
-	}
-	for _, m := range without(after.mounts, before.mounts) {
-		d = append(d, "mount "+m)
+	for _, l := range hostLists {
+		for _, x := range without(after.lists[l.what], before.lists[l.what]) {
+			d = append(d, l.what+" "+x)
+		}
 	}
 	for save, rules := range before.iptables {
 		if after.iptables[save] != rules {
 			d = append(d, save+" rules differ")
 		}
 	}
-	for _, t := range without(after.nftTables, before.nftTables) {
-		d = append(d, "nft table "+t)
-	}
-	for _, c := range without(after.cgroups, before.cgroups) {
-		d = append(d, "cgroup "+c)
-	}
 	for k, v := range after.sysctls {
 		if old, ok := before.sysctls[k]; ok && old != v {
 			d = append(d, fmt.Sprintf("sysctl %s = %s (was %s)", k, v, old))
 		}
 	}
-	for p, existed := range after.paths {
-		if existed && !before.paths[p] {
-			d = append(d, "path "+p)
-		}
-	}
 	for _, p := range nodeProcesses() {
-		d = append(d, "process "+p)
+		d = append(d, "process "+p.String())
 	}
 	return d
 }
@@ -308,10 +278,17 @@ func sysctls() map[string]string {
 	return vals
 }
 
+type process struct {
+	pid  int
+	name string
+}
+
+func (p process) String() string { return fmt.Sprintf("%s (pid %d)", p.name, p.pid) }
+
 // nodeProcesses lists running processes of the node's programs, and any
 // process in a pod's cgroup.
-func nodeProcesses() []string {
-	var found []string
+func nodeProcesses() []process {
+	var found []process
 	pids, _ := filepath.Glob("/proc/[0-9]*")
 	for _, p := range pids {
 		comm, err := os.ReadFile(p + "/comm")
@@ -321,24 +298,11 @@ func nodeProcesses() []string {
 		name := strings.TrimSpace(string(comm))
 		cg, _ := os.ReadFile(p + "/cgroup")
 		if isNodeProgram(name) || strings.Contains(string(cg), "kubepods") {
-			found = append(found, fmt.Sprintf("%s (pid %s)", name, filepath.Base(p)))
+			pid, _ := strconv.Atoi(filepath.Base(p))
+			found = append(found, process{pid, name})
 		}
 	}
 	return found
-}
-
-func killNodeProcesses() {
-	pids, _ := filepath.Glob("/proc/[0-9]*")
-	for _, p := range pids {
-		comm, _ := os.ReadFile(p + "/comm")
-		cg, _ := os.ReadFile(p + "/cgroup")
-		if isNodeProgram(strings.TrimSpace(string(comm))) || strings.Contains(string(cg), "kubepods") {
-			var pid int
-			fmt.Sscan(filepath.Base(p), &pid)
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}
-	pollpkg.Until(5*time.Second, func() bool { return len(nodeProcesses()) == 0 })
 }
 
 // without is the elements of a that b lacks.

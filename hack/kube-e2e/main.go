@@ -73,9 +73,7 @@ func run(ctx context.Context, keep bool) int {
 	if err != nil && ctx.Err() != nil {
 		err = fmt.Errorf("interrupted: %w", err)
 	}
-	if err != nil {
-		e.keepLogs = true // they explain the failure
-	}
+	e.keepLogs = err != nil // they explain the failure
 	if cerr := e.cleanup(); err == nil {
 		err = cerr
 	}

@@ -2,11 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
 	"net"
 	"os"
@@ -18,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	pollpkg "github.com/walkerhq/walker/internal/poll"
@@ -46,6 +43,7 @@ type node struct {
 	kubeconfig string
 	server     string
 	criSocket  string
+	config     *rest.Config
 	client     *kubernetes.Clientset
 	procs      map[string]*proc.Process
 }
@@ -115,22 +113,18 @@ func (e *env) startControlPlane(ctx context.Context, n *node) error {
 	if err != nil {
 		return err
 	}
-	saKey, saPub, err := serviceAccountKeys(dir)
-	if err != nil {
-		return err
-	}
 	etcdURL, err := e.startEtcd(n, dir)
 	if err != nil {
 		return err
 	}
-	if err := e.startAPIServer(ctx, n, dir, etcdURL, certs, saPub, saKey); err != nil {
+	if err := e.startAPIServer(ctx, n, dir, etcdURL, certs); err != nil {
 		return err
 	}
 	if err := e.run(n, "kube-controller-manager", "--kubeconfig="+n.kubeconfig, "--leader-elect=false",
 		// The node's pod CIDR is the CNI's; the trust-bundle publisher
 		// loops on a self-signed serving certificate.
 		"--controllers=*,-node-ipam-controller,-kube-apiserver-serving-clustertrustbundle-publisher-controller",
-		"--service-account-private-key-file="+saKey, "--root-ca-file="+certs.caCert,
+		"--service-account-private-key-file="+certs.saKey, "--root-ca-file="+certs.caCert,
 		"--use-service-account-credentials=true", "--secure-port=0", "--v=1"); err != nil {
 		return err
 	}
@@ -153,7 +147,7 @@ func (e *env) startEtcd(n *node, dir string) (string, error) {
 
 // startAPIServer runs kube-apiserver on the bridge's address with an admin
 // token, writes its kubeconfig, and waits until it is ready.
-func (e *env) startAPIServer(ctx context.Context, n *node, dir, etcdURL string, certs *pki, saPub, saKey string) error {
+func (e *env) startAPIServer(ctx context.Context, n *node, dir, etcdURL string, certs *pki) error {
 	token := testtool.RandomHex(16)
 	tokens := filepath.Join(dir, "tokens.csv")
 	if err := os.WriteFile(tokens, []byte(token+`,admin,admin,"system:masters"`+"\n"), 0o600); err != nil {
@@ -167,7 +161,7 @@ func (e *env) startAPIServer(ctx context.Context, n *node, dir, etcdURL string, 
 		"--etcd-servers="+etcdURL,
 		"--bind-address="+nodeIP, "--advertise-address="+nodeIP, fmt.Sprintf("--secure-port=%d", ports[0]),
 		"--tls-cert-file="+certs.serverCert, "--tls-private-key-file="+certs.serverKey,
-		"--service-account-key-file="+saPub, "--service-account-signing-key-file="+saKey,
+		"--service-account-key-file="+certs.saPub, "--service-account-signing-key-file="+certs.saKey,
 		"--service-account-issuer=https://kubernetes.default.svc",
 		"--service-cluster-ip-range="+serviceCIDR,
 		"--token-auth-file="+tokens,
@@ -214,24 +208,9 @@ current-context: e2e
 		return err
 	}
 	cfg.QPS, cfg.Burst = 50, 100
+	n.config = cfg
 	n.client, err = kubernetes.NewForConfig(cfg)
 	return err
-}
-
-func serviceAccountKeys(dir string) (keyPath, pubPath string, err error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return "", "", err
-	}
-	keyPath, pubPath = filepath.Join(dir, "sa.key"), filepath.Join(dir, "sa.pub")
-	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	if err != nil {
-		return "", "", err
-	}
-	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600); err != nil {
-		return "", "", err
-	}
-	return keyPath, pubPath, os.WriteFile(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o644)
 }
 
 // startContainerd runs containerd with its CRI plugin, all state under the
@@ -277,8 +256,10 @@ state = %[2]q
 		return err
 	}
 	// Stopping containerd leaves the shims and containers running: remove
-	// every pod first (this runs before containerd's own stop).
-	e.defer_(func() { e.removeAllPods(n) })
+	// every pod sandbox first (this runs before containerd's own stop).
+	e.defer_(func() {
+		cleanupRun("crictl", "--runtime-endpoint", "unix://"+n.criSocket, "--timeout", "60s", "rmp", "-fa")
+	})
 	return poll(ctx, "containerd's socket", 30*time.Second, func() (bool, error) {
 		_, err := os.Stat(n.criSocket)
 		return err == nil, nil
@@ -322,14 +303,15 @@ func writeCNIConfig(n *node) (string, error) {
 	return cniDir, os.WriteFile(filepath.Join(cniDir, "10-walker-e2e.conflist"), []byte(conflist), 0o644)
 }
 
-// removeAllPods stops and removes every pod sandbox through the CRI.
-func (e *env) removeAllPods(n *node) {
-	crictl, err := testtool.Lookup("crictl")
-	if err != nil {
-		return
+// cleanupRun runs a node tool at cleanup; a failure is reported, not
+// fatal (the machine check that follows names what is left).
+func cleanupRun(tool string, args ...string) {
+	bin, err := testtool.Lookup(tool)
+	if err == nil {
+		err = proc.Run(context.Background(), "", tool+" "+strings.Join(args, " "), nil, append([]string{bin}, args...)...)
 	}
-	if out, err := exec.Command(crictl, "--runtime-endpoint", "unix://"+n.criSocket, "--timeout", "60s", "rmp", "-fa").CombinedOutput(); err != nil {
-		fmt.Printf("cleanup: crictl rmp -fa: %v: %s\n", err, out)
+	if err != nil {
+		fmt.Printf("cleanup: %s\n", lastLines(err.Error(), 5))
 	}
 }
 
@@ -428,13 +410,7 @@ conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeou
 		return err
 	}
 	// Its rules outlive it: remove them once it has stopped.
-	e.defer_(func() {
-		if bin, err := testtool.Lookup("kube-proxy"); err == nil {
-			if out, err := exec.Command(bin, "--cleanup").CombinedOutput(); err != nil {
-				fmt.Printf("cleanup: kube-proxy --cleanup: %v: %s\n", err, lastLines(string(out), 5))
-			}
-		}
-	})
+	e.defer_(func() { cleanupRun("kube-proxy", "--cleanup") })
 	e.defer_(func() { n.procs["kube-proxy"].Stop(5 * time.Second) })
 	return nil
 }

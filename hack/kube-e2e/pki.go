@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -17,9 +18,11 @@ import (
 // pki is the node's certificate authority and the API server's serving
 // certificate, valid for every name pods and the host use: the bridge
 // address, the `kubernetes` Service's ClusterIP and its DNS names. Pods
-// verify it with the CA that kube-controller-manager publishes.
+// verify it with the CA that kube-controller-manager publishes. saKey and
+// saPub sign and verify the service account tokens.
 type pki struct {
 	caCert, serverCert, serverKey string
+	saKey, saPub                  string
 	caPEM                         []byte
 }
 
@@ -58,14 +61,25 @@ func writePKI(dir string, ips []net.IP, dnsNames []string) (*pki, error) {
 	if err != nil {
 		return nil, err
 	}
+	saKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	saPub, err := x509.MarshalPKIXPublicKey(&saKey.PublicKey)
+	if err != nil {
+		return nil, err
+	}
 	p := &pki{
 		caCert: filepath.Join(dir, "ca.crt"), serverCert: filepath.Join(dir, "apiserver.crt"), serverKey: filepath.Join(dir, "apiserver.key"),
+		saKey: filepath.Join(dir, "sa.key"), saPub: filepath.Join(dir, "sa.pub"),
 		caPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
 	}
 	for path, data := range map[string][]byte{
 		p.caCert:     p.caPEM,
 		p.serverCert: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srvDER}),
 		p.serverKey:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
+		p.saKey:      pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(saKey)}),
+		p.saPub:      pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: saPub}),
 	} {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			return nil, err

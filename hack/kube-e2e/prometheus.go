@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
@@ -40,7 +42,15 @@ func (e *env) prometheus(ctx context.Context) (*prometheus, error) {
 // expectTargets waits until the walker job has exactly one healthy target
 // per ready walker pod, with the labels the chart's relabeling promises,
 // and no other job scrapes anything in the release's namespace.
-func (p *prometheus) expectTargets(ctx context.Context, pods []string) error {
+func (e *env) expectTargets(ctx context.Context) error {
+	pods, err := e.walkerPods(ctx, 0)
+	if err != nil {
+		return err
+	}
+	p, err := e.prometheus(ctx)
+	if err != nil {
+		return err
+	}
 	var last string
 	return poll(ctx, fmt.Sprintf("walker targets %v up", pods), 2*time.Minute, func() (bool, error) {
 		ts, err := p.api.Targets(ctx)
@@ -76,7 +86,7 @@ func (p *prometheus) expectTargets(ctx context.Context, pods []string) error {
 		if !dropped["walker-decoy"] {
 			return false, fmt.Errorf("the decoy Service is not among the dropped targets")
 		}
-		fmt.Printf("Prometheus: %s; dropped the endpoints of %v\n", last, keys(dropped))
+		fmt.Printf("Prometheus: %s; dropped the endpoints of %v\n", last, slices.Sorted(maps.Keys(dropped)))
 		return true, nil
 	})
 }
@@ -90,26 +100,13 @@ func labelsMatch(have, want model.LabelSet) bool {
 	return true
 }
 
-func keys(m map[string]bool) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
+// rulesHealthy checks that every bundled rule loaded and was evaluated
+// against the real series without error.
 func (e *env) rulesHealthy(ctx context.Context) error {
 	p, err := e.prometheus(ctx)
 	if err != nil {
 		return err
 	}
-	return p.expectRulesHealthy(ctx)
-}
-
-// expectRulesHealthy checks that every bundled rule loaded and was
-// evaluated against the real series without error.
-func (p *prometheus) expectRulesHealthy(ctx context.Context) error {
 	return poll(ctx, "every rule evaluated", 3*time.Minute, func() (bool, error) {
 		rules, err := p.api.Rules(ctx, nil)
 		if err != nil {
@@ -146,49 +143,39 @@ func (p *prometheus) expectRulesHealthy(ctx context.Context) error {
 	})
 }
 
-type walkCounts struct {
-	started, completed, distanceCount, distanceSum float64
-}
+// walkSeries are the walk counters the browser step moves.
+var walkSeries = [...]string{"walks_started_total", "walks_completed_total", "walk_distance_count", "walk_distance_sum"}
+
+// walkCounts are the walkSeries' sums over the walker job, in that order.
+type walkCounts [len(walkSeries)]float64
 
 func (p *prometheus) walkCounts(ctx context.Context) (walkCounts, error) {
 	var c walkCounts
-	for _, q := range []struct {
-		expr string
-		into *float64
-	}{
-		{`sum(walks_started_total{job="walker"})`, &c.started},
-		{`sum(walks_completed_total{job="walker"})`, &c.completed},
-		{`sum(walk_distance_count{job="walker"})`, &c.distanceCount},
-		{`sum(walk_distance_sum{job="walker"})`, &c.distanceSum},
-	} {
-		v, err := promapi.Value(ctx, p.api, q.expr)
+	for i, series := range walkSeries {
+		v, err := promapi.Value(ctx, p.api, fmt.Sprintf(`sum(%s{job="walker"})`, series))
 		if err != nil {
 			return c, err
 		}
-		*q.into = v
+		c[i] = v
 	}
 	return c, nil
 }
 
 // expectWalkCounts waits until the counters moved by exactly delta.
 func (p *prometheus) expectWalkCounts(ctx context.Context, before, delta walkCounts) error {
-	want := walkCounts{before.started + delta.started, before.completed + delta.completed,
-		before.distanceCount + delta.distanceCount, before.distanceSum + delta.distanceSum}
 	return poll(ctx, "walk counters in Prometheus", 2*time.Minute, func() (bool, error) {
 		have, err := p.walkCounts(ctx)
 		if err != nil {
 			return false, err
 		}
-		if !countsEqual(have, want) {
-			return false, fmt.Errorf("have %+v, want %+v", have, want)
+		var moved []string
+		for i, series := range walkSeries {
+			if math.Abs(have[i]-before[i]-delta[i]) > 1e-9 {
+				return false, fmt.Errorf("%s moved %g -> %g, want +%g", series, before[i], have[i], delta[i])
+			}
+			moved = append(moved, fmt.Sprintf("%s %g -> %g", series, before[i], have[i]))
 		}
-		fmt.Printf("Prometheus: walks_started_total %g -> %g, walks_completed_total %g -> %g, walk_distance count %g -> %g, sum %g -> %g\n",
-			before.started, have.started, before.completed, have.completed, before.distanceCount, have.distanceCount, before.distanceSum, have.distanceSum)
+		fmt.Printf("Prometheus: %s\n", strings.Join(moved, ", "))
 		return true, nil
 	})
-}
-
-func countsEqual(a, b walkCounts) bool {
-	eq := func(x, y float64) bool { return math.Abs(x-y) < 1e-9 }
-	return eq(a.started, b.started) && eq(a.completed, b.completed) && eq(a.distanceCount, b.distanceCount) && eq(a.distanceSum, b.distanceSum)
 }

@@ -55,7 +55,6 @@ type scenarioState struct {
 	prom     *prometheus
 	password string
 	walks    int // walks in the database after the browser step
-	failed   []string
 }
 
 func (e *env) chartDir() string { return filepath.Join(e.root, "charts", "walker") }

@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // uninstall is the last step: helm uninstall, then nothing of the release
@@ -47,22 +46,17 @@ func (e *env) uninstall(ctx context.Context) error {
 // dataClaim is PostgreSQL's volume claim, which helm uninstall keeps.
 const dataClaim = "PersistentVolumeClaim/data-" + release + "-postgresql-0"
 
-// usualKinds are the kinds the chart creates, checked first: every object
-// of the namespace, or (labelled) those with the release's label.
-var usualKinds = []struct {
-	kind     string
-	gvr      schema.GroupVersionResource
-	labelled bool
+// anyLabelKinds are the kinds of which no object may be left in the
+// namespace, whatever its labels (the chart's and those Kubernetes makes
+// for them); every other kind, by the release's label.
+var anyLabelKinds = []struct {
+	kind string
+	gvr  schema.GroupVersionResource
 }{
-	{"Deployment", schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, true},
-	{"ReplicaSet", schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}, true},
-	{"Pod", schema.GroupVersionResource{Version: "v1", Resource: "pods"}, false},
-	{"Service", schema.GroupVersionResource{Version: "v1", Resource: "services"}, false},
-	{"Secret", schema.GroupVersionResource{Version: "v1", Resource: "secrets"}, false},
-	{"ConfigMap", schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, true},
-	{"ServiceAccount", schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, true},
-	{"PodDisruptionBudget", schema.GroupVersionResource{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets"}, true},
-	{"EndpointSlice", schema.GroupVersionResource{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices"}, false},
+	{"Pod", schema.GroupVersionResource{Version: "v1", Resource: "pods"}},
+	{"Service", schema.GroupVersionResource{Version: "v1", Resource: "services"}},
+	{"Secret", schema.GroupVersionResource{Version: "v1", Resource: "secrets"}},
+	{"EndpointSlice", schema.GroupVersionResource{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices"}},
 }
 
 // expectNothingLeft waits until no object of the release remains but the
@@ -75,20 +69,15 @@ func (e *env) expectNothingLeft(ctx context.Context) error {
 	const sel = "app.kubernetes.io/instance=" + release
 	return poll(ctx, "nothing of the release left", 90*time.Second, func() (bool, error) {
 		var left []string
-		for _, k := range usualKinds {
-			s := ""
-			if k.labelled {
-				s = sel
-			}
-			names, _ := listObjects(ctx, dyn, k.gvr, k.kind, s)
+		for _, k := range anyLabelKinds {
+			names, _ := listObjects(ctx, dyn, k.gvr, k.kind, "")
 			left = append(left, names...)
 		}
 		if len(left) > 0 {
 			return false, fmt.Errorf("left after helm uninstall: %v", left)
 		}
-		// Whatever else the chart may create one day: every namespaced
-		// kind the API server serves, by the release's label (once the
-		// usual kinds are gone: it takes a list call per kind).
+		// Every namespaced kind the API server serves, by the release's
+		// label (once the pods are gone: it takes a list call per kind).
 		others, err := e.labelledObjects(ctx, dyn, sel)
 		if err != nil {
 			return false, err
@@ -109,10 +98,7 @@ func (e *env) expectNothingLeft(ctx context.Context) error {
 // dynamicClient is a client for any kind, without the deprecation warnings
 // that listing every kind (v1 Endpoints) brings.
 func (n *node) dynamicClient() (*dynamic.DynamicClient, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", n.kubeconfig)
-	if err != nil {
-		return nil, err
-	}
+	cfg := rest.CopyConfig(n.config)
 	cfg.WarningHandler = rest.NoWarnings{}
 	return dynamic.NewForConfig(cfg)
 }

@@ -25,9 +25,15 @@ func (e *env) scaleOut(ctx context.Context) error {
 	return e.expectTargets(ctx)
 }
 
-// underLoad runs change while pages are requested through the Service, and
-// fails if any request failed.
-func (e *env) underLoad(ctx context.Context, what string, change func() error) error {
+// rollUnderLoad runs change, which replaces the two walker pods, while
+// pages are requested through the Service, and keeps the load on until no
+// walker pod is terminating (the old pods and their endpoints are gone).
+// It fails if any request failed, then checks the new pods (expectRolled).
+func (e *env) rollUnderLoad(ctx context.Context, what string, nginxRefuses bool, change func() error) error {
+	old, err := e.walkerPods(ctx, 2)
+	if err != nil {
+		return err
+	}
 	svc, err := e.node.client.CoreV1().Services(namespace).Get(ctx, release, metav1.GetOptions{})
 	if err != nil {
 		return err
@@ -35,17 +41,18 @@ func (e *env) underLoad(ctx context.Context, what string, change func() error) e
 	url := fmt.Sprintf("http://%s:%d/walks/start/", svc.Spec.ClusterIP, svc.Spec.Ports[0].Port)
 	l := startLoad(ctx, url, 5*time.Minute)
 	changeErr := change()
-	time.Sleep(2 * time.Second) // the last old pods' endpoints are gone by now
+	if changeErr == nil {
+		_, changeErr = e.walkerPods(ctx, 0)
+	}
 	ok, failed, why := l.finish()
 	fmt.Printf("load during %s: %d requests, %d failed %s\n", what, ok+failed, failed, why)
-	e.s.failed = append(e.s.failed, fmt.Sprintf("%s: %d of %d", what, failed, ok+failed))
 	if changeErr != nil {
 		return changeErr
 	}
 	if ok == 0 || failed > 0 {
 		return fmt.Errorf("%d of %d requests failed during %s: %s", failed, ok+failed, what, why)
 	}
-	return nil
+	return e.expectRolled(ctx, old, nginxRefuses)
 }
 
 func (e *env) rollingUpgrade(ctx context.Context) error {
@@ -53,36 +60,20 @@ func (e *env) rollingUpgrade(ctx context.Context) error {
 	if e.s.password, err = e.metricsPassword(ctx); err != nil {
 		return err
 	}
-	old, err := e.walkerPods(ctx, 2)
-	if err != nil {
-		return err
-	}
 	if err := e.expectBodyLimit(ctx, true); err != nil {
 		return err
 	}
-	err = e.underLoad(ctx, "the rolling upgrade", func() error {
+	return e.rollUnderLoad(ctx, "the rolling upgrade", false, func() error {
 		_, err := e.upgrade(ctx, "--reuse-values", "--set", "nginx.clientMaxBodySize=2m")
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	return e.expectRolled(ctx, old, false)
 }
 
 func (e *env) rollback(ctx context.Context) error {
-	old, err := e.walkerPods(ctx, 2)
-	if err != nil {
-		return err
-	}
-	err = e.underLoad(ctx, "the rollback", func() error {
+	return e.rollUnderLoad(ctx, "the rollback", true, func() error {
 		_, err := e.helm(ctx, "rollback", release, "2", "--namespace", namespace, "--wait", "--timeout", "5m")
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	return e.expectRolled(ctx, old, true)
 }
 
 // expectRolled checks that the pods were replaced, the password kept, the

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,7 +29,7 @@ type loadResult struct {
 	Lifecycles int
 	Errors     int
 	FirstError error
-	Latencies  map[string][]time.Duration // by step
+	Latencies  [][]time.Duration // by step
 	// CPU is the app's CPU time (user and system) over the run.
 	CPU time.Duration
 }
@@ -36,12 +37,12 @@ type loadResult struct {
 func (r loadResult) perSecond() float64 { return float64(r.Lifecycles) / r.Duration.Seconds() }
 
 // all is every request's latency, whatever its step.
-func (r loadResult) all() []time.Duration {
-	var all []time.Duration
-	for _, l := range r.Latencies {
-		all = append(all, l...)
-	}
-	return all
+func (r loadResult) all() []time.Duration { return slices.Concat(r.Latencies...) }
+
+// p50p99 is the median and 99th percentile of every request's latency.
+func (r loadResult) p50p99() string {
+	all := r.all()
+	return fmt.Sprintf("%s / %s", round(percentile(all, .5)), round(percentile(all, .99)))
 }
 
 // cpuPerRequest is the app's CPU time over the requests answered.
@@ -53,40 +54,47 @@ func (r loadResult) cpuPerRequest() time.Duration {
 	return (r.CPU / time.Duration(n)).Round(time.Microsecond)
 }
 
+// target is where the load goes: the app's base URL (or none: do then
+// takes whole URLs), and the dog and walker whose walks the lifecycles
+// start.
+type target struct {
+	base        string
+	dog, walker int
+}
+
 // lifecycleClient is one browser-like client: its own cookie jar (the CSRF
 // cookie) and connection, no redirects followed.
 type lifecycleClient struct {
-	base     string
+	target
 	http     *http.Client
-	dog      int
-	walker   int
 	distance int
-	lastWalk int64 // the walk of the last lifecycle
+	lastWalk int64             // the walk of the last lifecycle
+	lats     [][]time.Duration // by step
 }
 
-func newLifecycleClient(base string, dog, walker int) *lifecycleClient {
+func (t target) client() *lifecycleClient {
 	jar, _ := cookiejar.New(nil)
 	return &lifecycleClient{
-		base: base,
+		target: t,
 		http: &http.Client{
 			Jar:           jar,
 			Timeout:       10 * time.Second,
 			Transport:     &http.Transport{MaxIdleConnsPerHost: 4},
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		dog: dog, walker: walker,
+		lats: make([][]time.Duration, len(steps)),
 	}
 }
 
-// do sends one request, times it, and checks the status.
-func (c *lifecycleClient) do(lat []time.Duration, method, path string, form url.Values, want int) ([]time.Duration, *http.Response, []byte, error) {
+// do sends one request, times it as steps[step], and checks the status.
+func (c *lifecycleClient) do(step int, method, path string, form url.Values, want int) (*http.Response, []byte, error) {
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
 	req, err := http.NewRequest(method, c.base+path, body)
 	if err != nil {
-		return lat, nil, nil, err
+		return nil, nil, err
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -94,26 +102,31 @@ func (c *lifecycleClient) do(lat []time.Duration, method, path string, form url.
 	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return lat, nil, nil, err
+		return nil, nil, err
 	}
 	b, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	lat = append(lat, time.Since(start))
+	c.lats[step] = append(c.lats[step], time.Since(start))
 	if err != nil {
-		return lat, resp, b, err
+		return resp, b, err
 	}
 	if resp.StatusCode != want {
-		return lat, resp, b, fmt.Errorf("%s %s = %d, want %d: %.200s", method, path, resp.StatusCode, want, b)
+		return resp, b, fmt.Errorf("%s %s = %d, want %d: %.200s", method, path, resp.StatusCode, want, b)
 	}
-	return lat, resp, b, nil
+	return resp, b, nil
 }
 
-// lifecycle runs the five requests and appends each latency to lats[step].
-func (c *lifecycleClient) lifecycle(lats [][]time.Duration) error {
-	var err error
-	var resp *http.Response
-	var body []byte
-	lats[0], _, body, err = c.do(lats[0], http.MethodGet, "/walks/start/", nil, http.StatusOK)
+// get is the work of one GET of path, timed as steps[step].
+func get(step int, path string) func(*lifecycleClient) error {
+	return func(c *lifecycleClient) error {
+		_, _, err := c.do(step, http.MethodGet, path, nil, http.StatusOK)
+		return err
+	}
+}
+
+// lifecycle runs the five requests, each timed as its step.
+func (c *lifecycleClient) lifecycle() error {
+	_, body, err := c.do(0, http.MethodGet, "/walks/start/", nil, http.StatusOK)
 	if err != nil {
 		return err
 	}
@@ -122,7 +135,7 @@ func (c *lifecycleClient) lifecycle(lats [][]time.Duration) error {
 		return err
 	}
 	form := url.Values{"dog": {fmt.Sprint(c.dog)}, "walker": {fmt.Sprint(c.walker)}, "csrf_token": {token}}
-	lats[1], resp, _, err = c.do(lats[1], http.MethodPost, "/walks/start/", form, http.StatusFound)
+	resp, _, err := c.do(1, http.MethodPost, "/walks/start/", form, http.StatusFound)
 	if err != nil {
 		return err
 	}
@@ -134,8 +147,7 @@ func (c *lifecycleClient) lifecycle(lats [][]time.Duration) error {
 	if c.lastWalk, err = strconv.ParseInt(id, 10, 64); err != nil {
 		return fmt.Errorf("start redirected to walk %q", id)
 	}
-	lats[2], _, body, err = c.do(lats[2], http.MethodGet, "/walks/"+id+"/complete/", nil, http.StatusOK)
-	if err != nil {
+	if _, body, err = c.do(2, http.MethodGet, "/walks/"+id+"/complete/", nil, http.StatusOK); err != nil {
 		return err
 	}
 	if token, err = csrfToken(body); err != nil {
@@ -143,12 +155,10 @@ func (c *lifecycleClient) lifecycle(lats [][]time.Duration) error {
 	}
 	c.distance = (c.distance + 137) % 4000
 	form = url.Values{"distance": {fmt.Sprint(c.distance)}, "csrf_token": {token}}
-	lats[3], _, _, err = c.do(lats[3], http.MethodPost, "/walks/"+id+"/complete/", form, http.StatusFound)
-	if err != nil {
+	if _, _, err = c.do(3, http.MethodPost, "/walks/"+id+"/complete/", form, http.StatusFound); err != nil {
 		return err
 	}
-	lats[4], _, body, err = c.do(lats[4], http.MethodGet, "/walks/"+id+"/status/", nil, http.StatusOK)
-	if err != nil {
+	if _, body, err = c.do(4, http.MethodGet, "/walks/"+id+"/status/", nil, http.StatusOK); err != nil {
 		return err
 	}
 	if !bytes.Contains(body, []byte(`"complete":true`)) {
@@ -165,29 +175,24 @@ func csrfToken(page []byte) (string, error) {
 	return string(m[1]), nil
 }
 
-// runLoad runs clients concurrent loops of work for d and merges what they
-// measured. work gets per-step latency slices to append to.
-func runLoad(ctx context.Context, clients int, d time.Duration, newWork func(i int) func(lats [][]time.Duration) error) loadResult {
+// run runs clients concurrent loops of work, each with a client of its
+// own, for d and merges what they measured.
+func (t target) run(ctx context.Context, clients int, d time.Duration, work func(*lifecycleClient) error) loadResult {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	res := loadResult{Latencies: map[string][]time.Duration{}}
+	res := loadResult{Latencies: make([][]time.Duration, len(steps))}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	start := time.Now()
-	for i := range clients {
-		work := newWork(i)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			lats := make([][]time.Duration, len(steps))
+	for range clients {
+		c := t.client()
+		wg.Go(func() {
 			n, errs := 0, 0
 			var first error
 			for ctx.Err() == nil {
-				if err := work(lats); err != nil {
+				if err := work(c); err != nil {
 					errs++
-					if first == nil {
-						first = err
-					}
+					first = cmp.Or(first, err)
 					continue
 				}
 				n++
@@ -196,13 +201,11 @@ func runLoad(ctx context.Context, clients int, d time.Duration, newWork func(i i
 			defer mu.Unlock()
 			res.Lifecycles += n
 			res.Errors += errs
-			if res.FirstError == nil {
-				res.FirstError = first
+			res.FirstError = cmp.Or(res.FirstError, first)
+			for s, l := range c.lats {
+				res.Latencies[s] = append(res.Latencies[s], l...)
 			}
-			for s, l := range lats {
-				res.Latencies[steps[s]] = append(res.Latencies[steps[s]], l...)
-			}
-		}()
+		})
 	}
 	wg.Wait()
 	res.Duration = time.Since(start)
@@ -223,16 +226,14 @@ func (r loadResult) print(w io.Writer, unit string) {
 	if r.FirstError != nil {
 		fmt.Fprintf(w, "  first error: %v\n", r.FirstError)
 	}
-	for _, s := range steps {
-		if l := r.Latencies[s]; len(l) > 0 {
+	for i, s := range steps {
+		if l := r.Latencies[i]; len(l) > 0 {
 			fmt.Fprintf(w, "  %-18s p50 %7s  p99 %7s  (%d requests)\n", s, round(percentile(l, 0.50)), round(percentile(l, 0.99)), len(l))
 		}
 	}
 	all := r.all()
-	if len(r.Latencies) > 1 {
-		fmt.Fprintf(w, "  %-18s p50 %7s  p99 %7s  (%d requests, %.0f/s)\n", "all requests",
-			round(percentile(all, 0.50)), round(percentile(all, 0.99)), len(all), float64(len(all))/r.Duration.Seconds())
-	}
+	fmt.Fprintf(w, "  %-18s p50 %7s  p99 %7s  (%d requests, %.0f/s)\n", "all requests",
+		round(percentile(all, 0.50)), round(percentile(all, 0.99)), len(all), float64(len(all))/r.Duration.Seconds())
 	if r.CPU > 0 {
 		fmt.Fprintf(w, "  app CPU: %s per request (%.2f s of CPU for %d requests: %.2f cores)\n",
 			r.cpuPerRequest(), r.CPU.Seconds(), len(all), r.CPU.Seconds()/r.Duration.Seconds())

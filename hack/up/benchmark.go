@@ -30,21 +30,19 @@ type phase struct {
 // side; then the lifecycle with the HTTP instrumentation off, to price it.
 func (s *stack) bench(ctx context.Context) error {
 	w := s.opts.out
-	dog, walker, err := benchParents(s.appURL())
+	t, err := createParents(s.appURL(), "Bench", 5, "lg")
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\nwarming up (3s)\n")
-	runLoad(ctx, benchClients, 3*time.Second, func(int) func([][]time.Duration) error {
-		return newLifecycleClient(s.appURL(), dog, walker).lifecycle
-	})
+	s.lifecycles(ctx, t, 3*time.Second)
 
-	empty, err := s.measure(ctx, "empty", dog, walker, s.opts.profile)
+	empty, err := s.measure(ctx, "empty", t, s.opts.profile)
 	if err != nil {
 		return err
 	}
 	phases := []*phase{empty}
-	edgeErrors, err := s.benchEdge(ctx, dog, walker)
+	errs, err := s.benchEdge(ctx, t)
 	if err != nil {
 		return err
 	}
@@ -53,22 +51,25 @@ func (s *stack) bench(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := s.printPages(ctx); err != nil {
+		if err := s.printPages(); err != nil {
 			return err
 		}
-		scale, err := s.measure(ctx, "at scale", sizes.lastDog, sizes.lastWalker, "")
+		scale, err := s.measure(ctx, "at scale", target{s.appURL(), sizes.lastDog, sizes.lastWalker}, "")
 		if err != nil {
 			return err
 		}
 		phases = append(phases, scale)
 	} else {
-		render, err := timeGet(ctx, s.metricsURL(), 200)
+		render, err := timeGet(s.metricsURL(), 200)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "/metrics render (direct, median of 200): %s for %d bytes\n", render.median, render.size)
 	}
 	printSideBySide(w, phases)
+	for _, p := range phases {
+		errs += p.lifecycle.Errors + p.reads.Errors
+	}
 
 	fmt.Fprintf(w, "\nrestarting walker with WALKER_HTTP_METRICS=false to price the instrumentation\n")
 	s.app.Stop(10 * time.Second)
@@ -76,21 +77,14 @@ func (s *stack) bench(ctx context.Context) error {
 	if err := s.startApp(ctx); err != nil {
 		return err
 	}
-	runLoad(ctx, benchClients, 3*time.Second, func(int) func([][]time.Duration) error {
-		return newLifecycleClient(s.appURL(), dog, walker).lifecycle
-	})
-	without := s.lifecycles(ctx, dog, walker)
+	s.lifecycles(ctx, t, 3*time.Second)
+	without := s.lifecycles(ctx, t, s.opts.benchFor)
 	without.print(w, "lifecycles (no HTTP metrics)")
 	with := phases[len(phases)-1].lifecycle
 	fmt.Fprintf(w, "\nHTTP metrics cost: %.1f%% of lifecycle throughput (%.0f/s with, %.0f/s without%s)\n",
 		100*(1-with.perSecond()/without.perSecond()), with.perSecond(), without.perSecond(),
 		map[bool]string{true: ", both at scale", false: ""}[s.opts.scale])
-	for _, p := range phases {
-		if p.lifecycle.Errors > 0 || p.reads.Errors > 0 {
-			return fmt.Errorf("the load runs had errors")
-		}
-	}
-	if without.Errors > 0 || edgeErrors > 0 {
+	if errs+without.Errors > 0 {
 		return fmt.Errorf("the load runs had errors")
 	}
 	return nil
@@ -98,29 +92,29 @@ func (s *stack) bench(ctx context.Context) error {
 
 const benchClients = 8
 
-// benchParents creates, through the API, the dog and walker of the empty
-// database's lifecycles.
-func benchParents(base string) (dog, walker int, err error) {
-	if dog, err = testtool.Create(base+"/api/dogs", nil, map[string]any{"name": "Bench", "age": 5, "size": "lg"}); err != nil {
-		return 0, 0, err
+// createParents creates, through the API, a dog called name and a walker
+// called name Walker, for lifecycles.
+func createParents(base, name string, age int, size string) (target, error) {
+	t := target{base: base}
+	var err error
+	if t.dog, err = testtool.Create(base+"/api/dogs", nil, map[string]any{"name": name, "age": age, "size": size}); err != nil {
+		return t, err
 	}
-	walker, err = testtool.Create(base+"/api/walkers", nil, map[string]any{"name": "Bench Walker", "email": "bench@example.com"})
-	return dog, walker, err
+	t.walker, err = testtool.Create(base+"/api/walkers", nil, map[string]any{"name": name + " Walker", "email": strings.ToLower(name) + "@example.com"})
+	return t, err
 }
 
-// lifecycles runs the lifecycle load for the bench duration, with the
-// app's CPU time over it.
-func (s *stack) lifecycles(ctx context.Context, dog, walker int) loadResult {
+// lifecycles runs the lifecycle load for d, with the app's CPU time over
+// it.
+func (s *stack) lifecycles(ctx context.Context, t target, d time.Duration) loadResult {
 	return s.withCPU(func() loadResult {
-		return runLoad(ctx, benchClients, s.opts.benchFor, func(int) func([][]time.Duration) error {
-			return newLifecycleClient(s.appURL(), dog, walker).lifecycle
-		})
+		return t.run(ctx, benchClients, d, (*lifecycleClient).lifecycle)
 	})
 }
 
 // measure runs the lifecycle (profiled into profile when set), then the
 // status reads, and prints both with the app's peak RSS.
-func (s *stack) measure(ctx context.Context, name string, dog, walker int, profile string) (*phase, error) {
+func (s *stack) measure(ctx context.Context, name string, t target, profile string) (*phase, error) {
 	w := s.opts.out
 	p := &phase{name: name}
 	fmt.Fprintf(w, "\n== %s database\n\nwalk lifecycle (5 requests, CSRF included), %d clients, %s, through nginx, PostgreSQL:\n",
@@ -131,29 +125,20 @@ func (s *stack) measure(ctx context.Context, name string, dog, walker int, profi
 	} else {
 		profiled <- nil
 	}
-	p.lifecycle = s.lifecycles(ctx, dog, walker)
+	p.lifecycle = s.lifecycles(ctx, t, s.opts.benchFor)
 	p.lifecycle.print(w, "lifecycles")
 	if err := <-profiled; err != nil {
 		return nil, err
 	}
 
 	// A completed walk to read.
-	c := newLifecycleClient(s.appURL(), dog, walker)
-	if err := c.lifecycle(make([][]time.Duration, len(steps))); err != nil {
+	c := t.client()
+	if err := c.lifecycle(); err != nil {
 		return nil, err
 	}
 	path := "/walks/" + strconv.FormatInt(c.lastWalk, 10) + "/status/"
 	fmt.Fprintf(w, "\nstatus reads (GET %s), %d clients, %s:\n", path, benchClients, s.opts.benchFor)
-	p.reads = s.withCPU(func() loadResult {
-		return runLoad(ctx, benchClients, s.opts.benchFor, func(int) func([][]time.Duration) error {
-			cl := newLifecycleClient(s.appURL(), dog, walker)
-			return func(lats [][]time.Duration) error {
-				var err error
-				lats[4], _, _, err = cl.do(lats[4], http.MethodGet, path, nil, http.StatusOK)
-				return err
-			}
-		})
-	})
+	p.reads = s.withCPU(func() loadResult { return t.run(ctx, benchClients, s.opts.benchFor, get(4, path)) })
 	p.reads.print(w, "reads")
 	rss, err := peakRSS(s.app.Pid())
 	if err != nil {
@@ -197,16 +182,10 @@ func printSideBySide(w io.Writer, phases []*phase) {
 		return fmt.Sprintf("%.0f (%.0f%%)", p.lifecycle.perSecond(), 100*p.lifecycle.perSecond()/base.lifecycle.perSecond())
 	})
 	row("lifecycle app CPU per request", func(p *phase) string { return p.lifecycle.cpuPerRequest().String() })
-	row("lifecycle p50 / p99 (all steps)", func(p *phase) string {
-		all := p.lifecycle.all()
-		return fmt.Sprintf("%s / %s", round(percentile(all, .5)), round(percentile(all, .99)))
-	})
+	row("lifecycle p50 / p99 (all steps)", func(p *phase) string { return p.lifecycle.p50p99() })
 	row("status reads/s", func(p *phase) string { return fmt.Sprintf("%.0f", p.reads.perSecond()) })
 	row("status app CPU per request", func(p *phase) string { return p.reads.cpuPerRequest().String() })
-	row("status p50 / p99", func(p *phase) string {
-		all := p.reads.all()
-		return fmt.Sprintf("%s / %s", round(percentile(all, .5)), round(percentile(all, .99)))
-	})
+	row("status p50 / p99", func(p *phase) string { return p.reads.p50p99() })
 	row("app peak RSS so far", func(p *phase) string { return fmt.Sprintf("%.1f MiB", float64(p.peakRSS)/(1<<20)) })
 }
 
@@ -258,25 +237,17 @@ type timing struct {
 
 // timeGet GETs url n times and returns the median and slowest time and the
 // body size of the last answer, which must be a 200.
-func timeGet(ctx context.Context, url string, n int) (timing, error) {
-	var ds []time.Duration
-	size := 0
+func timeGet(url string, n int) (timing, error) {
+	c := target{}.client()
+	var body []byte
 	for range n {
-		start := time.Now()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
+		var err error
+		if _, body, err = c.do(0, http.MethodGet, url, nil, http.StatusOK); err != nil {
 			return timing{}, err
 		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		ds = append(ds, time.Since(start))
-		if resp.StatusCode != http.StatusOK {
-			return timing{}, fmt.Errorf("GET %s = %d", url, resp.StatusCode)
-		}
-		size = len(b)
 	}
-	return timing{median: round(percentile(ds, .5)), max: round(percentile(ds, 1)), size: size}, nil
+	ds := c.lats[0]
+	return timing{median: round(percentile(ds, .5)), max: round(percentile(ds, 1)), size: len(body)}, nil
 }
 
 // cpuProfile saves the app's CPU profile over d (go tool pprof reads it).

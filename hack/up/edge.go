@@ -35,9 +35,7 @@ func guessFlood(ctx context.Context, base string) map[string]int {
 	var wg sync.WaitGroup
 	for i := range guessAddresses {
 		client := testtool.ClientFrom(fmt.Sprintf("127.0.0.%d", 2+i))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			tick := time.NewTicker(time.Second / guessesPerSecond)
 			defer tick.Stop()
 			for n := 0; ; n++ {
@@ -46,9 +44,7 @@ func guessFlood(ctx context.Context, base string) map[string]int {
 					return
 				case <-tick.C:
 				}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
+				wg.Go(func() {
 					req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
 					req.SetBasicAuth("prometheus", fmt.Sprintf("guess-%d-%d", i, n))
 					status := "error"
@@ -62,33 +58,21 @@ func guessFlood(ctx context.Context, base string) map[string]int {
 					mu.Lock()
 					statuses[status]++
 					mu.Unlock()
-				}()
+				})
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return statuses
 }
 
-// pageLoad runs pageClients loops of GET /walks/start/ for d.
-func (s *stack) pageLoad(ctx context.Context, d time.Duration, dog, walker int) loadResult {
-	return runLoad(ctx, pageClients, d, func(int) func([][]time.Duration) error {
-		c := newLifecycleClient(s.appURL(), dog, walker)
-		return func(lats [][]time.Duration) error {
-			var err error
-			lats[0], _, _, err = c.do(lats[0], http.MethodGet, "/walks/start/", nil, http.StatusOK)
-			return err
-		}
-	})
-}
-
 // benchEdge measures pages with and without a guess flood, then nginx's
 // CPU per authenticated scrape and per proxied request.
-func (s *stack) benchEdge(ctx context.Context, dog, walker int) (errs int, err error) {
+func (s *stack) benchEdge(ctx context.Context, t target) (errs int, err error) {
 	w := s.opts.out
 	d := s.opts.benchFor
 	fmt.Fprintf(w, "\npages (GET /walks/start/), %d clients, %s, through nginx, no attack:\n", pageClients, d)
-	quiet := s.pageLoad(ctx, d, dog, walker)
+	quiet := t.run(ctx, pageClients, d, get(0, "/walks/start/"))
 	quiet.print(w, "pages")
 
 	fmt.Fprintf(w, "\npages, same load, while %d loopback addresses each send %d wrong-password guesses/s to /metrics:\n",
@@ -96,11 +80,11 @@ func (s *stack) benchEdge(ctx context.Context, dog, walker int) (errs int, err e
 	floodCtx, stop := context.WithCancel(ctx)
 	guesses := make(chan map[string]int, 1)
 	go func() { guesses <- guessFlood(floodCtx, s.appURL()) }()
-	flooded := s.pageLoad(ctx, d, dog, walker)
+	flooded := t.run(ctx, pageClients, d, get(0, "/walks/start/"))
 	stop()
 	flooded.print(w, "pages")
 	fmt.Fprintf(w, "  guesses answered: %v\n", <-guesses)
-	q, f := quiet.Latencies[steps[0]], flooded.Latencies[steps[0]]
+	q, f := quiet.Latencies[0], flooded.Latencies[0]
 	fmt.Fprintf(w, "  flood/quiet: p50 x%.1f, p99 x%.1f, throughput x%.2f\n",
 		ratio(percentile(f, 0.5), percentile(q, 0.5)), ratio(percentile(f, 0.99), percentile(q, 0.99)),
 		flooded.perSecond()/quiet.perSecond())
@@ -109,27 +93,13 @@ func (s *stack) benchEdge(ctx context.Context, dog, walker int) (errs int, err e
 	if err := s.nginxIdle(ctx); err != nil {
 		return 0, err
 	}
-	// Each request on its own connection from one of 25 addresses, for both
-	// measures alike: no per-address limit answers instead of the password
-	// check, and the difference between the two is the scrape's own cost
-	// (the password check and the larger body).
-	from := func(i int) *http.Client {
-		c := testtool.ClientFrom(fmt.Sprintf("127.0.1.%d", 1+i/4))
-		c.Transport.(*http.Transport).DisableKeepAlives = true
-		return c
-	}
-	scrape, n, err := s.nginxCPUPer(ctx, 100, func(i int) (*http.Client, *http.Request) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.appURL()+"/metrics", nil)
-		req.SetBasicAuth(s.username, s.password)
-		return from(i), req
-	})
+	// Both measured alike: the difference between the two is the scrape's
+	// own cost (the password check and the larger body).
+	scrape, n, err := s.nginxCPUPer(ctx, 100, "/metrics", true)
 	if err != nil {
 		return 0, fmt.Errorf("authenticated scrapes: %w", err)
 	}
-	page, m, err := s.nginxCPUPer(ctx, 100, func(i int) (*http.Client, *http.Request) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.appURL()+"/livez", nil)
-		return from(i), req
-	})
+	page, m, err := s.nginxCPUPer(ctx, 100, "/livez", false)
 	if err != nil {
 		return 0, fmt.Errorf("proxied requests: %w", err)
 	}
@@ -157,10 +127,13 @@ func ratio(a, b time.Duration) float64 {
 	return float64(a) / float64(b)
 }
 
-// nginxCPUPer sends up to n requests one after another (for at most 20s)
-// and returns nginx's CPU time per request: master and workers, from the
-// scheduler's nanosecond counters. Each answer must be 200.
-func (s *stack) nginxCPUPer(ctx context.Context, n int, next func(i int) (*http.Client, *http.Request)) (time.Duration, int, error) {
+// nginxCPUPer sends up to n GETs of path (with the metrics credentials when
+// auth) one after another, for at most 20s, and returns nginx's CPU time
+// per request: master and workers, from the scheduler's nanosecond
+// counters. Each request goes on its own connection from one of 25
+// addresses, so that no per-address limit answers instead of the password
+// check; each answer must be 200.
+func (s *stack) nginxCPUPer(ctx context.Context, n int, path string, auth bool) (time.Duration, int, error) {
 	before, err := processTreeCPU(s.nginx.Pid())
 	if err != nil {
 		return 0, 0, err
@@ -168,7 +141,12 @@ func (s *stack) nginxCPUPer(ctx context.Context, n int, next func(i int) (*http.
 	deadline := time.Now().Add(20 * time.Second)
 	done := 0
 	for ; done < n && time.Now().Before(deadline); done++ {
-		client, req := next(done)
+		client := testtool.ClientFrom(fmt.Sprintf("127.0.1.%d", 1+done/4))
+		client.Transport.(*http.Transport).DisableKeepAlives = true
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.appURL()+path, nil)
+		if auth {
+			req.SetBasicAuth(s.username, s.password)
+		}
 		resp, err := client.Do(req)
 		if err != nil {
 			return 0, 0, err
@@ -176,7 +154,7 @@ func (s *stack) nginxCPUPer(ctx context.Context, n int, next func(i int) (*http.
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return 0, 0, fmt.Errorf("GET %s = %d, want 200", req.URL.Path, resp.StatusCode)
+			return 0, 0, fmt.Errorf("GET %s = %d, want 200", path, resp.StatusCode)
 		}
 	}
 	after, err := processTreeCPU(s.nginx.Pid())

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/walkerhq/walker/internal/chart"
+	"github.com/walkerhq/walker/internal/proc"
 	"github.com/walkerhq/walker/internal/testtool"
 )
 
@@ -37,7 +39,7 @@ func renderChart(ctx context.Context, o options, password, otlpEndpoint string) 
 	if err != nil {
 		return nil, err
 	}
-	if err := runOnce(o.repoRoot, "hack/chart-deps", nil, filepath.Join(o.repoRoot, "hack", "chart-deps")); err != nil {
+	if err := proc.Run(ctx, o.repoRoot, "hack/chart-deps", nil, filepath.Join(o.repoRoot, "hack", "chart-deps")); err != nil {
 		return nil, err
 	}
 	args := []string{"--namespace", o.namespace, "--set-string", "metrics.auth.password=" + password,
@@ -123,10 +125,7 @@ func (p *renderedPod) prometheusConfig(dir string, o options) (string, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "secret"), 0o755); err != nil {
 		return "", err
 	}
-	job := map[string]any{}
-	for k, v := range p.scrapeJob {
-		job[k] = v
-	}
+	job := maps.Clone(p.scrapeJob)
 	delete(job, "kubernetes_sd_configs")
 	delete(job, "relabel_configs")
 	auth, _ := job["basic_auth"].(map[string]any)

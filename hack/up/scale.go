@@ -51,32 +51,18 @@ func (s *stack) seedScale(ctx context.Context) (scaleSizes, error) {
 		return z, err
 	}
 	defer conn.Close(context.Background())
+	// Each INSERT gives its first id: the walks go to the seeded rows only.
 	var firstWalker, firstDog int
-	steps := []struct {
-		sql  string
-		args []any
-		scan *int
-	}{
-		{`INSERT INTO walkers (name, email)
-		  SELECT (` + firstNames + `)[1 + i % 20] || ' ' || (` + lastNames + `)[1 + (i / 20) % 20] || ' ' || i,
+	if err := conn.QueryRow(ctx, `WITH w AS (INSERT INTO walkers (name, email)
+		  SELECT (`+firstNames+`)[1 + i % 20] || ' ' || (`+lastNames+`)[1 + (i / 20) % 20] || ' ' || i,
 		         'walker' || i || '@example.com'
-		  FROM generate_series(1, $1::int) i`, []any{z.walkers}, nil},
-		{`SELECT max(id) - $1::int + 1 FROM walkers`, []any{z.walkers}, &firstWalker},
-		{`INSERT INTO dogs (name, age, size)
-		  SELECT (` + dogNames + `)[1 + i % 20] || ' ' || i, i % 16, (ARRAY['xs','sm','md','lg','xl'])[1 + i % 5]
-		  FROM generate_series(1, $1::int) i`, []any{z.dogs}, nil},
-		{`SELECT max(id) - $1::int + 1 FROM dogs`, []any{z.dogs}, &firstDog},
+		  FROM generate_series(1, $1::int) i RETURNING id) SELECT min(id) FROM w`, z.walkers).Scan(&firstWalker); err != nil {
+		return z, fmt.Errorf("seed walkers: %w", err)
 	}
-	for _, st := range steps {
-		if st.scan != nil {
-			if err := conn.QueryRow(ctx, st.sql, st.args...).Scan(st.scan); err != nil {
-				return z, fmt.Errorf("seed: %w", err)
-			}
-			continue
-		}
-		if _, err := conn.Exec(ctx, st.sql, st.args...); err != nil {
-			return z, fmt.Errorf("seed: %w", err)
-		}
+	if err := conn.QueryRow(ctx, `WITH d AS (INSERT INTO dogs (name, age, size)
+		  SELECT (`+dogNames+`)[1 + i % 20] || ' ' || i, i % 16, (ARRAY['xs','sm','md','lg','xl'])[1 + i % 5]
+		  FROM generate_series(1, $1::int) i RETURNING id) SELECT min(id) FROM d`, z.dogs).Scan(&firstDog); err != nil {
+		return z, fmt.Errorf("seed dogs: %w", err)
 	}
 	// One walk every 20 s back from now; the newest inProgress are open.
 	_, err = conn.Exec(ctx, `INSERT INTO walks (dog_id, walker_id, distance, start_time, end_time)
@@ -99,7 +85,7 @@ func (s *stack) seedScale(ctx context.Context) (scaleSizes, error) {
 
 // printPages times the pages whose size used to grow with the tables, and
 // /metrics on the metrics listener.
-func (s *stack) printPages(ctx context.Context) error {
+func (s *stack) printPages() error {
 	w := s.opts.out
 	fmt.Fprintf(w, "\npages at scale (through nginx except /metrics; median and slowest of 20):\n")
 	for _, p := range []struct{ name, url string }{
@@ -109,7 +95,7 @@ func (s *stack) printPages(ctx context.Context) error {
 		{"/walks/", s.appURL() + "/walks/"},
 		{"/metrics (direct)", s.metricsURL()},
 	} {
-		t, err := timeGet(ctx, p.url, 20)
+		t, err := timeGet(p.url, 20)
 		if err != nil {
 			return err
 		}

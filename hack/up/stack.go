@@ -84,9 +84,9 @@ func (s *stack) start(ctx context.Context) error {
 	return nil
 }
 
-func (s *stack) build(context.Context) error {
+func (s *stack) build(ctx context.Context) error {
 	s.binary = filepath.Join(s.dir, "walker")
-	return runOnce(s.opts.repoRoot, "make build", nil, "make", "-s", "build", "BINARY="+s.binary)
+	return proc.Run(ctx, s.opts.repoRoot, "make build", nil, "make", "-s", "build", "BINARY="+s.binary)
 }
 
 // startOTLP starts the receiver that stands in for a collector; the spans
@@ -122,12 +122,12 @@ func (s *stack) startPostgres(ctx context.Context) error {
 	return err
 }
 
-func (s *stack) migrate(context.Context) error {
+func (s *stack) migrate(ctx context.Context) error {
 	s.appEnv = append(s.pod.appEnv(s.opts.namespace), "DATABASE_URL="+s.dbURL)
 	if s.opts.profile != "" {
 		s.appEnv = append(s.appEnv, "WALKER_PPROF=true")
 	}
-	return runOnce(s.dir, "walker migrate", s.appEnv, s.binary, "migrate")
+	return proc.Run(ctx, s.dir, "walker migrate", s.appEnv, s.binary, "migrate")
 }
 
 func (s *stack) startNginx(ctx context.Context) error {
@@ -139,7 +139,7 @@ func (s *stack) startNginx(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := runOnce(s.dir, "nginx -t on the rendered configuration", nil, append([]string{nginxBin, "-t"}, nginxArgs...)...); err != nil {
+	if err := proc.Run(ctx, s.dir, "nginx -t on the rendered configuration", nil, append([]string{nginxBin, "-t"}, nginxArgs...)...); err != nil {
 		return err
 	}
 	if s.nginx, err = proc.Start(s.dir, "nginx", nil, append([]string{nginxBin}, nginxArgs...)...); err != nil {

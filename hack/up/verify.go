@@ -10,7 +10,6 @@ import (
 
 	"github.com/walkerhq/walker/internal/poll"
 	"github.com/walkerhq/walker/internal/promapi"
-	"github.com/walkerhq/walker/internal/testtool"
 )
 
 // verify checks what `make up` promises: the auth on /metrics, the routes
@@ -51,15 +50,11 @@ func (s *stack) verify(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	dog, err := testtool.Create(s.appURL()+"/api/dogs", nil, map[string]any{"name": "Check", "age": 3, "size": "md"})
+	t, err := createParents(s.appURL(), "Check", 3, "md")
 	if err != nil {
 		return err
 	}
-	walker, err := testtool.Create(s.appURL()+"/api/walkers", nil, map[string]any{"name": "Check Walker", "email": "check@example.com"})
-	if err != nil {
-		return err
-	}
-	if err := newLifecycleClient(s.appURL(), dog, walker).lifecycle(make([][]time.Duration, len(steps))); err != nil {
+	if err := t.client().lifecycle(); err != nil {
 		return fmt.Errorf("walk lifecycle through nginx: %w", err)
 	}
 	var after float64

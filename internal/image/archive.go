@@ -66,28 +66,22 @@ func WriteArchive(path string, ref name.Tag, img v1.Image) error {
 	}
 	defer os.Remove(tmp)
 	tw := tar.NewWriter(f)
-	put := func(name string, b []byte) error {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(b)), ModTime: epoch}); err != nil {
-			return err
+	// put writes one file into the archive; after a failure it does
+	// nothing, and werr holds the failure.
+	var werr error
+	put := func(name string, b []byte) {
+		if werr == nil {
+			werr = tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(b)), ModTime: epoch})
 		}
-		_, err := tw.Write(b)
-		return err
+		if werr == nil {
+			_, werr = tw.Write(b)
+		}
 	}
-	if err := put("oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`)); err != nil {
-		return err
-	}
-	if err := put(blobPath(mdigest), manifest); err != nil {
-		return err
-	}
-	if err := put(blobPath(cdigest), config); err != nil {
-		return err
-	}
+	put("oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`))
+	put(blobPath(mdigest), manifest)
+	put(blobPath(cdigest), config)
 	for _, l := range layers {
 		d, err := l.Digest()
-		if err != nil {
-			return err
-		}
-		size, err := l.Size()
 		if err != nil {
 			return err
 		}
@@ -95,15 +89,12 @@ func WriteArchive(path string, ref name.Tag, img v1.Image) error {
 		if err != nil {
 			return err
 		}
-		if err := tw.WriteHeader(&tar.Header{Name: blobPath(d), Mode: 0o644, Size: size, ModTime: epoch}); err != nil {
-			rc.Close()
-			return err
-		}
-		_, err = io.Copy(tw, rc)
+		b, err := io.ReadAll(rc)
 		rc.Close()
 		if err != nil {
 			return err
 		}
+		put(blobPath(d), b)
 		layerPaths = append(layerPaths, blobPath(d))
 	}
 	docker[0]["Layers"] = layerPaths
@@ -115,9 +106,10 @@ func WriteArchive(path string, ref name.Tag, img v1.Image) error {
 		if err != nil {
 			return err
 		}
-		if err := put(doc.name, b); err != nil {
-			return err
-		}
+		put(doc.name, b)
+	}
+	if werr != nil {
+		return werr
 	}
 	if err := tw.Close(); err != nil {
 		return err

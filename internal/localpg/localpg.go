@@ -29,15 +29,6 @@ type Cluster struct {
 	bindir string
 	Port   int
 	asUser string // "" when we may run it ourselves
-	listen string
-}
-
-// Options widen where the server listens, for clients in network
-// namespaces (pods of the end-to-end test): addresses besides 127.0.0.1 and
-// the networks allowed to log in with a password.
-type Options struct {
-	ListenAddresses []string
-	AllowNetworks   []string // CIDRs, password (scram) authentication
 }
 
 // BinDir finds the folder of initdb and pg_ctl: pg_config's, then the newest
@@ -67,11 +58,6 @@ func version(bindir string) int {
 // Start creates a cluster in a new folder under parent ("" for the system's
 // temp dir) and starts it on a free loopback port (or on port if not 0).
 func Start(ctx context.Context, parent string, port int) (*Cluster, error) {
-	return StartWith(ctx, parent, port, Options{})
-}
-
-// StartWith is Start with Options.
-func StartWith(ctx context.Context, parent string, port int, opts Options) (*Cluster, error) {
 	bindir := BinDir()
 	if bindir == "" {
 		return nil, errors.New("PostgreSQL server binaries not found (pg_config --bindir, /usr/lib/postgresql/*/bin)")
@@ -80,7 +66,7 @@ func StartWith(ctx context.Context, parent string, port int, opts Options) (*Clu
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{dir: dir, bindir: bindir, Port: port, listen: strings.Join(append([]string{"127.0.0.1"}, opts.ListenAddresses...), ",")}
+	c := &Cluster{dir: dir, bindir: bindir, Port: port}
 	if os.Geteuid() == 0 {
 		c.asUser = "postgres"
 		u, err := user.Lookup(c.asUser)
@@ -112,17 +98,6 @@ func StartWith(ctx context.Context, parent string, port int, opts Options) (*Clu
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
 	}
-	if len(opts.AllowNetworks) > 0 {
-		f, err := os.OpenFile(filepath.Join(data, "pg_hba.conf"), os.O_APPEND|os.O_WRONLY, 0)
-		if err != nil {
-			os.RemoveAll(dir)
-			return nil, err
-		}
-		for _, cidr := range opts.AllowNetworks {
-			fmt.Fprintf(f, "host all all %s scram-sha-256\n", cidr)
-		}
-		f.Close()
-	}
 	if err := c.Resume(ctx); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -141,7 +116,7 @@ func (c *Cluster) Pause(ctx context.Context) error {
 
 // Resume starts the (paused or new) server on its port.
 func (c *Cluster) Resume(ctx context.Context) error {
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=%s -c fsync=off -c max_connections=200", c.Port, c.dir, c.listen)
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", c.Port, c.dir)
 	if out, err := c.command(ctx, "pg_ctl", "-D", filepath.Join(c.dir, "data"), "-o", opts, "-l", filepath.Join(c.dir, "log"), "-w", "-t", "60", "start").CombinedOutput(); err != nil {
 		logs, _ := os.ReadFile(filepath.Join(c.dir, "log"))
 		return fmt.Errorf("pg_ctl start: %v\n%s\n%s", err, out, logs)

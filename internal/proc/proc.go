@@ -1,7 +1,7 @@
 // Package proc runs the long-lived helper processes of the local stack and
 // the end-to-end test (servers, nginx, Prometheus, pods' containers): each
 // in its own process group, its output in a log file, stoppable with
-// everything it started.
+// everything it started; and (Run) the commands they run to completion.
 package proc
 
 import (
@@ -54,11 +54,20 @@ func Start(dir, name string, env []string, argv ...string) (*Process, error) {
 	return p, nil
 }
 
+// Run runs argv in dir to completion with our environment plus env, like an
+// init container; the error names the command as name and holds its output.
+func Run(ctx context.Context, dir, name string, env []string, argv ...string) error {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: %v\n%s", name, err, out)
+	}
+	return nil
+}
+
 // Pid is the process id.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
-
-// Done is closed when the process has exited.
-func (p *Process) Done() <-chan struct{} { return p.done }
 
 // Err is the exit error, valid after Done.
 func (p *Process) Err() error { return p.err }
