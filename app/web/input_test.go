@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 
 	walker "github.com/walkerhq/walker/app"
 	"github.com/walkerhq/walker/app/internal/metrictest"
+	"github.com/walkerhq/walker/app/internal/testdb"
 	"github.com/walkerhq/walker/internal/poll"
 )
 
@@ -186,7 +186,7 @@ func TestClientGoneIsNoServerError(t *testing.T) {
 			t.Fatal("the app is still serving the abandoned request")
 		}
 		release()
-		a.wantMetric("http_requests_total", map[string]string{"method": "POST", "route": "/api/walkers", "status": "499"}, 1)
+		metrictest.Expect(t, a.reg, "http_requests_total", map[string]string{"method": "POST", "route": "/api/walkers", "status": "499"}, 1)
 		a.noServerFailure()
 		if wp, _ := a.store.ListWalkers(context.Background(), walker.ListQuery{}); len(wp.Items) != 0 {
 			t.Errorf("the abandoned insert stored %+v", wp.Items)
@@ -201,14 +201,12 @@ func TestClientGoneIsNoServerError(t *testing.T) {
 // context, both the case under test).
 func (a *app) lockWalkers(t *testing.T) (blocked func() bool, release func()) {
 	t.Helper()
-	driver, dsn, lock := "sqlite", a.db.SQLitePath, "BEGIN IMMEDIATE"
-	if a.db.DatabaseURL != "" {
-		driver, dsn, lock = "pgx", a.db.DatabaseURL, "BEGIN; LOCK TABLE walkers IN ACCESS EXCLUSIVE MODE"
+	postgres := a.db.DatabaseURL != ""
+	lock := "BEGIN IMMEDIATE"
+	if postgres {
+		lock = "BEGIN; LOCK TABLE walkers IN ACCESS EXCLUSIVE MODE"
 	}
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := testdb.Raw(t, a.db)
 	ctx := context.Background()
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -222,10 +220,9 @@ func (a *app) lockWalkers(t *testing.T) (blocked func() bool, release func()) {
 	release = sync.OnceFunc(func() {
 		conn.ExecContext(ctx, "ROLLBACK")
 		conn.Close()
-		db.Close()
 	})
 	blocked = func() bool { return metrictest.Value(a.t, a.reg, "http_requests_in_flight", nil) == 1 }
-	if driver == "pgx" {
+	if postgres {
 		blocked = func() bool {
 			var n int
 			err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity

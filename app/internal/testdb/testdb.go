@@ -1,10 +1,11 @@
 // Package testdb gives tests real databases: one PostgreSQL server per test
 // package (started on first use, stopped by Main), a fresh database per
-// test, and SQLite files for the same behavioural suites.
+// test, and SQLite files for the same behavioural suites; stores on them.
 package testdb
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,7 +14,9 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/walkerhq/walker/app/metrics"
 	"github.com/walkerhq/walker/app/store"
 	"github.com/walkerhq/walker/internal/localpg"
 	"github.com/walkerhq/walker/internal/testtool"
@@ -80,21 +83,55 @@ func PostgresURL(t testing.TB) string {
 	return c.URL(name)
 }
 
-// SQLitePath is a fresh SQLite file in the test's temp folder.
-func SQLitePath(t testing.TB) string {
-	return filepath.Join(t.TempDir(), "walker.db")
+// SQLite is a store configuration on a fresh SQLite file in the test's
+// temp folder.
+func SQLite(t testing.TB) store.Config {
+	return store.Config{SQLitePath: filepath.Join(t.TempDir(), "walker.db")}
 }
 
-// Backend is a database the behavioural suites run on.
-type Backend struct {
-	Name string
-	// Config gives a store configuration on a fresh, empty database.
-	Config func(t *testing.T) store.Config
+// OnEach runs test on a fresh, empty database of each backend, PostgreSQL
+// (production) and SQLite (local use), so that every behavioural test runs
+// on both.
+func OnEach(t *testing.T, test func(t *testing.T, cfg store.Config)) {
+	t.Run("postgresql", func(t *testing.T) { test(t, store.Config{DatabaseURL: PostgresURL(t)}) })
+	t.Run("sqlite", func(t *testing.T) { test(t, SQLite(t)) })
 }
 
-// Backends: PostgreSQL (production) and SQLite (local use), so that every
-// behavioural test runs on both.
-var Backends = []Backend{
-	{"postgresql", func(t *testing.T) store.Config { return store.Config{DatabaseURL: PostgresURL(t)} }},
-	{"sqlite", func(t *testing.T) store.Config { return store.Config{SQLitePath: SQLitePath(t)} }},
+// Open opens a store on cfg, its metrics on a registry as main's, closed
+// when the test ends. It does not migrate; Migrated does.
+func Open(t testing.TB, cfg store.Config) (*store.Store, *prometheus.Registry) {
+	t.Helper()
+	reg := metrics.NewRegistry()
+	s, err := store.Open(context.Background(), cfg, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, reg
+}
+
+// Migrated is Open, then Migrate.
+func Migrated(t testing.TB, cfg store.Config) (*store.Store, *prometheus.Registry) {
+	t.Helper()
+	s, reg := Open(t, cfg)
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s, reg
+}
+
+// Raw opens the test's database without the store, as another program (an
+// older release, a second session) would; closed when the test ends.
+func Raw(t testing.TB, cfg store.Config) *sql.DB {
+	t.Helper()
+	driver, dsn := "pgx", cfg.DatabaseURL
+	if dsn == "" {
+		driver, dsn = "sqlite", cfg.SQLitePath
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
