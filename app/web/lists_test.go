@@ -209,8 +209,8 @@ func TestPagingPastADeletedCursorRow(t *testing.T) {
 		for _, w := range ws[1:3] {
 			b.submit("/walkers/", fmt.Sprintf("/walkers/%d/delete/", w.ID), nil).want(t, http.StatusFound, "")
 		}
-		if got := flatten(apiPages(t, b, m[1])); !slices.Equal(got, []string{"a4", "a5"}) {
-			t.Errorf("pages after the deleted cursor row = %v, want a4 a5", got)
+		if got := apiPages(t, b, m[1]); len(got) != 1 || !slices.Equal(got[0], []string{"a4", "a5"}) {
+			t.Errorf("pages after the deleted cursor row = %v, want one page of a4 a5", got)
 		}
 	})
 }
@@ -339,9 +339,7 @@ func TestStartFormFindsAWalkerBeyondTheFirstThousand(t *testing.T) {
 
 		// A refused form comes back with the walker still chosen.
 		r := b.submit("/walks/start/", "/walks/start/", url.Values{"walker": {fmt.Sprint(target.ID)}})
-		if r.status != http.StatusBadRequest || !strings.Contains(r.body, fmt.Sprintf(`<option value="%d" selected>Walker 1337`, target.ID)) {
-			t.Errorf("the refused form = %d without walker 1337 chosen:\n%s", r.status, r.body)
-		}
+		r.want(t, http.StatusBadRequest, fmt.Sprintf(`<option value="%d" selected>Walker 1337`, target.ID))
 	})
 }
 
