@@ -99,10 +99,7 @@ func TestBadTextIsAFieldError(t *testing.T) {
 		a.noServerFailure()
 
 		// Escaped text that is valid, surrogate pairs included, is kept as sent.
-		r := br.json("POST", "/api/dogs", `{"name":"Caf\u00e9 \ud83d\udc15","age":2}`)
-		if r.status != http.StatusCreated || !strings.Contains(r.body, `"name":"Café 🐕"`) {
-			t.Errorf("escaped valid name: %d %s, want 201 with Café 🐕", r.status, r.body)
-		}
+		br.json("POST", "/api/dogs", `{"name":"Caf\u00e9 \ud83d\udc15","age":2}`).want(t, http.StatusCreated, `"name":"Café 🐕"`)
 	})
 }
 
