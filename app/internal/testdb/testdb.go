@@ -1,6 +1,7 @@
 // Package testdb gives tests real databases: one PostgreSQL server per test
 // package (started on first use, stopped by Main), a fresh database per
-// test, and SQLite files for the same behavioural suites; stores on them.
+// test, SQLite files for the same behavioural suites, stores on them and
+// the rows most tests start from.
 package testdb
 
 import (
@@ -16,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	walker "github.com/walkerhq/walker/app"
 	"github.com/walkerhq/walker/app/metrics"
 	"github.com/walkerhq/walker/app/store"
 	"github.com/walkerhq/walker/internal/localpg"
@@ -41,14 +43,19 @@ func Main(m *testing.M) int {
 	return code
 }
 
-// Server returns the package's PostgreSQL server, starting it on first use.
-// Without PostgreSQL the test skips (fails under CI=true).
-func Server(t testing.TB) *localpg.Cluster {
+// Require skips the test without PostgreSQL (fails it under CI=true).
+func Require(t testing.TB) {
 	t.Helper()
 	testtool.SkipShort(t, "PostgreSQL")
 	if localpg.BinDir() == "" {
 		testtool.Missing(t, "PostgreSQL server binaries not found (apt-get install postgresql-15)")
 	}
+}
+
+// Server returns the package's PostgreSQL server, starting it on first use.
+func Server(t testing.TB) *localpg.Cluster {
+	t.Helper()
+	Require(t)
 	once.Do(func() { cluster, startErr = localpg.Start(context.Background(), "", 0) })
 	if startErr != nil {
 		t.Fatalf("starting PostgreSQL: %v", startErr)
@@ -134,4 +141,37 @@ func Raw(t testing.TB, cfg store.Config) *sql.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// Rex is the dog of most tests.
+var Rex = walker.Dog{Name: "Rex", Age: 3, Size: walker.SizeLG}
+
+// Seed stores Rex and Alice, the dog and the walker of most tests.
+func Seed(t testing.TB, s *store.Store) (walker.Dog, walker.Walker) {
+	t.Helper()
+	ctx := context.Background()
+	d := Rex
+	w := walker.Walker{Name: "Alice", Email: "alice@example.com"}
+	if err := s.CreateDog(ctx, &d); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateWalker(ctx, &w); err != nil {
+		t.Fatal(err)
+	}
+	return d, w
+}
+
+// CreateWalkers stores walkers of these names in this order, the i-th with
+// the email wi@example.com.
+func CreateWalkers(t testing.TB, s *store.Store, names ...string) []walker.Walker {
+	t.Helper()
+	var out []walker.Walker
+	for i, n := range names {
+		w := walker.Walker{Name: n, Email: fmt.Sprintf("w%d@example.com", i)}
+		if err := s.CreateWalker(context.Background(), &w); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, w)
+	}
+	return out
 }
