@@ -59,6 +59,7 @@ func newApp(t *testing.T, db store.Config, mutate ...func(*web.Config)) *app {
 	return &app{t: t, srv: srv, store: st, reg: reg, db: db, logs: logs}
 }
 
+// forEachBackend runs test on an app of each backend.
 func forEachBackend(t *testing.T, test func(t *testing.T, a *app)) {
 	testdb.OnEach(t, func(t *testing.T, db store.Config) { test(t, newApp(t, db)) })
 }
@@ -431,9 +432,7 @@ func TestLimitsHealthAndHeaders(t *testing.T) {
 	ready = down
 	// livez does not depend on the database.
 	for p, want := range map[string]int{"/readyz": 503, "/ht/": 503, "/livez": 200} {
-		if r := b.get(p); r.status != want {
-			t.Errorf("GET %s with the database down = %d, want %d", p, r.status, want)
-		}
+		b.get(p).want(t, want, "")
 	}
 	r := b.get("/walks/start/")
 	for h, want := range map[string]string{
