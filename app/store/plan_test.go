@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	walker "github.com/walkerhq/walker/app"
+	"github.com/walkerhq/walker/app/internal/testdb"
 	"github.com/walkerhq/walker/app/store"
 )
 
@@ -17,8 +18,8 @@ import (
 // progress); SQLite's planner needs none.
 func TestListsAndScrapeReadIndexes(t *testing.T) {
 	t.Parallel()
-	onEachBackend(t, func(t *testing.T, cfg store.Config) {
-		s, _ := open(t, cfg, true)
+	testdb.OnEach(t, func(t *testing.T, cfg store.Config) {
+		s, _ := testdb.Migrated(t, cfg)
 		if s.Vendor() == store.VendorPostgreSQL {
 			populate(t, cfg)
 		}
@@ -75,7 +76,7 @@ func TestListsAndScrapeReadIndexes(t *testing.T) {
 // what it will prefer at any larger size, and analyzes it.
 func populate(t *testing.T, cfg store.Config) {
 	t.Helper()
-	db := rawDB(t, cfg)
+	db := testdb.Raw(t, cfg)
 	for _, q := range []string{
 		`INSERT INTO walkers (name, email) SELECT 'Walker ' || i, 'w' || i || '@example.com' FROM generate_series(1, 20000) i`,
 		`INSERT INTO dogs (name, age, size) SELECT 'Dog ' || i, i % 16, 'md' FROM generate_series(1, 20000) i`,

@@ -21,35 +21,10 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
 
-// open gives a store on cfg, closed when the test ends, and its registry;
-// migrated when migrate is set.
-func open(t *testing.T, cfg store.Config, migrate bool) (*store.Store, *prometheus.Registry) {
-	t.Helper()
-	reg := prometheus.NewRegistry()
-	s, err := store.Open(context.Background(), cfg, reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if migrate {
-		if err := s.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return s, reg
-}
-
-// onEachBackend runs test with a fresh, empty database of each backend.
-func onEachBackend(t *testing.T, test func(t *testing.T, cfg store.Config)) {
-	for _, b := range testdb.Backends {
-		t.Run(b.Name, func(t *testing.T) { test(t, b.Config(t)) })
-	}
-}
-
 // forEachBackend runs test on a migrated store of each backend.
 func forEachBackend(t *testing.T, test func(t *testing.T, s *store.Store, reg *prometheus.Registry)) {
-	onEachBackend(t, func(t *testing.T, cfg store.Config) {
-		s, reg := open(t, cfg, true)
+	testdb.OnEach(t, func(t *testing.T, cfg store.Config) {
+		s, reg := testdb.Migrated(t, cfg)
 		test(t, s, reg)
 	})
 }
@@ -63,20 +38,6 @@ func concurrently(n int, f func(i int) error) []error {
 	}
 	wg.Wait()
 	return errs
-}
-
-func seed(t *testing.T, s *store.Store) (walker.Dog, walker.Walker) {
-	t.Helper()
-	ctx := context.Background()
-	d := walker.Dog{Name: "Rex", Age: 3, Size: walker.SizeLG}
-	w := walker.Walker{Name: "Alice", Email: "alice@example.com"}
-	if err := s.CreateDog(ctx, &d); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CreateWalker(ctx, &w); err != nil {
-		t.Fatal(err)
-	}
-	return d, w
 }
 
 func TestWalkersAndDogsValidateAndPersist(t *testing.T) {
@@ -138,7 +99,7 @@ func TestWalkLifecycle(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *store.Store, reg *prometheus.Registry) {
 		ctx := context.Background()
-		dog, w := seed(t, s)
+		dog, w := testdb.Seed(t, s)
 		start := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 
 		if _, err := s.StartWalk(ctx, 999, w.ID, start); !isNotFound(err, "dog", 999) {
@@ -213,7 +174,7 @@ func TestConcurrentCompletionsSucceedOnce(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *store.Store, reg *prometheus.Registry) {
 		ctx := context.Background()
-		dog, w := seed(t, s)
+		dog, w := testdb.Seed(t, s)
 		walk, err := s.StartWalk(ctx, dog.ID, w.ID, time.Now())
 		if err != nil {
 			t.Fatal(err)
@@ -243,7 +204,7 @@ func TestConcurrentCompletionsSucceedOnce(t *testing.T) {
 func TestMetricsAreWellFormed(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *store.Store, reg *prometheus.Registry) {
-		seed(t, s)
+		testdb.Seed(t, s)
 		problems, err := testutil.GatherAndLint(reg)
 		if err != nil {
 			t.Fatal(err)
@@ -267,8 +228,8 @@ func TestMetricsAreWellFormed(t *testing.T) {
 
 func TestUnmigratedDatabaseReportsPendingMigrations(t *testing.T) {
 	t.Parallel()
-	onEachBackend(t, func(t *testing.T, cfg store.Config) {
-		s, reg := open(t, cfg, false)
+	testdb.OnEach(t, func(t *testing.T, cfg store.Config) {
+		s, reg := testdb.Open(t, cfg)
 		metrictest.Expect(t, reg, "db_migrations_unapplied", nil, migrationFiles(t, s.Vendor()))
 		if err := s.Migrate(context.Background()); err != nil {
 			t.Fatal(err)
@@ -296,20 +257,20 @@ func TestConcurrentMigrationsOnPostgreSQL(t *testing.T) {
 			t.Errorf("concurrent Migrate: %v", err)
 		}
 	}
-	_, reg := open(t, store.Config{DatabaseURL: url}, false)
+	_, reg := testdb.Open(t, store.Config{DatabaseURL: url})
 	metrictest.Expect(t, reg, "db_migrations_applied", nil, migrationFiles(t, store.VendorPostgreSQL))
 }
 
 func TestPostgreSQLOutage(t *testing.T) {
-	testdb.Server(t) // skip or fail early without PostgreSQL
+	testdb.Require(t)
 	ctx := context.Background()
 	c, err := localpg.Start(ctx, "", 0) // a server of the test's own: the shared one must stay up
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Stop() })
-	s, reg := open(t, store.Config{DatabaseURL: c.URL("postgres"), StatementTimeout: 2 * time.Second}, true)
-	dog, w := seed(t, s)
+	s, reg := testdb.Migrated(t, store.Config{DatabaseURL: c.URL("postgres"), StatementTimeout: 2 * time.Second})
+	dog, w := testdb.Seed(t, s)
 	walk, err := s.StartWalk(ctx, dog.ID, w.ID, time.Now())
 	if err != nil {
 		t.Fatal(err)

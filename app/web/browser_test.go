@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/walkerhq/walker/app/internal/testdb"
 	"github.com/walkerhq/walker/internal/poll"
 	"github.com/walkerhq/walker/internal/testtool"
 )
@@ -24,9 +25,9 @@ import (
 // with the walker found.
 func TestStartFormSearchesAsYouType(t *testing.T) {
 	chromium := testtool.Require(t, "chromium")
-	a := newApp(t, backends[1])
-	d := a.createDog(rex)
-	ws := a.createWalkers(numbered("Walker", 60)...)
+	a := newApp(t, testdb.SQLite(t))
+	d := a.createDog(testdb.Rex)
+	ws := testdb.CreateWalkers(t, a.store, numbered("Walker", 60)...)
 
 	// Not t.TempDir: Chromium's helper processes may still write to the
 	// profile for a moment after the browser quits; the cleanup retries.

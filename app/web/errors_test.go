@@ -12,6 +12,7 @@ import (
 
 	walker "github.com/walkerhq/walker/app"
 	"github.com/walkerhq/walker/app/internal/metrictest"
+	"github.com/walkerhq/walker/app/internal/testdb"
 	"github.com/walkerhq/walker/app/web"
 	"github.com/walkerhq/walker/internal/poll"
 )
@@ -41,7 +42,7 @@ func (f failingStore) WalkComplete(context.Context, int64) (bool, error) { retur
 
 // newFailingApp is newApp with st for its store.
 func newFailingApp(t *testing.T, st walker.Store) *app {
-	return newApp(t, backends[1], func(c *web.Config) { c.Store = st })
+	return newApp(t, testdb.SQLite(t), func(c *web.Config) { c.Store = st })
 }
 
 // Each kind of error has its status, in HTML on the pages and in JSON on
@@ -121,10 +122,9 @@ func TestClientGoneIs499(t *testing.T) {
 		t.Fatalf("answered %d although the client gave up", resp.StatusCode)
 	}
 	labels := map[string]string{"method": "GET", "route": "/api/walkers", "status": "499"}
-	answered := func() bool { return metrictest.Value(t, a.reg, "http_requests_total", labels) == 1 }
-	if !poll.Until(5*time.Second, answered) { // the handler ends just after the client gave up
-		t.Errorf("http_requests_total%v = %g, want 1", labels, metrictest.Value(t, a.reg, "http_requests_total", labels))
-	}
+	// The handler ends just after the client gave up.
+	poll.Until(5*time.Second, func() bool { return metrictest.Value(t, a.reg, "http_requests_total", labels) == 1 })
+	metrictest.Expect(t, a.reg, "http_requests_total", labels, 1)
 	if strings.Contains(a.logs.String(), `"level":"ERROR"`) || strings.Contains(a.logs.String(), `"level":"WARN"`) {
 		t.Errorf("a client gone is logged as a failure:\n%s", a.logs)
 	}
@@ -134,7 +134,7 @@ func TestClientGoneIs499(t *testing.T) {
 // is answered in JSON, elsewhere with a page.
 func TestUnmatchedRequestsAnswerAsTheirGroup(t *testing.T) {
 	t.Parallel()
-	b := newApp(t, backends[1]).browser()
+	b := newApp(t, testdb.SQLite(t)).browser()
 	for _, tc := range []struct {
 		method, path string
 		status       int

@@ -16,20 +16,8 @@ import (
 
 	walker "github.com/walkerhq/walker/app"
 	"github.com/walkerhq/walker/app/internal/metrictest"
+	"github.com/walkerhq/walker/app/internal/testdb"
 )
-
-func (a *app) createWalkers(names ...string) []walker.Walker {
-	a.t.Helper()
-	var out []walker.Walker
-	for i, n := range names {
-		w := walker.Walker{Name: n, Email: fmt.Sprintf("w%d@example.com", i)}
-		if err := a.store.CreateWalker(context.Background(), &w); err != nil {
-			a.t.Fatal(err)
-		}
-		out = append(out, w)
-	}
-	return out
-}
 
 func numbered(prefix string, n int) []string {
 	var out []string
@@ -120,7 +108,7 @@ func TestListsPageInTheAPIAndThePages(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, a *app) {
 		ws := numbered("Walker", 2*walker.DefaultPageSize+3)
-		a.createWalkers(ws...)
+		testdb.CreateWalkers(t, a.store, ws...)
 		b := a.browser()
 
 		// The API: first, middle and last page, nothing twice, nothing lost.
@@ -180,7 +168,7 @@ func TestDogsAndWalksInProgressPage(t *testing.T) {
 
 		// Walks in progress, oldest first, across pages; completed ones not.
 		ctx := context.Background()
-		w := a.createWalkers("Ann")[0]
+		w := testdb.CreateWalkers(t, a.store, "Ann")[0]
 		base := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 		var want []string
 		for i := range walker.DefaultPageSize + 10 {
@@ -210,7 +198,7 @@ func TestDogsAndWalksInProgressPage(t *testing.T) {
 func TestPagingPastADeletedCursorRow(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, a *app) {
-		ws := a.createWalkers("a1", "a2", "a3", "a4", "a5")
+		ws := testdb.CreateWalkers(t, a.store, "a1", "a2", "a3", "a4", "a5")
 		b := a.browser()
 		r := b.get("/api/walkers?limit=2")
 		m := nextLink.FindStringSubmatch(r.header.Get("Link"))
@@ -221,8 +209,8 @@ func TestPagingPastADeletedCursorRow(t *testing.T) {
 		for _, w := range ws[1:3] {
 			b.submit("/walkers/", fmt.Sprintf("/walkers/%d/delete/", w.ID), nil).want(t, http.StatusFound, "")
 		}
-		if got := flatten(apiPages(t, b, m[1])); !slices.Equal(got, []string{"a4", "a5"}) {
-			t.Errorf("pages after the deleted cursor row = %v, want a4 a5", got)
+		if got := apiPages(t, b, m[1]); len(got) != 1 || !slices.Equal(got[0], []string{"a4", "a5"}) {
+			t.Errorf("pages after the deleted cursor row = %v, want one page of a4 a5", got)
 		}
 	})
 }
@@ -305,8 +293,8 @@ func walkerOptions(t *testing.T, page string) map[string]string {
 func TestStartFormFindsAWalkerBeyondTheFirstThousand(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, a *app) {
-		d := a.createDog(rex)
-		ws := a.createWalkers(numbered("Walker", 1500)...)
+		d := a.createDog(testdb.Rex)
+		ws := testdb.CreateWalkers(t, a.store, numbered("Walker", 1500)...)
 		target := ws[1336] // "Walker 1337"
 		b := a.browser()
 
@@ -351,9 +339,7 @@ func TestStartFormFindsAWalkerBeyondTheFirstThousand(t *testing.T) {
 
 		// A refused form comes back with the walker still chosen.
 		r := b.submit("/walks/start/", "/walks/start/", url.Values{"walker": {fmt.Sprint(target.ID)}})
-		if r.status != http.StatusBadRequest || !strings.Contains(r.body, fmt.Sprintf(`<option value="%d" selected>Walker 1337`, target.ID)) {
-			t.Errorf("the refused form = %d without walker 1337 chosen:\n%s", r.status, r.body)
-		}
+		r.want(t, http.StatusBadRequest, fmt.Sprintf(`<option value="%d" selected>Walker 1337`, target.ID))
 	})
 }
 
@@ -376,9 +362,9 @@ func TestStartScriptKnowsTheSizeLabels(t *testing.T) {
 // template engine; they are escaped all the same.
 func TestStartFormEscapesNames(t *testing.T) {
 	t.Parallel()
-	a := newApp(t, backends[1])
+	a := newApp(t, testdb.SQLite(t))
 	d := a.createDog(walker.Dog{Name: `<script>alert("x")</script> & 'co'`, Age: 1, Size: walker.SizeXS})
-	w := a.createWalkers(`Zoë "Z" <b>`)[0]
+	w := testdb.CreateWalkers(t, a.store, `Zoë "Z" <b>`)[0]
 	page := a.browser().get("/walks/start/").body
 	for _, want := range []string{
 		fmt.Sprintf(`<option value="%d">&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#39;co&#39; (xsmall)</option>`, d.ID),

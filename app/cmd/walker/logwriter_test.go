@@ -4,10 +4,12 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/walkerhq/walker/app/internal/syncbuf"
 )
 
 func TestLogWriterWritesWarningsAtOnceAndTheRestOnClose(t *testing.T) {
-	var out syncBuffer
+	var out syncbuf.Buffer
 	w := newLogWriter(&out)
 	logger := slog.New(flushingHandler{slog.NewJSONHandler(w, nil), w}).With("version", "test")
 	for range 3 {

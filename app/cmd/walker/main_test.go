@@ -10,43 +10,26 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/walkerhq/walker/app/internal/syncbuf"
+	"github.com/walkerhq/walker/app/internal/testdb"
 	"github.com/walkerhq/walker/internal/localpg"
 	"github.com/walkerhq/walker/internal/poll"
 	"github.com/walkerhq/walker/internal/testtool"
 )
 
-// syncBuffer lets the test read the logs while the server writes them.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type server struct {
 	public, metrics string
 	cancel          context.CancelFunc
 	done            chan int
-	logs            *syncBuffer
+	logs            *syncbuf.Buffer
 }
 
 func startServe(t *testing.T, env map[string]string) *server {
 	t.Helper()
-	s := &server{public: testtool.FreeAddr(t), metrics: testtool.FreeAddr(t), done: make(chan int, 1), logs: &syncBuffer{}}
+	s := &server{public: testtool.FreeAddr(t), metrics: testtool.FreeAddr(t), done: make(chan int, 1), logs: &syncbuf.Buffer{}}
 	full := map[string]string{
 		"WALKER_ADDR":         s.public,
 		"WALKER_METRICS_ADDR": s.metrics,
@@ -210,7 +193,7 @@ func TestMigrateWaitsForTheDatabase(t *testing.T) {
 		t.Errorf("migrate with no database and WALKER_DB_WAIT=1s = %d; output:\n%s", code, quick.String())
 	}
 
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	done := make(chan int, 1)
 	go func() { done <- migrate("2m", out) }()
 	if !poll.Until(30*time.Second, func() bool { return strings.Contains(out.String(), "waiting for the database") }) {
@@ -249,10 +232,7 @@ func TestServeStartsWhileTheDatabaseIsDown(t *testing.T) {
 // the test's end stops); until then nothing listens there.
 func laterPostgres(t *testing.T) (url string, start func()) {
 	t.Helper()
-	testtool.SkipShort(t, "PostgreSQL")
-	if localpg.BinDir() == "" {
-		testtool.Missing(t, "PostgreSQL server binaries not found (apt-get install postgresql-15)")
-	}
+	testdb.Require(t)
 	port := testtool.FreePort(t)
 	url = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable&connect_timeout=1", port)
 	return url, func() {

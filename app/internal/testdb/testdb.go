@@ -1,10 +1,12 @@
 // Package testdb gives tests real databases: one PostgreSQL server per test
 // package (started on first use, stopped by Main), a fresh database per
-// test, and SQLite files for the same behavioural suites.
+// test, SQLite files for the same behavioural suites, stores on them and
+// the rows most tests start from.
 package testdb
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,7 +15,10 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
+	walker "github.com/walkerhq/walker/app"
+	"github.com/walkerhq/walker/app/metrics"
 	"github.com/walkerhq/walker/app/store"
 	"github.com/walkerhq/walker/internal/localpg"
 	"github.com/walkerhq/walker/internal/testtool"
@@ -38,14 +43,19 @@ func Main(m *testing.M) int {
 	return code
 }
 
-// Server returns the package's PostgreSQL server, starting it on first use.
-// Without PostgreSQL the test skips (fails under CI=true).
-func Server(t testing.TB) *localpg.Cluster {
+// Require skips the test without PostgreSQL (fails it under CI=true).
+func Require(t testing.TB) {
 	t.Helper()
 	testtool.SkipShort(t, "PostgreSQL")
 	if localpg.BinDir() == "" {
 		testtool.Missing(t, "PostgreSQL server binaries not found (apt-get install postgresql-15)")
 	}
+}
+
+// Server returns the package's PostgreSQL server, starting it on first use.
+func Server(t testing.TB) *localpg.Cluster {
+	t.Helper()
+	Require(t)
 	once.Do(func() { cluster, startErr = localpg.Start(context.Background(), "", 0) })
 	if startErr != nil {
 		t.Fatalf("starting PostgreSQL: %v", startErr)
@@ -80,21 +90,88 @@ func PostgresURL(t testing.TB) string {
 	return c.URL(name)
 }
 
-// SQLitePath is a fresh SQLite file in the test's temp folder.
-func SQLitePath(t testing.TB) string {
-	return filepath.Join(t.TempDir(), "walker.db")
+// SQLite is a store configuration on a fresh SQLite file in the test's
+// temp folder.
+func SQLite(t testing.TB) store.Config {
+	return store.Config{SQLitePath: filepath.Join(t.TempDir(), "walker.db")}
 }
 
-// Backend is a database the behavioural suites run on.
-type Backend struct {
-	Name string
-	// Config gives a store configuration on a fresh, empty database.
-	Config func(t *testing.T) store.Config
+// OnEach runs test on a fresh, empty database of each backend, PostgreSQL
+// (production) and SQLite (local use), so that every behavioural test runs
+// on both.
+func OnEach(t *testing.T, test func(t *testing.T, cfg store.Config)) {
+	t.Run("postgresql", func(t *testing.T) { test(t, store.Config{DatabaseURL: PostgresURL(t)}) })
+	t.Run("sqlite", func(t *testing.T) { test(t, SQLite(t)) })
 }
 
-// Backends: PostgreSQL (production) and SQLite (local use), so that every
-// behavioural test runs on both.
-var Backends = []Backend{
-	{"postgresql", func(t *testing.T) store.Config { return store.Config{DatabaseURL: PostgresURL(t)} }},
-	{"sqlite", func(t *testing.T) store.Config { return store.Config{SQLitePath: SQLitePath(t)} }},
+// Open opens a store on cfg, its metrics on a registry as main's, closed
+// when the test ends. It does not migrate; Migrated does.
+func Open(t testing.TB, cfg store.Config) (*store.Store, *prometheus.Registry) {
+	t.Helper()
+	reg := metrics.NewRegistry()
+	s, err := store.Open(context.Background(), cfg, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, reg
+}
+
+// Migrated is Open, then Migrate.
+func Migrated(t testing.TB, cfg store.Config) (*store.Store, *prometheus.Registry) {
+	t.Helper()
+	s, reg := Open(t, cfg)
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s, reg
+}
+
+// Raw opens the test's database without the store, as another program (an
+// older release, a second session) would; closed when the test ends.
+func Raw(t testing.TB, cfg store.Config) *sql.DB {
+	t.Helper()
+	driver, dsn := "pgx", cfg.DatabaseURL
+	if dsn == "" {
+		driver, dsn = "sqlite", cfg.SQLitePath
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// Rex is the dog of most tests.
+var Rex = walker.Dog{Name: "Rex", Age: 3, Size: walker.SizeLG}
+
+// Seed stores Rex and Alice, the dog and the walker of most tests.
+func Seed(t testing.TB, s *store.Store) (walker.Dog, walker.Walker) {
+	t.Helper()
+	ctx := context.Background()
+	d := Rex
+	w := walker.Walker{Name: "Alice", Email: "alice@example.com"}
+	if err := s.CreateDog(ctx, &d); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateWalker(ctx, &w); err != nil {
+		t.Fatal(err)
+	}
+	return d, w
+}
+
+// CreateWalkers stores walkers of these names in this order, the i-th with
+// the email wi@example.com.
+func CreateWalkers(t testing.TB, s *store.Store, names ...string) []walker.Walker {
+	t.Helper()
+	var out []walker.Walker
+	for i, n := range names {
+		w := walker.Walker{Name: n, Email: fmt.Sprintf("w%d@example.com", i)}
+		if err := s.CreateWalker(context.Background(), &w); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, w)
+	}
+	return out
 }
