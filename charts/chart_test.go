@@ -245,10 +245,8 @@ func checkPod(t *testing.T, objs *chart.Objects) {
 	if len(nginx.Ports) != 1 || nginx.Ports[0].Name != "http" || nginx.Ports[0].ContainerPort != 8080 {
 		t.Errorf("nginx ports = %+v, want one named http on 8080", nginx.Ports)
 	}
-	for _, p := range app.Ports {
-		if p.ContainerPort == 9000 {
-			t.Error("the metrics port is declared on the pod")
-		}
+	if slices.ContainsFunc(app.Ports, func(p corev1.ContainerPort) bool { return p.ContainerPort == 9000 }) {
+		t.Error("the metrics port is declared on the pod")
 	}
 	probes := []struct {
 		c     *corev1.Container
@@ -276,12 +274,8 @@ func checkPod(t *testing.T, objs *chart.Objects) {
 	if sleeps[app.Name] <= sleeps[nginx.Name] {
 		t.Errorf("preStop sleeps: app %ds, nginx %ds; the app must outlive nginx", sleeps[app.Name], sleeps[nginx.Name])
 	}
-	mounts := map[string]bool{}
-	for _, m := range nginx.VolumeMounts {
-		mounts[m.MountPath] = true
-	}
 	for _, want := range []string{"/etc/nginx/walker", "/etc/nginx/htpasswd", "/etc/nginx/metrics-scraper", "/tmp"} {
-		if !mounts[want] {
+		if !slices.ContainsFunc(nginx.VolumeMounts, func(m corev1.VolumeMount) bool { return m.MountPath == want }) {
 			t.Errorf("nginx does not mount %s", want)
 		}
 	}
