@@ -119,7 +119,7 @@ func TestRenderedNginxUnderPasswordGuessing(t *testing.T) {
 			}
 		}
 		wg.Go(func() {
-			loop(&scrapes, 100*time.Millisecond, func() *http.Request { return p.metricsRequest(ctx, p.password) })
+			loop(&scrapes, 100*time.Millisecond, func() *http.Request { return p.metricsRequest(ctx, podPassword) })
 		})
 		wg.Go(func() {
 			loop(&pages, 20*time.Millisecond, func() *http.Request { return get(ctx, p.base+"/walks/start/") })
