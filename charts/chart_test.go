@@ -191,16 +191,15 @@ func deployment(t *testing.T, objs *chart.Objects) *corev1.PodSpec {
 func checkPod(t *testing.T, objs *chart.Objects) {
 	t.Helper()
 	spec := deployment(t, objs)
-	d := objs.Deployments[release]
 	if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
 		t.Error("the pod mounts a service-account token it does not need")
 	}
 	if sc := spec.SecurityContext; sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot {
 		t.Error("pod securityContext.runAsNonRoot is not true")
 	}
-	for _, name := range []string{"checksum/nginx", "checksum/metrics-secret"} {
-		if len(d.Spec.Template.Annotations[name]) != 64 {
-			t.Errorf("pod annotation %s = %q, want a sha256", name, d.Spec.Template.Annotations[name])
+	for _, name := range []string{"nginx", "metrics-secret"} {
+		if len(checksum(objs, name)) != 64 {
+			t.Errorf("pod annotation checksum/%s = %q, want a sha256", name, checksum(objs, name))
 		}
 	}
 	if len(spec.InitContainers) != 1 || spec.InitContainers[0].Name != "migrate" || !slices.Equal(spec.InitContainers[0].Args, []string{"migrate"}) {
@@ -246,10 +245,8 @@ func checkPod(t *testing.T, objs *chart.Objects) {
 	if len(nginx.Ports) != 1 || nginx.Ports[0].Name != "http" || nginx.Ports[0].ContainerPort != 8080 {
 		t.Errorf("nginx ports = %+v, want one named http on 8080", nginx.Ports)
 	}
-	for _, p := range app.Ports {
-		if p.ContainerPort == 9000 {
-			t.Error("the metrics port is declared on the pod")
-		}
+	if slices.ContainsFunc(app.Ports, func(p corev1.ContainerPort) bool { return p.ContainerPort == 9000 }) {
+		t.Error("the metrics port is declared on the pod")
 	}
 	probes := []struct {
 		c     *corev1.Container
@@ -277,12 +274,8 @@ func checkPod(t *testing.T, objs *chart.Objects) {
 	if sleeps[app.Name] <= sleeps[nginx.Name] {
 		t.Errorf("preStop sleeps: app %ds, nginx %ds; the app must outlive nginx", sleeps[app.Name], sleeps[nginx.Name])
 	}
-	mounts := map[string]bool{}
-	for _, m := range nginx.VolumeMounts {
-		mounts[m.MountPath] = true
-	}
 	for _, want := range []string{"/etc/nginx/walker", "/etc/nginx/htpasswd", "/etc/nginx/metrics-scraper", "/tmp"} {
-		if !mounts[want] {
+		if !slices.ContainsFunc(nginx.VolumeMounts, func(m corev1.VolumeMount) bool { return m.MountPath == want }) {
 			t.Errorf("nginx does not mount %s", want)
 		}
 	}
@@ -426,11 +419,14 @@ func checkTracing(t *testing.T, objs *chart.Objects) {
 	}
 }
 
+// checksum is the app pods' checksum/<name> annotation, which rolls them
+// when it changes.
+func checksum(objs *chart.Objects, name string) string {
+	return objs.Deployments[release].Spec.Template.Annotations["checksum/"+name]
+}
+
 func TestNginxValuesRollThePods(t *testing.T) {
-	checksum := func(o *chart.Objects) string {
-		return o.Deployments[release].Spec.Template.Annotations["checksum/nginx"]
-	}
-	if checksum(render(t)) == checksum(render(t, "--set", "nginx.clientMaxBodySize=2m")) {
+	if checksum(render(t), "nginx") == checksum(render(t, "--set", "nginx.clientMaxBodySize=2m"), "nginx") {
 		t.Error("changing the nginx configuration does not change checksum/nginx")
 	}
 }

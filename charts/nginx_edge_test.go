@@ -3,8 +3,6 @@ package charts_test
 import (
 	"bufio"
 	"context"
-	"crypto/sha1"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"maps"
@@ -121,7 +119,7 @@ func TestRenderedNginxUnderPasswordGuessing(t *testing.T) {
 			}
 		}
 		wg.Go(func() {
-			loop(&scrapes, 100*time.Millisecond, func() *http.Request { return p.metricsRequest(ctx, p.password) })
+			loop(&scrapes, 100*time.Millisecond, func() *http.Request { return p.metricsRequest(ctx, podPassword) })
 		})
 		wg.Go(func() {
 			loop(&pages, 20*time.Millisecond, func() *http.Request { return get(ctx, p.base+"/walks/start/") })
@@ -229,16 +227,13 @@ func TestRenderedNginxUnderSlowBodies(t *testing.T) {
 	}
 }
 
-// An existingSecret made before scraper.map existed (username, password,
-// htpasswd only): the optional mount is empty, nginx starts, and /metrics
-// works; scrapes then share the guessers' limits.
+// An existingSecret made before scraper.map existed (the chart's metrics
+// Secret without it: username, password, htpasswd): the optional mount is
+// empty, nginx starts, and /metrics works; scrapes then share the guessers'
+// limits.
 func TestRenderedNginxWithAnExistingSecret(t *testing.T) {
-	salt := "s4ltS4lt"
-	sum := sha1.Sum([]byte(podPassword + salt))
-	htpasswd := "prometheus:{SSHA}" + base64.StdEncoding.EncodeToString(append(sum[:], salt...))
-	existing := &corev1.Secret{Data: map[string][]byte{
-		"username": []byte("prometheus"), "password": []byte(podPassword), "htpasswd": []byte(htpasswd),
-	}}
+	existing := render(t, "--set-string", "metrics.auth.password="+podPassword).Secrets[release+"-metrics"]
+	delete(existing.Data, "scraper.map")
 	p := startPod(t, map[string]*corev1.Secret{"my-metrics": existing}, nil,
 		"--set", "metrics.auth.existingSecret=my-metrics,prometheus.enabled=false")
 	ctx := context.Background()

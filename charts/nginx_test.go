@@ -22,14 +22,14 @@ import (
 // pod is the nginx configuration the chart renders, running in a real
 // nginx in front of the real app, as in the pod.
 type pod struct {
-	base     string // nginx's URL
-	addr     string // nginx's host:port
-	appPort  int
-	password string
-	objs     *chart.Objects
-	root     string // the processes' logs: walker.log, nginx.log
+	base    string // nginx's URL
+	addr    string // nginx's host:port
+	appPort int
+	objs    *chart.Objects
+	root    string // the processes' logs: walker.log, nginx.log
 }
 
+// podPassword is the metrics password of every pod the tests start.
 const podPassword = "correct-horse-battery"
 
 // startPod renders the chart with helm arguments args and runs its nginx in
@@ -51,7 +51,7 @@ func startPod(t *testing.T, existing map[string]*corev1.Secret, appEnv []string,
 	}
 	os.Chmod(root, 0o755)
 	t.Cleanup(func() { os.RemoveAll(root) })
-	p := &pod{addr: fmt.Sprintf("127.0.0.1:%d", nginxPort), appPort: appPort, password: podPassword, objs: objs, root: root}
+	p := &pod{addr: fmt.Sprintf("127.0.0.1:%d", nginxPort), appPort: appPort, objs: objs, root: root}
 	p.base = "http://" + p.addr
 	secrets := maps.Clone(objs.Secrets)
 	maps.Copy(secrets, existing)
@@ -83,7 +83,6 @@ func startPod(t *testing.T, existing map[string]*corev1.Secret, appEnv []string,
 // renders in a real nginx, in front of the real app, as in the pod.
 func TestRenderedNginxInFrontOfTheApp(t *testing.T) {
 	p := startPod(t, nil, nil)
-	base, password, objs, appPort := p.base, p.password, p.objs, p.appPort
 
 	type check struct {
 		name     string
@@ -98,17 +97,17 @@ func TestRenderedNginxInFrontOfTheApp(t *testing.T) {
 	checks := []check{
 		{"metrics without credentials", "GET", "/metrics", "", "", "", 401, ""},
 		{"metrics with a wrong password", "GET", "/metrics", "prometheus", "wrong", "", 401, ""},
-		{"metrics with a wrong user", "GET", "/metrics", "admin", password, "", 401, ""},
-		{"metrics with the password", "GET", "/metrics", "prometheus", password, "", 200, "walks_started_total 0"},
+		{"metrics with a wrong user", "GET", "/metrics", "admin", podPassword, "", 401, ""},
+		{"metrics with the password", "GET", "/metrics", "prometheus", podPassword, "", 200, "walks_started_total 0"},
 		{"the start page", "GET", "/walks/start/", "", "", "", 200, "Start a walk"},
 		{"liveness", "GET", "/livez", "", "", "", 200, "ok"},
 		{"nginx health", "GET", "/nginx-health", "", "", "", 200, "ok"},
 		{"the API through nginx", "POST", "/api/walkers", "", "", `{"name":"Ann","email":"ann@example.com"}`, 201, `"name":"Ann"`},
-		{"metrics count the API call", "GET", "/metrics", "prometheus", password, "", 200, `model_inserts_total{model="walker"} 1`},
+		{"metrics count the API call", "GET", "/metrics", "prometheus", podPassword, "", 200, `model_inserts_total{model="walker"} 1`},
 		{"a body over nginx's limit", "POST", "/api/walkers", "", "", strings.Repeat("x", 2<<20), 413, ""},
 	}
 	for _, c := range checks {
-		req, _ := http.NewRequest(c.method, base+c.path, strings.NewReader(c.body))
+		req, _ := http.NewRequest(c.method, p.base+c.path, strings.NewReader(c.body))
 		if c.body != "" {
 			req.Header.Set("Content-Type", "application/json")
 		}
@@ -136,18 +135,18 @@ func TestRenderedNginxInFrontOfTheApp(t *testing.T) {
 	// its environment, the Service address replaced by nginx's.
 	t.Run("helm test hook", func(t *testing.T) {
 		curl := testtool.Require(t, "curl")
-		hook, ok := objs.Pods[release+"-test"]
+		hook, ok := p.objs.Pods[release+"-test"]
 		if !ok {
-			t.Fatalf("no helm test Pod: %v", chart.Names(objs.Pods))
+			t.Fatalf("no helm test Pod: %v", chart.Names(p.objs.Pods))
 		}
 		c := hook.Spec.Containers[0]
 		env := []string{"PATH=" + filepath.Dir(curl) + ":/usr/bin:/bin"}
 		for _, e := range c.Env {
 			switch {
 			case e.Name == "BASE":
-				env = append(env, "BASE="+base)
+				env = append(env, "BASE="+p.base)
 			case e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil:
-				env = append(env, e.Name+"="+string(objs.Secrets[e.ValueFrom.SecretKeyRef.Name].Data[e.ValueFrom.SecretKeyRef.Key]))
+				env = append(env, e.Name+"="+string(p.objs.Secrets[e.ValueFrom.SecretKeyRef.Name].Data[e.ValueFrom.SecretKeyRef.Key]))
 			default:
 				env = append(env, e.Name+"="+e.Value)
 			}
@@ -173,7 +172,7 @@ func TestRenderedNginxInFrontOfTheApp(t *testing.T) {
 	}
 	// The metrics listener itself is only on loopback in the pod; here we
 	// check that the public listener does not serve /metrics past nginx.
-	if s := status(http.DefaultClient, get(ctx, fmt.Sprintf("http://127.0.0.1:%d/metrics", appPort))); s != http.StatusNotFound {
+	if s := status(http.DefaultClient, get(ctx, fmt.Sprintf("http://127.0.0.1:%d/metrics", p.appPort))); s != http.StatusNotFound {
 		t.Errorf("the app's public listener serves /metrics: %d (0: no answer)", s)
 	}
 }

@@ -192,11 +192,10 @@ func TestBundledPrometheusKeepsNativeHistogramsAndExemplars(t *testing.T) {
 			args = c.Args
 		}
 	}
-	if !slices.Contains(args, "--enable-feature=exemplar-storage") {
-		t.Errorf("prometheus-server args %v lack --enable-feature=exemplar-storage", args)
-	}
 	// The chart's own flags stay (the config reloader needs the lifecycle API).
-	if !slices.Contains(args, "--web.enable-lifecycle") {
-		t.Errorf("prometheus-server args %v lost --web.enable-lifecycle", args)
+	for _, flag := range []string{"--enable-feature=exemplar-storage", "--web.enable-lifecycle"} {
+		if !slices.Contains(args, flag) {
+			t.Errorf("prometheus-server args %v lack %s", args, flag)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package charts_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
@@ -9,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -95,20 +95,14 @@ func fakeAPIServer(t *testing.T, secrets map[string]map[string][]byte) string {
 	return kubeconfig
 }
 
-// renderUpgrade renders the chart as `helm upgrade` would over a release
-// whose Secrets are those given (lookup sees them).
-func renderUpgrade(t *testing.T, secrets map[string]map[string][]byte, args ...string) *chart.Objects {
+// renderUpgrade renders the chart with helm as `helm upgrade` would over a
+// release whose metrics Secret holds data (lookup sees it).
+func renderUpgrade(t *testing.T, helm string, data map[string][]byte, args ...string) *chart.Objects {
 	t.Helper()
-	bin := helm(t)
-	cmd := exec.Command(bin, append([]string{"template", release, chartDir, "--namespace", namespace, "--dry-run=server"}, args...)...)
 	// Its own HOME: helm and the Kubernetes client cache nothing in ours.
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+fakeAPIServer(t, secrets), "HOME="+t.TempDir())
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("helm template --dry-run=server: %v\n%s", err, stderr.String())
-	}
-	objs, err := chart.Decode(out.Bytes())
+	t.Setenv("HOME", t.TempDir())
+	objs, _, err := chart.Render(context.Background(), helm, chartDir, release, append([]string{"--namespace", namespace,
+		"--dry-run=server", "--kubeconfig", fakeAPIServer(t, map[string]map[string][]byte{release + "-metrics": data})}, args...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,36 +114,33 @@ func renderUpgrade(t *testing.T, secrets map[string]map[string][]byte, args ...s
 // credentials is kept byte for byte (the pods do not roll), and one that
 // does not match them is replaced.
 func TestMetricsSecretAcrossUpgrades(t *testing.T) {
-	metrics := release + "-metrics"
+	metrics, bin := release+"-metrics", helm(t) // before renderUpgrade changes HOME
 	old := map[string][]byte{
 		"username": []byte("prometheus"), "password": []byte("kept-password"),
 		"htpasswd": []byte("prometheus:$2a$10$K4T4j2s3M8b0rWzRr0M2Ze2zV4uYb2r0xkQpC7W3d5sN1yq9o0v1e"),
 	}
-	first := renderUpgrade(t, map[string]map[string][]byte{metrics: old}).Secrets[metrics]
+	first := renderUpgrade(t, bin, old).Secrets[metrics]
 	if string(first.Data["password"]) != "kept-password" {
 		t.Fatalf("the upgrade changed the password to %q", first.Data["password"])
 	}
 	checkMetricsSecret(t, first.Data)
 
-	a := renderUpgrade(t, map[string]map[string][]byte{metrics: first.Data})
-	b := renderUpgrade(t, map[string]map[string][]byte{metrics: first.Data})
+	a := renderUpgrade(t, bin, first.Data)
+	b := renderUpgrade(t, bin, first.Data)
 	if got := a.Secrets[metrics].Data["htpasswd"]; !bytes.Equal(got, first.Data["htpasswd"]) {
 		t.Errorf("the matching {SSHA} line was not kept: %q, was %q", got, first.Data["htpasswd"])
 	}
-	sum := func(o *chart.Objects) string {
-		return o.Deployments[release].Spec.Template.Annotations["checksum/metrics-secret"]
-	}
-	if sum(a) != sum(b) {
+	if checksum(a, "metrics-secret") != checksum(b, "metrics-secret") {
 		t.Error("two upgrades with the same credentials roll the pods (checksum/metrics-secret differs)")
 	}
 
-	changed := renderUpgrade(t, map[string]map[string][]byte{metrics: first.Data}, "--set-string", "metrics.auth.password=new-password")
+	changed := renderUpgrade(t, bin, first.Data, "--set-string", "metrics.auth.password=new-password")
 	if sec := changed.Secrets[metrics]; bytes.Equal(sec.Data["htpasswd"], first.Data["htpasswd"]) {
 		t.Error("a new password kept the old htpasswd line")
 	} else {
 		checkMetricsSecret(t, sec.Data)
 	}
-	if sum(changed) == sum(a) {
+	if checksum(changed, "metrics-secret") == checksum(a, "metrics-secret") {
 		t.Error("a new password does not roll the pods")
 	}
 }

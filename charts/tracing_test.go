@@ -70,7 +70,7 @@ func TestTracingThroughNginx(t *testing.T) {
 	}
 
 	// Exemplars, as Prometheus reads them: OpenMetrics through nginx.
-	body, err := testtool.OpenMetrics(p.base+"/metrics", "prometheus", p.password)
+	body, err := testtool.OpenMetrics(p.base+"/metrics", "prometheus", podPassword)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ package hack_test
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"context"
 	"debug/elf"
@@ -32,33 +31,23 @@ import (
 	"github.com/walkerhq/walker/internal/testtool"
 )
 
-// dockerfile returns the Dockerfile's lines with continuation lines joined.
+// dockerfile returns the Dockerfile's lines without comments and blank
+// lines, with continuation lines joined.
 func dockerfile(t *testing.T) []string {
 	t.Helper()
-	f, err := os.Open("../Dockerfile")
+	b, err := os.ReadFile("../Dockerfile")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	var lines []string
-	var cur strings.Builder
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		l := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(l, "#") {
-			continue
+	for l := range strings.Lines(string(b)) {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			lines = append(lines, l)
 		}
-		if strings.HasSuffix(l, "\\") {
-			cur.WriteString(strings.TrimSuffix(l, "\\") + " ")
-			continue
-		}
-		cur.WriteString(l)
-		if s := strings.TrimSpace(cur.String()); s != "" {
-			lines = append(lines, s)
-		}
-		cur.Reset()
 	}
-	return lines
+	// A line ending in \ continues on the next one.
+	joined := strings.ReplaceAll(strings.Join(lines, "\n"), "\\\n", " ")
+	return strings.Split(joined, "\n")
 }
 
 // buildCommand finds the build stage's `RUN make build ...` and expands its

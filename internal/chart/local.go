@@ -126,20 +126,17 @@ func LocalNginx(spec *corev1.PodSpec, src Sources, root, listen string) ([]strin
 		return nil, fmt.Errorf("nginx container command %v names no -c configuration", cmd)
 	}
 	conf := args[at]
-	local := localPath(conf, mounts)
-	b, err := os.ReadFile(local)
+	local := pathRewriter(mounts)
+	b, err := os.ReadFile(local(conf))
 	if err != nil {
 		return nil, fmt.Errorf("nginx configuration %s is not in a mounted volume: %w", conf, err)
 	}
-	text := string(b)
-	// Longest mount paths first, so /etc/nginx/htpasswd wins over /etc/nginx.
-	paths := slices.SortedFunc(maps.Keys(mounts), func(a, b string) int { return len(b) - len(a) })
-	text = replacePathPrefixes(text, paths, mounts)
+	text := local(string(b))
 	if !listenDirective.MatchString(text) {
 		return nil, fmt.Errorf("no listen directive in %s", conf)
 	}
 	text = listenDirective.ReplaceAllString(text, "${1}"+listen+";")
-	rewritten := local + ".local"
+	rewritten := local(conf) + ".local"
 	if err := os.WriteFile(rewritten, []byte(text), 0o644); err != nil {
 		return nil, err
 	}
@@ -147,33 +144,23 @@ func LocalNginx(spec *corev1.PodSpec, src Sources, root, listen string) ([]strin
 	return append(args, "-p", root), nil
 }
 
-func localPath(p string, mounts map[string]string) string {
-	best := ""
-	for m := range mounts {
-		if (p == m || strings.HasPrefix(p, m+"/")) && len(m) > len(best) {
-			best = m
-		}
+// pathRewriter rewrites, in one pass, each mount path where it starts a
+// path in a text (after a space, a quote, = or the line start) to its local
+// folder. One pass, because the local folders may themselves start with a
+// mount path (/tmp).
+func pathRewriter(mounts map[string]string) func(text string) string {
+	// Longest mount paths first, so /etc/nginx/htpasswd wins over /etc/nginx.
+	paths := slices.SortedFunc(maps.Keys(mounts), func(a, b string) int { return len(b) - len(a) })
+	for i, p := range paths {
+		paths[i] = regexp.QuoteMeta(p)
 	}
-	if best == "" {
-		return p
+	re := regexp.MustCompile(`(?m)(^|[\s"'=])(` + strings.Join(paths, "|") + `)(/|;|\s|"|'|$)`)
+	return func(text string) string {
+		return re.ReplaceAllStringFunc(text, func(m string) string {
+			sub := re.FindStringSubmatch(m)
+			return sub[1] + mounts[sub[2]] + sub[3]
+		})
 	}
-	return mounts[best] + strings.TrimPrefix(p, best)
-}
-
-// replacePathPrefixes rewrites, in one pass, each mount path where it
-// starts a path in the text (after a space, a quote, = or the line start).
-// One pass, because the local folders may themselves start with a mount
-// path (/tmp).
-func replacePathPrefixes(text string, longestFirst []string, mounts map[string]string) string {
-	alts := make([]string, len(longestFirst))
-	for i, p := range longestFirst {
-		alts[i] = regexp.QuoteMeta(p)
-	}
-	re := regexp.MustCompile(`(?m)(^|[\s"'=])(` + strings.Join(alts, "|") + `)(/|;|\s|"|'|$)`)
-	return re.ReplaceAllStringFunc(text, func(m string) string {
-		sub := re.FindStringSubmatch(m)
-		return sub[1] + mounts[sub[2]] + sub[3]
-	})
 }
 
 var envReference = regexp.MustCompile(`\$\(([A-Za-z_][A-Za-z0-9_]*)\)`)
