@@ -120,10 +120,7 @@ func (h *HTTP) Wrap(next http.Handler) http.Handler {
 			} else {
 				h.duration.WithLabelValues(method, holder.route).Observe(took)
 			}
-			size := body.n
-			if r.ContentLength > size {
-				size = r.ContentLength // a body the handler did not read
-			}
+			size := max(body.n, r.ContentLength) // the declared length of a body the handler did not read
 			h.reqSize.WithLabelValues(method, holder.route).Observe(float64(size))
 			h.respSize.WithLabelValues(method, holder.route).Observe(float64(rec.Written))
 		}()

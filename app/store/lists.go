@@ -182,10 +182,7 @@ func (s *Store) StartChoices(ctx context.Context, dq, wq walker.ListQuery) (walk
 
 func sortKeyed[T any](rows []keyed[T]) {
 	slices.SortFunc(rows, func(a, b keyed[T]) int {
-		if c := strings.Compare(a.key, b.key); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.id, b.id)
+		return cmp.Or(strings.Compare(a.key, b.key), cmp.Compare(a.id, b.id))
 	})
 }
 
@@ -236,10 +233,7 @@ func (s *Store) ListWalksInProgress(ctx context.Context, q walker.ListQuery) (wa
 		return walker.Page[walker.Walk]{}, err
 	}
 	slices.SortFunc(rows, func(a, b keyed[walker.Walk]) int {
-		if c := a.item.StartTime.Compare(*b.item.StartTime); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.id, b.id)
+		return cmp.Or(a.item.StartTime.Compare(*b.item.StartTime), cmp.Compare(a.id, b.id))
 	})
 	return page(rows, q.Limit), nil
 }
