@@ -71,6 +71,24 @@ func TraceExemplar(sc trace.SpanContext) prometheus.Labels {
 	return prometheus.Labels{"trace_id": sc.TraceID().String()}
 }
 
+// Observe observes v, with the exemplar ex unless it is nil.
+func Observe(o prometheus.Observer, v float64, ex prometheus.Labels) {
+	if ex == nil {
+		o.Observe(v)
+		return
+	}
+	o.(prometheus.ExemplarObserver).ObserveWithExemplar(v, ex)
+}
+
+// inc adds one to c, with the exemplar ex unless it is nil.
+func inc(c prometheus.Counter, ex prometheus.Labels) {
+	if ex == nil {
+		c.Inc()
+		return
+	}
+	c.(prometheus.ExemplarAdder).AddWithExemplar(1, ex)
+}
+
 // exemplars is whether observations carry the trace id of their request's
 // sampled trace: off without tracing, so that nothing looks for a trace.
 type exemplars bool
@@ -114,24 +132,14 @@ func NewWalks(reg prometheus.Registerer) *Walks {
 func (w *Walks) TraceExemplars() { w.exemplars = true }
 
 // Started counts a walk that was stored by the request of ctx.
-func (w *Walks) Started(ctx context.Context) {
-	if ex := w.exemplars.of(ctx); ex != nil {
-		w.started.(prometheus.ExemplarAdder).AddWithExemplar(1, ex)
-		return
-	}
-	w.started.Inc()
-}
+func (w *Walks) Started(ctx context.Context) { inc(w.started, w.exemplars.of(ctx)) }
 
 // Completed counts a walk that was completed by the request of ctx and
 // observes its distance.
 func (w *Walks) Completed(ctx context.Context, meters int) {
-	if ex := w.exemplars.of(ctx); ex != nil {
-		w.completed.(prometheus.ExemplarAdder).AddWithExemplar(1, ex)
-		w.distance.(prometheus.ExemplarObserver).ObserveWithExemplar(float64(meters), ex)
-		return
-	}
-	w.completed.Inc()
-	w.distance.Observe(float64(meters))
+	ex := w.exemplars.of(ctx)
+	inc(w.completed, ex)
+	Observe(w.distance, float64(meters), ex)
 }
 
 // Invalid counts a start attempt rejected by validation.

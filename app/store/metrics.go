@@ -129,11 +129,7 @@ func (m *dbMetrics) instrument(db *gorm.DB, logger *slog.Logger, tracer trace.Tr
 			if tracer != nil {
 				ex = metrics.TraceExemplar(endSpan(db))
 			}
-			if ex != nil {
-				duration.(prometheus.ExemplarObserver).ObserveWithExemplar(took.Seconds(), ex)
-			} else {
-				duration.Observe(took.Seconds())
-			}
+			metrics.Observe(duration, took.Seconds(), ex)
 			if took > slowStatement {
 				logger.Warn("slow statement", "operation", op, "table", db.Statement.Table, "duration", took.String())
 			}
