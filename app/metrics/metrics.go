@@ -40,24 +40,17 @@ func Handler(reg *prometheus.Registry, logger *slog.Logger) http.Handler {
 	return promhttp.InstrumentMetricHandler(reg, promhttp.HandlerFor(reg, opts))
 }
 
-// Native histogram settings of the latency and size histograms, next to
-// their classic buckets: a Prometheus that scrapes native histograms gets
-// buckets 9% apart (schema 3) at any scale, the others the classic buckets
-// as before. At most 100 buckets per series, and a reset at most hourly
-// when that is reached: a bounded scrape whatever the spread of values.
-const (
-	nativeBucketFactor     = 1.1
-	nativeMaxBuckets       = 100
-	nativeMinResetDuration = time.Hour
-)
-
-// WithNativeBuckets adds native buckets to opts, which keeps its classic
-// ones: the text exposition and every query of the _bucket series stay as
-// they were.
+// WithNativeBuckets adds native buckets to the latency and size
+// histograms' opts, which keep their classic ones: a Prometheus that
+// scrapes native histograms gets buckets 9% apart (schema 3) at any scale,
+// the others the classic buckets as before (the text exposition and every
+// query of the _bucket series stay as they were). At most 100 buckets per
+// series, and a reset at most hourly when that is reached: a bounded
+// scrape whatever the spread of values.
 func WithNativeBuckets(opts prometheus.HistogramOpts) prometheus.HistogramOpts {
-	opts.NativeHistogramBucketFactor = nativeBucketFactor
-	opts.NativeHistogramMaxBucketNumber = nativeMaxBuckets
-	opts.NativeHistogramMinResetDuration = nativeMinResetDuration
+	opts.NativeHistogramBucketFactor = 1.1
+	opts.NativeHistogramMaxBucketNumber = 100
+	opts.NativeHistogramMinResetDuration = time.Hour
 	return opts
 }
 
