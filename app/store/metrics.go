@@ -294,7 +294,7 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- unappliedDesc
 }
 
-// Collect reads the state with stateSQL's one statement.
+// Collect reads the state with the one statement of scrapeSQL.
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
@@ -322,14 +322,15 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(unappliedDesc, prometheus.GaugeValue, float64(pending))
 }
 
-// stateSQL reads the scrape's state in one statement, one round trip: the
-// slots of the count, the first entry of the partial index of walks in
-// progress (its start in Unix seconds, to the millisecond on SQLite), and
-// how many of the embedded migrations are applied.
-func (s *Store) stateSQL() (string, int, error) {
+// scrapeSQL makes the scrape's statements. stateQuery reads the state in
+// one statement, one round trip: the slots of the count, the first entry
+// of the partial index of walks in progress (its start in Unix seconds, to
+// the millisecond on SQLite), and how many of the embedded migrations are
+// applied, which appliedQuery alone reads from a database not migrated yet.
+func (s *Store) scrapeSQL() error {
 	ms, err := s.migrations()
 	if err != nil {
-		return "", 0, err
+		return err
 	}
 	versions := make([]string, len(ms))
 	for i, m := range ms {
@@ -339,7 +340,10 @@ func (s *Store) stateSQL() (string, int, error) {
 	if s.vendor == VendorSQLite {
 		epoch = "ROUND((julianday(start_time) - 2440587.5) * 86400.0, 3)"
 	}
-	return "SELECT (SELECT COALESCE(SUM(in_progress), 0) FROM walk_counts), " +
+	s.embedded = len(ms)
+	s.appliedQuery = "SELECT count(*) FROM schema_migrations WHERE version IN (" + strings.Join(versions, ", ") + ")"
+	s.stateQuery = "SELECT (SELECT COALESCE(SUM(in_progress), 0) FROM walk_counts), " +
 		"(SELECT " + epoch + " FROM walks WHERE end_time IS NULL AND start_time IS NOT NULL ORDER BY start_time LIMIT 1), " +
-		"(SELECT count(*) FROM schema_migrations WHERE version IN (" + strings.Join(versions, ", ") + "))", len(ms), nil
+		"(" + s.appliedQuery + ")"
+	return nil
 }
