@@ -301,9 +301,8 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.store
 	var inProgress int64
 	var oldest sql.NullFloat64 // Unix seconds; none (0) when no walk is in progress
-	var applied int
+	var applied, pending int
 	err := s.sqlDB.QueryRowContext(ctx, s.stateQuery).Scan(&inProgress, &oldest, &applied)
-	pending := s.embedded - applied
 	if err != nil {
 		if !isMissingTable(err) {
 			s.metrics.countError(err)
@@ -315,6 +314,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			return
 		}
 	} else {
+		pending = s.embedded - applied
 		ch <- prometheus.MustNewConstMetric(inProgressDesc, prometheus.GaugeValue, float64(inProgress))
 		ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, oldest.Float64)
 	}
