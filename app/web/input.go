@@ -10,8 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
-
-	walker "github.com/walkerhq/walker/app"
 )
 
 // decode reads exactly one JSON object with known fields into v.
@@ -26,18 +24,6 @@ func decode(c *gin.Context, v any) error {
 		return bodyError(err, "invalid JSON")
 	}
 	return nil
-}
-
-// wholeNumber reads the (trimmed) value of a required whole-number field.
-func wholeNumber(field, v string) (int, error) {
-	n, err := strconv.Atoi(v)
-	switch {
-	case v == "":
-		err = walker.FieldErrors{field: "This field is required."}
-	case err != nil:
-		err = walker.FieldErrors{field: "Enter a whole number."}
-	}
-	return n, err
 }
 
 var errTooLarge = errorf(http.StatusRequestEntityTooLarge, "request body too large")

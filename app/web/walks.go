@@ -74,6 +74,18 @@ func choiceID(errs walker.FieldErrors, field, v string) int64 {
 	return id
 }
 
+// wholeNumber reads the (trimmed) value of a required whole-number field.
+func wholeNumber(field, v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	switch {
+	case v == "":
+		err = walker.FieldErrors{field: "This field is required."}
+	case err != nil:
+		err = walker.FieldErrors{field: "Enter a whole number."}
+	}
+	return n, err
+}
+
 // complete is the rule of completing a walk, the form's and the API's:
 // the distance a whole number (the store checks its range), or the answer
 // is FieldErrors; a walk completed is counted.
