@@ -3,7 +3,8 @@ package walker
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -46,14 +47,9 @@ func (e *AlreadyCompleteError) Is(target error) bool { return target == ErrAlrea
 type FieldErrors map[string]string
 
 func (e FieldErrors) Error() string {
-	keys := make([]string, 0, len(e))
-	for k := range e {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + ": " + e[k]
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(e)) {
+		parts = append(parts, k+": "+e[k])
 	}
 	return "invalid input: " + strings.Join(parts, "; ")
 }

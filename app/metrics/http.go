@@ -114,16 +114,8 @@ func (h *HTTP) Wrap(next http.Handler) http.Handler {
 		defer func() {
 			method := Method(r.Method)
 			h.requests.WithLabelValues(method, holder.route, strconv.Itoa(rec.Status)).Inc()
-			took := time.Since(start).Seconds()
-			if ex := h.exemplars.of(r.Context()); ex != nil {
-				h.duration.WithLabelValues(method, holder.route).(prometheus.ExemplarObserver).ObserveWithExemplar(took, ex)
-			} else {
-				h.duration.WithLabelValues(method, holder.route).Observe(took)
-			}
-			size := body.n
-			if r.ContentLength > size {
-				size = r.ContentLength // a body the handler did not read
-			}
+			Observe(h.duration.WithLabelValues(method, holder.route), time.Since(start).Seconds(), h.exemplars.of(r.Context()))
+			size := max(body.n, r.ContentLength) // the declared length of a body the handler did not read
 			h.reqSize.WithLabelValues(method, holder.route).Observe(float64(size))
 			h.respSize.WithLabelValues(method, holder.route).Observe(float64(rec.Written))
 		}()

@@ -40,24 +40,17 @@ func Handler(reg *prometheus.Registry, logger *slog.Logger) http.Handler {
 	return promhttp.InstrumentMetricHandler(reg, promhttp.HandlerFor(reg, opts))
 }
 
-// Native histogram settings of the latency and size histograms, next to
-// their classic buckets: a Prometheus that scrapes native histograms gets
-// buckets 9% apart (schema 3) at any scale, the others the classic buckets
-// as before. At most 100 buckets per series, and a reset at most hourly
-// when that is reached: a bounded scrape whatever the spread of values.
-const (
-	nativeBucketFactor     = 1.1
-	nativeMaxBuckets       = 100
-	nativeMinResetDuration = time.Hour
-)
-
-// WithNativeBuckets adds native buckets to opts, which keeps its classic
-// ones: the text exposition and every query of the _bucket series stay as
-// they were.
+// WithNativeBuckets adds native buckets to the latency and size
+// histograms' opts, which keep their classic ones: a Prometheus that
+// scrapes native histograms gets buckets 9% apart (schema 3) at any scale,
+// the others the classic buckets as before (the text exposition and every
+// query of the _bucket series stay as they were). At most 100 buckets per
+// series, and a reset at most hourly when that is reached: a bounded
+// scrape whatever the spread of values.
 func WithNativeBuckets(opts prometheus.HistogramOpts) prometheus.HistogramOpts {
-	opts.NativeHistogramBucketFactor = nativeBucketFactor
-	opts.NativeHistogramMaxBucketNumber = nativeMaxBuckets
-	opts.NativeHistogramMinResetDuration = nativeMinResetDuration
+	opts.NativeHistogramBucketFactor = 1.1
+	opts.NativeHistogramMaxBucketNumber = 100
+	opts.NativeHistogramMinResetDuration = time.Hour
 	return opts
 }
 
@@ -69,6 +62,24 @@ func TraceExemplar(sc trace.SpanContext) prometheus.Labels {
 		return nil
 	}
 	return prometheus.Labels{"trace_id": sc.TraceID().String()}
+}
+
+// Observe observes v, with the exemplar ex unless it is nil.
+func Observe(o prometheus.Observer, v float64, ex prometheus.Labels) {
+	if ex == nil {
+		o.Observe(v)
+		return
+	}
+	o.(prometheus.ExemplarObserver).ObserveWithExemplar(v, ex)
+}
+
+// inc adds one to c, with the exemplar ex unless it is nil.
+func inc(c prometheus.Counter, ex prometheus.Labels) {
+	if ex == nil {
+		c.Inc()
+		return
+	}
+	c.(prometheus.ExemplarAdder).AddWithExemplar(1, ex)
 }
 
 // exemplars is whether observations carry the trace id of their request's
@@ -114,24 +125,14 @@ func NewWalks(reg prometheus.Registerer) *Walks {
 func (w *Walks) TraceExemplars() { w.exemplars = true }
 
 // Started counts a walk that was stored by the request of ctx.
-func (w *Walks) Started(ctx context.Context) {
-	if ex := w.exemplars.of(ctx); ex != nil {
-		w.started.(prometheus.ExemplarAdder).AddWithExemplar(1, ex)
-		return
-	}
-	w.started.Inc()
-}
+func (w *Walks) Started(ctx context.Context) { inc(w.started, w.exemplars.of(ctx)) }
 
 // Completed counts a walk that was completed by the request of ctx and
 // observes its distance.
 func (w *Walks) Completed(ctx context.Context, meters int) {
-	if ex := w.exemplars.of(ctx); ex != nil {
-		w.completed.(prometheus.ExemplarAdder).AddWithExemplar(1, ex)
-		w.distance.(prometheus.ExemplarObserver).ObserveWithExemplar(float64(meters), ex)
-		return
-	}
-	w.completed.Inc()
-	w.distance.Observe(float64(meters))
+	ex := w.exemplars.of(ctx)
+	inc(w.completed, ex)
+	Observe(w.distance, float64(meters), ex)
 }
 
 // Invalid counts a start attempt rejected by validation.

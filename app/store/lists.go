@@ -103,22 +103,15 @@ func scanDog(rows *sql.Rows) (keyed[walker.Dog], error) {
 	return r, err
 }
 
-// listQuery checks a list query from a person.
-func listQuery(q walker.ListQuery) (walker.ListQuery, error) {
-	err := normalized(&q)
-	return q, err
-}
-
 // list reads a page of a list: the query checked, then its statement,
 // each row scanned.
 func list[T any](ctx context.Context, s *Store, q walker.ListQuery, stmt func(walker.ListQuery) (string, []any), scan func(*sql.Rows) (keyed[T], error)) (walker.Page[T], error) {
-	q, err := listQuery(q)
-	if err != nil {
+	if err := normalized(&q); err != nil {
 		return walker.Page[T]{}, err
 	}
 	query, args := stmt(q)
 	var rows []keyed[T]
-	err = s.rows(ctx, query, args, func(r *sql.Rows) error {
+	err := s.rows(ctx, query, args, func(r *sql.Rows) error {
 		k, err := scan(r)
 		rows = append(rows, k)
 		return err
@@ -147,9 +140,9 @@ func (s *Store) choicesSQL(dq, wq walker.ListQuery) (string, []any) {
 }
 
 func (s *Store) StartChoices(ctx context.Context, dq, wq walker.ListQuery) (walker.Page[walker.Dog], walker.Page[walker.Walker], error) {
-	dq, err := listQuery(dq)
+	err := normalized(&dq)
 	if err == nil {
-		wq, err = listQuery(wq)
+		err = normalized(&wq)
 	}
 	if err != nil {
 		return walker.Page[walker.Dog]{}, walker.Page[walker.Walker]{}, err
@@ -182,10 +175,7 @@ func (s *Store) StartChoices(ctx context.Context, dq, wq walker.ListQuery) (walk
 
 func sortKeyed[T any](rows []keyed[T]) {
 	slices.SortFunc(rows, func(a, b keyed[T]) int {
-		if c := strings.Compare(a.key, b.key); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.id, b.id)
+		return cmp.Or(strings.Compare(a.key, b.key), cmp.Compare(a.id, b.id))
 	})
 }
 
@@ -209,7 +199,7 @@ func walksInProgressSQL(q walker.ListQuery, after time.Time) (string, []any) {
 // ListWalksInProgress pages the walks in progress oldest first; a cursor's
 // key is the start time in RFC 3339.
 func (s *Store) ListWalksInProgress(ctx context.Context, q walker.ListQuery) (walker.Page[walker.Walk], error) {
-	q, err := listQuery(q)
+	err := normalized(&q)
 	if err == nil && q.Search != "" {
 		err = walker.FieldErrors{"q": "Walks in progress cannot be searched."}
 	}
@@ -236,10 +226,7 @@ func (s *Store) ListWalksInProgress(ctx context.Context, q walker.ListQuery) (wa
 		return walker.Page[walker.Walk]{}, err
 	}
 	slices.SortFunc(rows, func(a, b keyed[walker.Walk]) int {
-		if c := a.item.StartTime.Compare(*b.item.StartTime); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.id, b.id)
+		return cmp.Or(a.item.StartTime.Compare(*b.item.StartTime), cmp.Compare(a.id, b.id))
 	})
 	return page(rows, q.Limit), nil
 }

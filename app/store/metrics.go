@@ -129,11 +129,7 @@ func (m *dbMetrics) instrument(db *gorm.DB, logger *slog.Logger, tracer trace.Tr
 			if tracer != nil {
 				ex = metrics.TraceExemplar(endSpan(db))
 			}
-			if ex != nil {
-				duration.(prometheus.ExemplarObserver).ObserveWithExemplar(took.Seconds(), ex)
-			} else {
-				duration.Observe(took.Seconds())
-			}
+			metrics.Observe(duration, took.Seconds(), ex)
 			if took > slowStatement {
 				logger.Warn("slow statement", "operation", op, "table", db.Statement.Table, "duration", took.String())
 			}
@@ -298,40 +294,43 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- unappliedDesc
 }
 
+// Collect reads the state with the one statement of scrapeSQL.
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	st, err := c.store.state(ctx)
+	s := c.store
+	var inProgress int64
+	var oldest sql.NullFloat64 // Unix seconds; none (0) when no walk is in progress
+	var applied, pending int
+	err := s.sqlDB.QueryRowContext(ctx, s.stateQuery).Scan(&inProgress, &oldest, &applied)
 	if err != nil {
-		c.store.logger.Warn("metrics: reading walks in progress", "error", err.Error())
+		if !isMissingTable(err) {
+			s.metrics.countError(err)
+		}
+		s.logger.Warn("metrics: reading walks in progress", "error", err.Error())
 		// An unmigrated database still tells which migrations it lacks.
-		if st.applied, st.pending, err = c.store.migrationStatus(ctx); err != nil {
-			c.store.logger.Warn("metrics: reading migrations", "error", err.Error())
+		if applied, pending, err = s.migrationStatus(ctx); err != nil {
+			s.logger.Warn("metrics: reading migrations", "error", err.Error())
 			return
 		}
 	} else {
-		ch <- prometheus.MustNewConstMetric(inProgressDesc, prometheus.GaugeValue, float64(st.inProgress))
-		ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, st.oldest)
+		pending = s.embedded - applied
+		ch <- prometheus.MustNewConstMetric(inProgressDesc, prometheus.GaugeValue, float64(inProgress))
+		ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, oldest.Float64)
 	}
-	ch <- prometheus.MustNewConstMetric(appliedDesc, prometheus.GaugeValue, float64(st.applied))
-	ch <- prometheus.MustNewConstMetric(unappliedDesc, prometheus.GaugeValue, float64(st.pending))
+	ch <- prometheus.MustNewConstMetric(appliedDesc, prometheus.GaugeValue, float64(applied))
+	ch <- prometheus.MustNewConstMetric(unappliedDesc, prometheus.GaugeValue, float64(pending))
 }
 
-// dbState is what a scrape reads from the database.
-type dbState struct {
-	inProgress       int64
-	oldest           float64 // Unix seconds; 0 when no walk is in progress
-	applied, pending int
-}
-
-// stateSQL reads the whole dbState in one statement, one round trip: the
-// slots of the count, the first entry of the partial index of walks in
-// progress (its start in Unix seconds, to the millisecond on SQLite), and
-// how many of the embedded migrations are applied.
-func (s *Store) stateSQL() (string, int, error) {
+// scrapeSQL makes the scrape's statements. stateQuery reads the state in
+// one statement, one round trip: the slots of the count, the first entry
+// of the partial index of walks in progress (its start in Unix seconds, to
+// the millisecond on SQLite), and how many of the embedded migrations are
+// applied, which appliedQuery alone reads from a database not migrated yet.
+func (s *Store) scrapeSQL() error {
 	ms, err := s.migrations()
 	if err != nil {
-		return "", 0, err
+		return err
 	}
 	versions := make([]string, len(ms))
 	for i, m := range ms {
@@ -341,21 +340,10 @@ func (s *Store) stateSQL() (string, int, error) {
 	if s.vendor == VendorSQLite {
 		epoch = "ROUND((julianday(start_time) - 2440587.5) * 86400.0, 3)"
 	}
-	return "SELECT (SELECT COALESCE(SUM(in_progress), 0) FROM walk_counts), " +
+	s.embedded = len(ms)
+	s.appliedQuery = "SELECT count(*) FROM schema_migrations WHERE version IN (" + strings.Join(versions, ", ") + ")"
+	s.stateQuery = "SELECT (SELECT COALESCE(SUM(in_progress), 0) FROM walk_counts), " +
 		"(SELECT " + epoch + " FROM walks WHERE end_time IS NULL AND start_time IS NOT NULL ORDER BY start_time LIMIT 1), " +
-		"(SELECT count(*) FROM schema_migrations WHERE version IN (" + strings.Join(versions, ", ") + "))", len(ms), nil
-}
-
-func (s *Store) state(ctx context.Context) (dbState, error) {
-	var st dbState
-	var oldest sql.NullFloat64
-	if err := s.sqlDB.QueryRowContext(ctx, s.stateQuery).Scan(&st.inProgress, &oldest, &st.applied); err != nil {
-		if !isMissingTable(err) {
-			s.metrics.countError(err)
-		}
-		return st, err
-	}
-	st.oldest = oldest.Float64
-	st.pending = s.embedded - st.applied
-	return st, nil
+		"(" + s.appliedQuery + ")"
+	return nil
 }

@@ -127,12 +127,9 @@ func (s *Store) apply(ctx context.Context, conn *sql.Conn, m migration) error {
 	return tx.Commit()
 }
 
-// appliedVersions reads schema_migrations, on the migration's connection
-// or, for the metrics, the pool.
-func appliedVersions(ctx context.Context, db interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}) (map[int]bool, error) {
-	rows, err := db.QueryContext(ctx, "SELECT version FROM schema_migrations")
+// appliedVersions reads schema_migrations on the migration's connection.
+func appliedVersions(ctx context.Context, conn *sql.Conn) (map[int]bool, error) {
+	rows, err := conn.QueryContext(ctx, "SELECT version FROM schema_migrations")
 	if err != nil {
 		return nil, err
 	}
@@ -150,24 +147,15 @@ func appliedVersions(ctx context.Context, db interface {
 
 // migrationStatus counts applied and pending migrations, for the metrics.
 func (s *Store) migrationStatus(ctx context.Context) (applied, pending int, err error) {
-	ms, err := s.migrations()
-	if err != nil {
-		return 0, 0, err
-	}
-	done, err := appliedVersions(ctx, s.sqlDB)
-	if err != nil {
-		if isMissingTable(err) {
-			return 0, len(ms), nil
-		}
+	err = s.sqlDB.QueryRowContext(ctx, s.appliedQuery).Scan(&applied)
+	switch {
+	case err != nil && isMissingTable(err):
+		return 0, s.embedded, nil
+	case err != nil:
 		s.metrics.countError(err)
 		return 0, 0, err
 	}
-	for _, m := range ms {
-		if done[m.version] {
-			applied++
-		}
-	}
-	return applied, len(ms) - applied, nil
+	return applied, s.embedded - applied, nil
 }
 
 func isMissingTable(err error) bool {

@@ -50,10 +50,10 @@ type Store struct {
 	timeout time.Duration
 	logger  *slog.Logger
 	metrics *dbMetrics
-	// stateQuery is the scrape's one statement (stateSQL); embedded is the
-	// number of migrations this binary carries.
-	stateQuery string
-	embedded   int
+	// The scrape's statements (scrapeSQL); embedded is the number of
+	// migrations this binary carries.
+	stateQuery, appliedQuery string
+	embedded                 int
 }
 
 var _ walker.Store = (*Store)(nil)
@@ -87,10 +87,10 @@ func Open(ctx context.Context, cfg Config, reg prometheus.Registerer) (*Store, e
 
 // init puts gorm and the metrics on the pool.
 func (s *Store) init(dialector gorm.Dialector, tracer trace.Tracer, reg prometheus.Registerer) error {
-	var err error
-	if s.stateQuery, s.embedded, err = s.stateSQL(); err != nil {
+	if err := s.scrapeSQL(); err != nil {
 		return err
 	}
+	var err error
 	s.db, err = gorm.Open(dialector, &gorm.Config{
 		// Every write here is one statement; gorm's implicit transaction
 		// around it would double the round trips.

@@ -73,8 +73,8 @@ func (e *entity[R, J]) listPage(c *gin.Context) error {
 	return nil
 }
 
-// entityForm is what an entity's form shows: the record and, as typed,
-// the fields that the record holds as other than text.
+// entityForm is what an entity's form ("record-form", in layout.html)
+// shows: the record and, as typed, the fields it holds as other than text.
 type entityForm[R any] struct {
 	Record R
 	Text   map[string]string

@@ -54,14 +54,7 @@ func dogFromJSON(c *gin.Context, id int64) (walker.Dog, error) {
 
 func dogFromForm(c *gin.Context, id int64) (walker.Dog, map[string]string, error) {
 	age := strings.TrimSpace(c.PostForm("age"))
-	d := walker.Dog{ID: id, Name: c.PostForm("name"), Size: walker.Size(c.PostForm("size"))}
-	n, err := strconv.Atoi(age)
-	switch {
-	case age == "":
-		err = walker.FieldErrors{"age": "This field is required."}
-	case err != nil:
-		err = walker.FieldErrors{"age": "Enter a whole number."}
-	}
-	d.Age = n
+	n, err := wholeNumber("age", age)
+	d := walker.Dog{ID: id, Name: c.PostForm("name"), Age: n, Size: walker.Size(c.PostForm("size"))}
 	return d, map[string]string{"age": age}, err
 }

@@ -74,16 +74,25 @@ func choiceID(errs walker.FieldErrors, field, v string) int64 {
 	return id
 }
 
+// wholeNumber reads the (trimmed) value of a required whole-number field.
+func wholeNumber(field, v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	switch {
+	case v == "":
+		err = walker.FieldErrors{field: "This field is required."}
+	case err != nil:
+		err = walker.FieldErrors{field: "Enter a whole number."}
+	}
+	return n, err
+}
+
 // complete is the rule of completing a walk, the form's and the API's:
 // the distance a whole number (the store checks its range), or the answer
 // is FieldErrors; a walk completed is counted.
 func (s *server) complete(c *gin.Context, id int64, distance string) (walker.Walk, error) {
-	n, err := strconv.Atoi(strings.TrimSpace(distance))
-	switch {
-	case strings.TrimSpace(distance) == "":
-		return walker.Walk{}, walker.FieldErrors{"distance": "This field is required."}
-	case err != nil:
-		return walker.Walk{}, walker.FieldErrors{"distance": "Enter a whole number."}
+	n, err := wholeNumber("distance", strings.TrimSpace(distance))
+	if err != nil {
+		return walker.Walk{}, err
 	}
 	walk, err := s.Store.CompleteWalk(c, id, n, s.Now())
 	if err == nil {
