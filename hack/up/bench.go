@@ -189,8 +189,6 @@ func printSideBySide(w io.Writer, phases []*phase) {
 	row("app peak RSS so far", func(p *phase) string { return fmt.Sprintf("%.1f MiB", float64(p.peakRSS)/(1<<20)) })
 }
 
-func round(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
-
 // processCPU is the CPU time of a process: the sum over its threads of
 // the scheduler's nanosecond counters (/proc/<pid>/task/*/schedstat; the
 // 10 ms ticks of /proc/<pid>/stat are too coarse for one scrape's cost).
@@ -227,27 +225,6 @@ func peakRSS(pid int) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmHWM for pid %d", pid)
-}
-
-// timing is what timeGet measured.
-type timing struct {
-	median, max time.Duration
-	size        int
-}
-
-// timeGet GETs url n times and returns the median and slowest time and the
-// body size of the last answer, which must be a 200.
-func timeGet(url string, n int) (timing, error) {
-	c := target{}.client()
-	var body []byte
-	for range n {
-		var err error
-		if _, body, err = c.do(0, http.MethodGet, url, nil, http.StatusOK); err != nil {
-			return timing{}, err
-		}
-	}
-	ds := c.lats[0]
-	return timing{median: round(percentile(ds, .5)), max: round(percentile(ds, 1)), size: len(body)}, nil
 }
 
 // cpuProfile saves the app's CPU profile over d (go tool pprof reads it).

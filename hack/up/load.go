@@ -221,6 +221,8 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 	return s[min(len(s)-1, int(float64(len(s))*p))]
 }
 
+func round(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
+
 func (r loadResult) print(w io.Writer, unit string) {
 	fmt.Fprintf(w, "  %d %s in %s: %.0f/s, %d errors\n", r.Lifecycles, unit, r.Duration.Round(time.Millisecond), r.perSecond(), r.Errors)
 	if r.FirstError != nil {
@@ -238,4 +240,25 @@ func (r loadResult) print(w io.Writer, unit string) {
 		fmt.Fprintf(w, "  app CPU: %s per request (%.2f s of CPU for %d requests: %.2f cores)\n",
 			r.cpuPerRequest(), r.CPU.Seconds(), len(all), r.CPU.Seconds()/r.Duration.Seconds())
 	}
+}
+
+// timing is what timeGet measured.
+type timing struct {
+	median, max time.Duration
+	size        int
+}
+
+// timeGet GETs url n times and returns the median and slowest time and the
+// body size of the last answer, which must be a 200.
+func timeGet(url string, n int) (timing, error) {
+	c := target{}.client()
+	var body []byte
+	for range n {
+		var err error
+		if _, body, err = c.do(0, http.MethodGet, url, nil, http.StatusOK); err != nil {
+			return timing{}, err
+		}
+	}
+	ds := c.lats[0]
+	return timing{median: round(percentile(ds, .5)), max: round(percentile(ds, 1)), size: len(body)}, nil
 }
