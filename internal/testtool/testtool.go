@@ -19,7 +19,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 )
@@ -148,12 +147,9 @@ func RandomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// RepoRoot is the clone's top folder, so that the commands work from
-// anywhere inside it.
+// RepoRoot is the clone's top folder (the one with go.mod), so that the
+// commands work from anywhere inside it.
 func RepoRoot() (string, error) {
-	if out, err := exec.Command("git", "rev-parse", "--show-toplevel").Output(); err == nil {
-		return strings.TrimSpace(string(out)), nil
-	}
 	wd, _ := os.Getwd()
 	for d := wd; d != "/"; d = filepath.Dir(d) {
 		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
