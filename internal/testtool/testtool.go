@@ -4,8 +4,8 @@
 // it under CI=true, where hack/tools must have installed everything.
 //
 // It also holds what the tests and the commands (hack/up, hack/kube-e2e)
-// share: free ports, the clone's root, and (walker.go) walker built,
-// started and called as the tests do.
+// share: processes run for a test, free ports, the clone's root, and
+// (walker.go) walker built, started and called as the tests do.
 package testtool
 
 import (
@@ -19,8 +19,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/walkerhq/walker/internal/proc"
 )
 
 // CI reports whether the tests run in CI (CI=true), where nothing may skip.
@@ -85,6 +88,26 @@ func Missing(t testing.TB, why string) {
 		t.Fatalf("required for CI: %s", why)
 	}
 	t.Skipf("skipping: %s", why)
+}
+
+// Start runs argv with our environment plus env, its output in
+// dir/name.log, until the test ends; a failed test shows the end of the
+// log.
+func Start(t testing.TB, dir, name string, env []string, argv ...string) *proc.Process {
+	t.Helper()
+	p, err := proc.Start(dir, name, env, argv...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.Stop(10 * time.Second)
+		if t.Failed() {
+			var log strings.Builder
+			p.Tail(&log, 8000)
+			t.Log(log.String())
+		}
+	})
+	return p
 }
 
 // Ports returns n different TCP ports on the local address host that
@@ -157,4 +180,15 @@ func RepoRoot() (string, error) {
 		}
 	}
 	return "", errors.New("run me inside the walker clone")
+}
+
+// Grep is the lines of text that contain substr.
+func Grep(text, substr string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
