@@ -14,7 +14,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,18 +40,16 @@ func BinDir() string {
 			return dir
 		}
 	}
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-	sort.Slice(dirs, func(i, j int) bool { return version(dirs[i]) > version(dirs[j]) })
-	for _, d := range dirs {
-		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
-			return d
-		}
+	initdbs, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	if len(initdbs) == 0 {
+		return ""
 	}
-	return ""
+	return filepath.Dir(slices.MaxFunc(initdbs, func(a, b string) int { return major(a) - major(b) }))
 }
 
-func version(bindir string) int {
-	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(bindir)))
+// major is the PostgreSQL major version in the path of its initdb.
+func major(initdb string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(initdb))))
 	return n
 }
 
