@@ -26,9 +26,8 @@ type event struct {
 }
 
 type summary struct {
-	passed, failed int
-	skipped        []string
-	failedNames    []string
+	passed          int
+	failed, skipped []string // package.Test
 }
 
 func main() {
@@ -46,18 +45,17 @@ func main() {
 	s := report(stdout, os.Stdout)
 	waitErr := cmd.Wait()
 
-	ci := os.Getenv("CI") == "true"
-	fmt.Printf("\n%d passed, %d failed, %d skipped\n", s.passed, s.failed, len(s.skipped))
+	fmt.Printf("\n%d passed, %d failed, %d skipped\n", s.passed, len(s.failed), len(s.skipped))
 	code := 0
-	if s.failed > 0 || waitErr != nil {
-		if len(s.failedNames) > 0 {
-			fmt.Println("failed:", strings.Join(s.failedNames, ", "))
-		}
+	if len(s.failed) > 0 || waitErr != nil {
 		code = 1
+	}
+	if len(s.failed) > 0 {
+		fmt.Println("failed:", strings.Join(s.failed, ", "))
 	}
 	if len(s.skipped) > 0 {
 		fmt.Println("skipped:", strings.Join(s.skipped, ", "))
-		if ci {
+		if os.Getenv("CI") == "true" {
 			fmt.Println("gotest: tests were skipped under CI=true; CI must run them all (install the tools with hack/tools)")
 			code = 1
 		}
@@ -98,8 +96,7 @@ func report(r io.Reader, w io.Writer) summary {
 		case "skip":
 			s.skipped = append(s.skipped, name)
 		case "fail":
-			s.failed++
-			s.failedNames = append(s.failedNames, name)
+			s.failed = append(s.failed, name)
 			if b := out[k]; b != nil {
 				fmt.Fprint(w, b.String())
 			}

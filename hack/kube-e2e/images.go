@@ -83,9 +83,9 @@ func (e *env) standIns(walkerTar, walkerRef, promVersion string) (map[string]fun
 	}
 	return map[string]func() (v1.Image, error){
 		walkerRef:    func() (v1.Image, error) { return image.ReadArchive(walkerTar, walkerTag) },
-		pauseImage:   func() (v1.Image, error) { return e.pauseImage() },
+		pauseImage:   e.pauseImage,
 		corednsImage: func() (v1.Image, error) { return staticImage("/coredns", tool("coredns"), "0") },
-		busyboxImage: func() (v1.Image, error) { return busybox() },
+		busyboxImage: busybox,
 		reloaderImage: func() (v1.Image, error) {
 			return staticImage("/bin/prometheus-config-reloader", tool("prometheus-config-reloader"), "65534")
 		},

@@ -40,11 +40,11 @@ var hostLists = []struct {
 }{
 	{"mount", mountPoints, func(m string) error { return syscall.Unmount(m, syscall.MNT_DETACH) }},
 	{"network interface", links, func(l string) error { return ip("link", "del", l) }},
-	{"nft table", func() ([]string, error) { return nftTables(), nil }, func(t string) error {
+	{"nft table", nftTables, func(t string) error {
 		f := strings.Fields(t)
 		return exec.Command("nft", "delete", "table", f[0], f[1]).Run()
 	}},
-	{"cgroup", func() ([]string, error) { return cgroupDirs(), nil }, removeCgroup},
+	{"cgroup", cgroupDirs, removeCgroup},
 	{"path", presentNodePaths, os.RemoveAll},
 }
 
@@ -200,11 +200,12 @@ func iptablesRules(save string) string {
 	return strings.Join(keep, "\n")
 }
 
-// nftTables is "family name" of every nftables table.
-func nftTables() []string {
+// nftTables is "family name" of every nftables table (none when nft
+// fails).
+func nftTables() ([]string, error) {
 	out, err := exec.Command("nft", "list", "tables").Output()
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	var ts []string
 	for _, l := range strings.Split(string(out), "\n") {
@@ -212,11 +213,11 @@ func nftTables() []string {
 			ts = append(ts, f[1]+" "+f[2])
 		}
 	}
-	return ts
+	return ts, nil
 }
 
 // cgroupDirs is the first two levels of every cgroup hierarchy.
-func cgroupDirs() []string {
+func cgroupDirs() ([]string, error) {
 	var dirs []string
 	roots, _ := filepath.Glob("/sys/fs/cgroup/*")
 	for _, r := range roots {
@@ -229,7 +230,7 @@ func cgroupDirs() []string {
 			}
 		}
 	}
-	return dirs
+	return dirs, nil
 }
 
 // removeCgroup removes a cgroup and its children, deepest first.

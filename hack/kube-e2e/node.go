@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -15,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	pollpkg "github.com/walkerhq/walker/internal/poll"
 	"github.com/walkerhq/walker/internal/proc"
@@ -96,11 +94,7 @@ func (e *env) setupBridge() error {
 }
 
 func ip(args ...string) error {
-	out, err := exec.Command("ip", args...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
-	}
-	return nil
+	return proc.Run(context.Background(), "", "ip "+strings.Join(args, " "), nil, append([]string{"ip"}, args...)...)
 }
 
 func (e *env) startControlPlane(ctx context.Context, n *node) error {
@@ -203,13 +197,10 @@ current-context: e2e
 	if err := os.WriteFile(path, []byte(kubeconfig), 0o600); err != nil {
 		return err
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", path)
-	if err != nil {
-		return err
-	}
-	cfg.QPS, cfg.Burst = 50, 100
-	n.config = cfg
-	n.client, err = kubernetes.NewForConfig(cfg)
+	n.config = &rest.Config{Host: n.server, BearerToken: token, QPS: 50, Burst: 100,
+		TLSClientConfig: rest.TLSClientConfig{CAData: caPEM}}
+	var err error
+	n.client, err = kubernetes.NewForConfig(n.config)
 	return err
 }
 
@@ -249,7 +240,7 @@ state = %[2]q
 `, filepath.Join(dir, "root"), filepath.Join(dir, "state"), n.criSocket, filepath.Join(dir, "opt"),
 		pauseImage, cniDir, certsDir)
 	cfgPath := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(cfgPath, []byte(config), 0o644); err != nil {
+	if err := writeFile(cfgPath, config); err != nil {
 		return err
 	}
 	if err := e.run(n, "containerd", "--config", cfgPath); err != nil {
@@ -269,12 +260,8 @@ state = %[2]q
 // writeRegistryHosts points every registry host at the loopback registry.
 func (e *env) writeRegistryHosts(certsDir string) error {
 	for _, host := range registryHosts {
-		hd := filepath.Join(certsDir, host)
-		if err := os.MkdirAll(hd, 0o755); err != nil {
-			return err
-		}
 		toml := fmt.Sprintf("server = \"http://%s\"\n\n[host.\"http://%s\"]\n  capabilities = [\"pull\", \"resolve\"]\n", e.registry, e.registry)
-		if err := os.WriteFile(filepath.Join(hd, "hosts.toml"), []byte(toml), 0o644); err != nil {
+		if err := writeFile(filepath.Join(certsDir, host, "hosts.toml"), toml); err != nil {
 			return err
 		}
 	}
@@ -286,9 +273,6 @@ func (e *env) writeRegistryHosts(certsDir string) error {
 // Service range (through the node, where kube-proxy translates it).
 func writeCNIConfig(n *node) (string, error) {
 	cniDir := filepath.Join(n.dir, "cni")
-	if err := os.MkdirAll(cniDir, 0o755); err != nil {
-		return "", err
-	}
 	conflist := fmt.Sprintf(`{
   "cniVersion": "0.4.0",
   "name": "walker-e2e",
@@ -300,7 +284,15 @@ func writeCNIConfig(n *node) (string, error) {
     {"type": "loopback"}
   ]
 }`, bridgeName, filepath.Join(n.dir, "cni-ipam"), podCIDR, nodeIP, serviceCIDR)
-	return cniDir, os.WriteFile(filepath.Join(cniDir, "10-walker-e2e.conflist"), []byte(conflist), 0o644)
+	return cniDir, writeFile(filepath.Join(cniDir, "10-walker-e2e.conflist"), conflist)
+}
+
+// writeFile writes one of the node's files, creating its folder.
+func writeFile(path, content string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(content), 0o644)
 }
 
 // cleanupRun runs a node tool at cleanup; a failure is reported, not
@@ -317,12 +309,9 @@ func cleanupRun(tool string, args ...string) {
 
 func (e *env) startKubelet(ctx context.Context, n *node) error {
 	dir := filepath.Join(n.dir, "kubelet")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
 	// Pods resolve through CoreDNS only; the host's resolver never leaks in.
 	resolv := filepath.Join(dir, "resolv.conf")
-	if err := os.WriteFile(resolv, []byte("nameserver 127.0.0.1\n"), 0o644); err != nil {
+	if err := writeFile(resolv, "nameserver 127.0.0.1\n"); err != nil {
 		return err
 	}
 	healthz, err := testtool.Ports("127.0.0.1", 1)
@@ -330,7 +319,7 @@ func (e *env) startKubelet(ctx context.Context, n *node) error {
 		return err
 	}
 	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(kubeletConfig(n, healthz[0], resolv, filepath.Join(dir, "pod-logs"))), 0o644); err != nil {
+	if err := writeFile(cfgPath, kubeletConfig(n, healthz[0], resolv, filepath.Join(dir, "pod-logs"))); err != nil {
 		return err
 	}
 	if err := e.run(n, "kubelet", "--config="+cfgPath, "--kubeconfig="+n.kubeconfig, "--root-dir="+filepath.Join(dir, "root"),
@@ -403,7 +392,7 @@ metricsBindAddress: 127.0.0.1:%d
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
 `, nodeIP, podCIDR, nodeName, nodeIP, n.kubeconfig, ports[0], ports[1])
 	cfgPath := filepath.Join(n.dir, "kube-proxy.yaml")
-	if err := os.WriteFile(cfgPath, []byte(config), 0o644); err != nil {
+	if err := writeFile(cfgPath, config); err != nil {
 		return err
 	}
 	if err := e.run(n, "kube-proxy", "--config="+cfgPath, "--v=1"); err != nil {

@@ -1,241 +1,249 @@
 package main
 
 import (
-	"bytes"
-	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/url"
-	"regexp"
-	"slices"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/walkerhq/walker/internal/testtool"
 )
 
-// The lifecycle a browser goes through, one request each.
-var steps = []string{"GET start form", "POST start", "GET complete form", "POST complete", "GET status"}
-
-var csrfField = regexp.MustCompile(`name="csrf_token"\s+value="([^"]+)"`)
-
-// loadResult is what one load run measured.
-type loadResult struct {
-	Duration   time.Duration
-	Lifecycles int
-	Errors     int
-	FirstError error
-	Latencies  [][]time.Duration // by step
-	// CPU is the app's CPU time (user and system) over the run.
-	CPU time.Duration
+// phase is what one database state measured: the lifecycle and the status
+// reads, each with the app's CPU time.
+type phase struct {
+	name      string
+	lifecycle loadResult
+	reads     loadResult
+	peakRSS   int64
 }
 
-func (r loadResult) perSecond() float64 { return float64(r.Lifecycles) / r.Duration.Seconds() }
-
-// all is every request's latency, whatever its step.
-func (r loadResult) all() []time.Duration { return slices.Concat(r.Latencies...) }
-
-// p50p99 is the median and 99th percentile of every request's latency.
-func (r loadResult) p50p99() string {
-	all := r.all()
-	return fmt.Sprintf("%s / %s", round(percentile(all, .5)), round(percentile(all, .99)))
-}
-
-// cpuPerRequest is the app's CPU time over the requests answered.
-func (r loadResult) cpuPerRequest() time.Duration {
-	n := len(r.all())
-	if n == 0 {
-		return 0
-	}
-	return (r.CPU / time.Duration(n)).Round(time.Microsecond)
-}
-
-// target is where the load goes: the app's base URL (or none: do then
-// takes whole URLs), and the dog and walker whose walks the lifecycles
-// start.
-type target struct {
-	base        string
-	dog, walker int
-}
-
-// lifecycleClient is one browser-like client: its own cookie jar (the CSRF
-// cookie) and connection, no redirects followed.
-type lifecycleClient struct {
-	target
-	http     *http.Client
-	distance int
-	lastWalk int64             // the walk of the last lifecycle
-	lats     [][]time.Duration // by step
-}
-
-func (t target) client() *lifecycleClient {
-	jar, _ := cookiejar.New(nil)
-	return &lifecycleClient{
-		target: t,
-		http: &http.Client{
-			Jar:           jar,
-			Timeout:       10 * time.Second,
-			Transport:     &http.Transport{MaxIdleConnsPerHost: 4},
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-		lats: make([][]time.Duration, len(steps)),
-	}
-}
-
-// do sends one request, times it as steps[step], and checks the status.
-func (c *lifecycleClient) do(step int, method, path string, form url.Values, want int) (*http.Response, []byte, error) {
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, c.base+path, body)
-	if err != nil {
-		return nil, nil, err
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	start := time.Now()
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	c.lats[step] = append(c.lats[step], time.Since(start))
-	if err != nil {
-		return resp, b, err
-	}
-	if resp.StatusCode != want {
-		return resp, b, fmt.Errorf("%s %s = %d, want %d: %.200s", method, path, resp.StatusCode, want, b)
-	}
-	return resp, b, nil
-}
-
-// get is the work of one GET of path, timed as steps[step].
-func get(step int, path string) func(*lifecycleClient) error {
-	return func(c *lifecycleClient) error {
-		_, _, err := c.do(step, http.MethodGet, path, nil, http.StatusOK)
-		return err
-	}
-}
-
-// lifecycle runs the five requests, each timed as its step.
-func (c *lifecycleClient) lifecycle() error {
-	_, body, err := c.do(0, http.MethodGet, "/walks/start/", nil, http.StatusOK)
+// bench is `make bench`: the walk lifecycle as a browser does it, 8 clients,
+// through nginx on PostgreSQL; then status reads; then pages during a
+// password-guess flood and nginx's CPU per scrape; with --scale the
+// lifecycle and reads again on a database of the issue's sizes, side by
+// side; then the lifecycle with the HTTP instrumentation off, to price it.
+func (s *stack) bench(ctx context.Context) error {
+	w := s.opts.out
+	t, err := createParents(s.appURL(), "Bench", 5, "lg")
 	if err != nil {
 		return err
 	}
-	token, err := csrfToken(body)
+	fmt.Fprintf(w, "\nwarming up (3s)\n")
+	s.lifecycles(ctx, t, 3*time.Second)
+
+	empty, err := s.measure(ctx, "empty", t, s.opts.profile)
 	if err != nil {
 		return err
 	}
-	form := url.Values{"dog": {fmt.Sprint(c.dog)}, "walker": {fmt.Sprint(c.walker)}, "csrf_token": {token}}
-	resp, _, err := c.do(1, http.MethodPost, "/walks/start/", form, http.StatusFound)
+	phases := []*phase{empty}
+	errs, err := s.benchEdge(ctx, t)
 	if err != nil {
 		return err
 	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || loc.Query().Get("walk") == "" {
-		return fmt.Errorf("start redirected to %q, want /walks/start/?walk=<id>", resp.Header.Get("Location"))
+	if s.opts.scale {
+		sizes, err := s.seedScale(ctx)
+		if err != nil {
+			return err
+		}
+		if err := s.printPages(); err != nil {
+			return err
+		}
+		scale, err := s.measure(ctx, "at scale", target{s.appURL(), sizes.lastDog, sizes.lastWalker}, "")
+		if err != nil {
+			return err
+		}
+		phases = append(phases, scale)
+	} else {
+		render, err := timeGet(s.metricsURL(), 200)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "/metrics render (direct, median of 200): %s for %d bytes\n", render.median, render.size)
 	}
-	id := loc.Query().Get("walk")
-	if c.lastWalk, err = strconv.ParseInt(id, 10, 64); err != nil {
-		return fmt.Errorf("start redirected to walk %q", id)
+	printSideBySide(w, phases)
+	for _, p := range phases {
+		errs += p.lifecycle.Errors + p.reads.Errors
 	}
-	if _, body, err = c.do(2, http.MethodGet, "/walks/"+id+"/complete/", nil, http.StatusOK); err != nil {
+
+	fmt.Fprintf(w, "\nrestarting walker with WALKER_HTTP_METRICS=false to price the instrumentation\n")
+	s.app.Stop(10 * time.Second)
+	s.appEnv = append(s.appEnv, "WALKER_HTTP_METRICS=false")
+	if err := s.startApp(ctx); err != nil {
 		return err
 	}
-	if token, err = csrfToken(body); err != nil {
-		return err
-	}
-	c.distance = (c.distance + 137) % 4000
-	form = url.Values{"distance": {fmt.Sprint(c.distance)}, "csrf_token": {token}}
-	if _, _, err = c.do(3, http.MethodPost, "/walks/"+id+"/complete/", form, http.StatusFound); err != nil {
-		return err
-	}
-	if _, body, err = c.do(4, http.MethodGet, "/walks/"+id+"/status/", nil, http.StatusOK); err != nil {
-		return err
-	}
-	if !bytes.Contains(body, []byte(`"complete":true`)) {
-		return fmt.Errorf("status of completed walk %s: %s", id, body)
+	s.lifecycles(ctx, t, 3*time.Second)
+	without := s.lifecycles(ctx, t, s.opts.benchFor)
+	without.print(w, "lifecycles (no HTTP metrics)")
+	with := phases[len(phases)-1].lifecycle
+	fmt.Fprintf(w, "\nHTTP metrics cost: %.1f%% of lifecycle throughput (%.0f/s with, %.0f/s without%s)\n",
+		100*(1-with.perSecond()/without.perSecond()), with.perSecond(), without.perSecond(),
+		map[bool]string{true: ", both at scale", false: ""}[s.opts.scale])
+	if errs+without.Errors > 0 {
+		return fmt.Errorf("the load runs had errors")
 	}
 	return nil
 }
 
-func csrfToken(page []byte) (string, error) {
-	m := csrfField.FindSubmatch(page)
-	if m == nil {
-		return "", errors.New("no csrf_token field in the form")
+const benchClients = 8
+
+// createParents creates, through the API, a dog called name and a walker
+// called name Walker, for lifecycles.
+func createParents(base, name string, age int, size string) (target, error) {
+	t := target{base: base}
+	var err error
+	if t.dog, err = testtool.Create(base+"/api/dogs", nil, map[string]any{"name": name, "age": age, "size": size}); err != nil {
+		return t, err
 	}
-	return string(m[1]), nil
+	t.walker, err = testtool.Create(base+"/api/walkers", nil, map[string]any{"name": name + " Walker", "email": strings.ToLower(name) + "@example.com"})
+	return t, err
 }
 
-// run runs clients concurrent loops of work, each with a client of its
-// own, for d and merges what they measured.
-func (t target) run(ctx context.Context, clients int, d time.Duration, work func(*lifecycleClient) error) loadResult {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	res := loadResult{Latencies: make([][]time.Duration, len(steps))}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range clients {
-		c := t.client()
-		wg.Go(func() {
-			n, errs := 0, 0
-			var first error
-			for ctx.Err() == nil {
-				if err := work(c); err != nil {
-					errs++
-					first = cmp.Or(first, err)
-					continue
-				}
-				n++
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			res.Lifecycles += n
-			res.Errors += errs
-			res.FirstError = cmp.Or(res.FirstError, first)
-			for s, l := range c.lats {
-				res.Latencies[s] = append(res.Latencies[s], l...)
-			}
-		})
-	}
-	wg.Wait()
-	res.Duration = time.Since(start)
-	return res
+// lifecycles runs the lifecycle load for d, with the app's CPU time over
+// it.
+func (s *stack) lifecycles(ctx context.Context, t target, d time.Duration) loadResult {
+	return s.withCPU(func() loadResult {
+		return t.run(ctx, benchClients, d, (*lifecycleClient).lifecycle)
+	})
 }
 
-func percentile(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
+// measure runs the lifecycle (profiled into profile when set), then the
+// status reads, and prints both with the app's peak RSS.
+func (s *stack) measure(ctx context.Context, name string, t target, profile string) (*phase, error) {
+	w := s.opts.out
+	p := &phase{name: name}
+	fmt.Fprintf(w, "\n== %s database\n\nwalk lifecycle (5 requests, CSRF included), %d clients, %s, through nginx, PostgreSQL:\n",
+		name, benchClients, s.opts.benchFor)
+	profiled := make(chan error, 1)
+	if profile != "" {
+		go func() { profiled <- s.cpuProfile(ctx, profile, s.opts.benchFor-2*time.Second) }()
+	} else {
+		profiled <- nil
 	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[min(len(s)-1, int(float64(len(s))*p))]
+	p.lifecycle = s.lifecycles(ctx, t, s.opts.benchFor)
+	p.lifecycle.print(w, "lifecycles")
+	if err := <-profiled; err != nil {
+		return nil, err
+	}
+
+	// A completed walk to read.
+	c := t.client()
+	if err := c.lifecycle(); err != nil {
+		return nil, err
+	}
+	path := "/walks/" + strconv.FormatInt(c.lastWalk, 10) + "/status/"
+	fmt.Fprintf(w, "\nstatus reads (GET %s), %d clients, %s:\n", path, benchClients, s.opts.benchFor)
+	p.reads = s.withCPU(func() loadResult { return t.run(ctx, benchClients, s.opts.benchFor, get(4, path)) })
+	p.reads.print(w, "reads")
+	rss, err := peakRSS(s.app.Pid())
+	if err != nil {
+		return nil, err
+	}
+	p.peakRSS = rss
+	fmt.Fprintf(w, "\napp peak RSS so far (VmHWM): %.1f MiB\n", float64(rss)/(1<<20))
+	return p, nil
 }
 
-func (r loadResult) print(w io.Writer, unit string) {
-	fmt.Fprintf(w, "  %d %s in %s: %.0f/s, %d errors\n", r.Lifecycles, unit, r.Duration.Round(time.Millisecond), r.perSecond(), r.Errors)
-	if r.FirstError != nil {
-		fmt.Fprintf(w, "  first error: %v\n", r.FirstError)
+// withCPU runs load and adds the app's CPU time over it.
+func (s *stack) withCPU(load func() loadResult) loadResult {
+	before, berr := processCPU(s.app.Pid())
+	r := load()
+	after, aerr := processCPU(s.app.Pid())
+	if berr == nil && aerr == nil {
+		r.CPU = after - before
 	}
-	for i, s := range steps {
-		if l := r.Latencies[i]; len(l) > 0 {
-			fmt.Fprintf(w, "  %-18s p50 %7s  p99 %7s  (%d requests)\n", s, round(percentile(l, 0.50)), round(percentile(l, 0.99)), len(l))
+	return r
+}
+
+// printSideBySide compares the phases' figures (the first is the baseline).
+func printSideBySide(w io.Writer, phases []*phase) {
+	if len(phases) < 2 {
+		return
+	}
+	base := phases[0]
+	fmt.Fprintf(w, "\n== side by side (one run, same app process)\n\n%-34s", "")
+	for _, p := range phases {
+		fmt.Fprintf(w, " %22s", p.name)
+	}
+	fmt.Fprintln(w)
+	row := func(label string, f func(*phase) string) {
+		fmt.Fprintf(w, "%-34s", label)
+		for _, p := range phases {
+			fmt.Fprintf(w, " %22s", f(p))
+		}
+		fmt.Fprintln(w)
+	}
+	row("lifecycles/s", func(p *phase) string {
+		return fmt.Sprintf("%.0f (%.0f%%)", p.lifecycle.perSecond(), 100*p.lifecycle.perSecond()/base.lifecycle.perSecond())
+	})
+	row("lifecycle app CPU per request", func(p *phase) string { return p.lifecycle.cpuPerRequest().String() })
+	row("lifecycle p50 / p99 (all steps)", func(p *phase) string { return p.lifecycle.p50p99() })
+	row("status reads/s", func(p *phase) string { return fmt.Sprintf("%.0f", p.reads.perSecond()) })
+	row("status app CPU per request", func(p *phase) string { return p.reads.cpuPerRequest().String() })
+	row("status p50 / p99", func(p *phase) string { return p.reads.p50p99() })
+	row("app peak RSS so far", func(p *phase) string { return fmt.Sprintf("%.1f MiB", float64(p.peakRSS)/(1<<20)) })
+}
+
+// processCPU is the CPU time of a process: the sum over its threads of
+// the scheduler's nanosecond counters (/proc/<pid>/task/*/schedstat; the
+// 10 ms ticks of /proc/<pid>/stat are too coarse for one scrape's cost).
+func processCPU(pid int) (time.Duration, error) {
+	stats, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	if err != nil || len(stats) == 0 {
+		return 0, fmt.Errorf("no threads of pid %d", pid)
+	}
+	var total time.Duration
+	for _, st := range stats {
+		b, err := os.ReadFile(st)
+		if err != nil {
+			continue // the thread ended
+		}
+		ns, err := strconv.ParseInt(strings.Fields(string(b))[0], 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		total += time.Duration(ns)
+	}
+	return total, nil
+}
+
+// peakRSS reads the process's high-water resident set size.
+func peakRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err
 		}
 	}
-	all := r.all()
-	fmt.Fprintf(w, "  %-18s p50 %7s  p99 %7s  (%d requests, %.0f/s)\n", "all requests",
-		round(percentile(all, 0.50)), round(percentile(all, 0.99)), len(all), float64(len(all))/r.Duration.Seconds())
-	if r.CPU > 0 {
-		fmt.Fprintf(w, "  app CPU: %s per request (%.2f s of CPU for %d requests: %.2f cores)\n",
-			r.cpuPerRequest(), r.CPU.Seconds(), len(all), r.CPU.Seconds()/r.Duration.Seconds())
+	return 0, fmt.Errorf("no VmHWM for pid %d", pid)
+}
+
+// cpuProfile saves the app's CPU profile over d (go tool pprof reads it).
+func (s *stack) cpuProfile(ctx context.Context, file string, d time.Duration) error {
+	url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", s.opts.metricsPort, int(d.Seconds()))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
 	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profile: %s", resp.Status)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -165,25 +164,16 @@ func (s *stack) nginxCPUPer(ctx context.Context, n int, path string, auth bool) 
 }
 
 // processTreeCPU is the CPU time of pid and its children (nginx's
-// workers).
+// workers, children of its one thread).
 func processTreeCPU(pid int) (time.Duration, error) {
-	pids := []int{pid}
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, st := range stats {
-		b, err := os.ReadFile(st)
-		if err != nil {
-			continue // the process ended
-		}
-		// Fields after the command name, which is in parentheses and may hold spaces.
-		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			child, _ := strconv.Atoi(filepath.Base(filepath.Dir(st)))
-			pids = append(pids, child)
-		}
+	children, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return 0, err
 	}
 	var total time.Duration
-	for _, p := range pids {
-		t, err := processCPU(p)
+	for _, p := range append([]string{strconv.Itoa(pid)}, strings.Fields(string(children))...) {
+		n, _ := strconv.Atoi(p)
+		t, err := processCPU(n)
 		if err != nil {
 			return 0, err
 		}

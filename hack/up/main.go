@@ -46,7 +46,6 @@ type options struct {
 	repoRoot    string
 	release     string
 	namespace   string
-	stateRoot   string
 	out         io.Writer
 	scrapeWait  time.Duration
 	tracing     bool

@@ -19,12 +19,11 @@ import (
 
 // renderedPod is the walker pod as the chart renders it for this stack.
 type renderedPod struct {
-	objects         *chart.Objects
-	deployment      *appsv1.Deployment
-	metricsUsername string
-	metricsSecret   *corev1.Secret
-	scrapeJob       map[string]any
-	jobLabel        string
+	objects       *chart.Objects
+	deployment    *appsv1.Deployment
+	metricsSecret *corev1.Secret
+	scrapeJob     map[string]any
+	jobLabel      string
 	// promFeatures are the bundled Prometheus's --enable-feature flags.
 	promFeatures []string
 	appPort      int
@@ -68,7 +67,6 @@ func renderChart(ctx context.Context, o options, password, otlpEndpoint string) 
 	if p.metricsSecret == nil {
 		return nil, fmt.Errorf("the nginx container mounts no htpasswd Secret the chart renders")
 	}
-	p.metricsUsername = string(p.metricsSecret.Data["username"])
 	if p.scrapeJob, err = objs.ScrapeJob("walker"); err != nil {
 		return nil, err
 	}

@@ -109,7 +109,7 @@ func (s *stack) render(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.pod, s.username = pod, pod.metricsUsername
+	s.pod, s.username = pod, string(pod.metricsSecret.Data["username"])
 	return nil
 }
 

@@ -14,7 +14,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,24 +40,22 @@ func BinDir() string {
 			return dir
 		}
 	}
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-	sort.Slice(dirs, func(i, j int) bool { return version(dirs[i]) > version(dirs[j]) })
-	for _, d := range dirs {
-		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
-			return d
-		}
+	initdbs, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	if len(initdbs) == 0 {
+		return ""
 	}
-	return ""
+	return filepath.Dir(slices.MaxFunc(initdbs, func(a, b string) int { return major(a) - major(b) }))
 }
 
-func version(bindir string) int {
-	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(bindir)))
+// major is the PostgreSQL major version in the path of its initdb.
+func major(initdb string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(initdb))))
 	return n
 }
 
 // Start creates a cluster in a new folder under parent ("" for the system's
 // temp dir) and starts it on a free loopback port (or on port if not 0).
-func Start(ctx context.Context, parent string, port int) (*Cluster, error) {
+func Start(ctx context.Context, parent string, port int) (_ *Cluster, err error) {
 	bindir := BinDir()
 	if bindir == "" {
 		return nil, errors.New("PostgreSQL server binaries not found (pg_config --bindir, /usr/lib/postgresql/*/bin)")
@@ -66,12 +64,16 @@ func Start(ctx context.Context, parent string, port int) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+		}
+	}()
 	c := &Cluster{dir: dir, bindir: bindir, Port: port}
 	if os.Geteuid() == 0 {
 		c.asUser = "postgres"
 		u, err := user.Lookup(c.asUser)
 		if err != nil {
-			os.RemoveAll(dir)
 			return nil, fmt.Errorf("running as root needs the postgres user: %w", err)
 		}
 		uid, _ := strconv.Atoi(u.Uid)
@@ -81,25 +83,20 @@ func Start(ctx context.Context, parent string, port int) (*Cluster, error) {
 			err = os.Chown(dir, uid, gid)
 		}
 		if err != nil {
-			os.RemoveAll(dir)
 			return nil, err
 		}
 	}
 	if c.Port == 0 {
 		ports, err := testtool.Ports("127.0.0.1", 1)
 		if err != nil {
-			os.RemoveAll(dir)
 			return nil, err
 		}
 		c.Port = ports[0]
 	}
-	data := filepath.Join(dir, "data")
-	if out, err := c.command(ctx, "initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync").CombinedOutput(); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
+	if err := c.run(ctx, "initdb", "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "-D", c.data()); err != nil {
+		return nil, err
 	}
 	if err := c.Resume(ctx); err != nil {
-		os.RemoveAll(dir)
 		return nil, err
 	}
 	return c, nil
@@ -107,19 +104,15 @@ func Start(ctx context.Context, parent string, port int) (*Cluster, error) {
 
 // Pause stops the server but keeps its data, to test an outage.
 func (c *Cluster) Pause(ctx context.Context) error {
-	out, err := c.command(ctx, "pg_ctl", "-D", filepath.Join(c.dir, "data"), "-m", "fast", "-w", "stop").CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("pg_ctl stop: %v\n%s", err, out)
-	}
-	return nil
+	return c.run(ctx, "pg_ctl", "-D", c.data(), "-m", "fast", "-w", "stop")
 }
 
 // Resume starts the (paused or new) server on its port.
 func (c *Cluster) Resume(ctx context.Context) error {
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", c.Port, c.dir)
-	if out, err := c.command(ctx, "pg_ctl", "-D", filepath.Join(c.dir, "data"), "-o", opts, "-l", filepath.Join(c.dir, "log"), "-w", "-t", "60", "start").CombinedOutput(); err != nil {
+	if err := c.run(ctx, "pg_ctl", "-D", c.data(), "-o", opts, "-l", filepath.Join(c.dir, "log"), "-w", "-t", "60", "start"); err != nil {
 		logs, _ := os.ReadFile(filepath.Join(c.dir, "log"))
-		return fmt.Errorf("pg_ctl start: %v\n%s\n%s", err, out, logs)
+		return fmt.Errorf("%w\n%s", err, logs)
 	}
 	return nil
 }
@@ -137,9 +130,9 @@ func (c *Cluster) CreateDatabase(ctx context.Context, name, role, password strin
 		fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", role, strings.ReplaceAll(password, "'", "''")),
 		fmt.Sprintf("CREATE DATABASE %s OWNER %s", name, role),
 	} {
-		if out, err := c.command(ctx, "psql", "-h", "127.0.0.1", "-p", strconv.Itoa(c.Port), "-U", "postgres",
-			"-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc", sql).CombinedOutput(); err != nil {
-			return "", fmt.Errorf("psql %q: %v\n%s", sql, err, out)
+		if err := c.run(ctx, "psql", "-h", "127.0.0.1", "-p", strconv.Itoa(c.Port), "-U", "postgres",
+			"-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc", sql); err != nil {
+			return "", err
 		}
 	}
 	return fmt.Sprintf("postgres://%s:%s@127.0.0.1:%d/%s?sslmode=disable", role, password, c.Port, name), nil
@@ -149,17 +142,16 @@ func (c *Cluster) CreateDatabase(ctx context.Context, name, role, password strin
 func (c *Cluster) Stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, err := c.command(ctx, "pg_ctl", "-D", filepath.Join(c.dir, "data"), "-m", "immediate", "-w", "stop").CombinedOutput()
-	if rerr := os.RemoveAll(c.dir); err == nil && rerr != nil {
-		return rerr
+	err := c.run(ctx, "pg_ctl", "-D", c.data(), "-m", "immediate", "-w", "stop")
+	if rerr := os.RemoveAll(c.dir); err == nil {
+		err = rerr
 	}
-	if err != nil {
-		return fmt.Errorf("pg_ctl stop: %v\n%s", err, out)
-	}
-	return nil
+	return err
 }
 
-func (c *Cluster) command(ctx context.Context, tool string, args ...string) *exec.Cmd {
+// run runs one of the server's tools to completion; the error names it by
+// its last argument and holds its output.
+func (c *Cluster) run(ctx context.Context, tool string, args ...string) error {
 	path := filepath.Join(c.bindir, tool)
 	var cmd *exec.Cmd
 	if c.asUser != "" {
@@ -171,8 +163,13 @@ func (c *Cluster) command(ctx context.Context, tool string, args ...string) *exe
 	// Own process group: a Ctrl-C meant for the caller must not kill the
 	// server before Stop runs.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	return cmd
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s %s: %v\n%s", tool, args[len(args)-1], err, out)
+	}
+	return nil
 }
+
+func (c *Cluster) data() string { return filepath.Join(c.dir, "data") }
 
 // Dir is the cluster's folder (data, socket, log).
 func (c *Cluster) Dir() string { return c.dir }

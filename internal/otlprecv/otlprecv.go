@@ -43,7 +43,6 @@ type Receiver struct {
 	// URL is the base URL to give as OTEL_EXPORTER_OTLP_ENDPOINT.
 	URL string
 	srv *http.Server
-	ln  net.Listener
 
 	mu    sync.Mutex
 	spans []Span
@@ -57,7 +56,7 @@ func Start(log io.Writer) (*Receiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Receiver{URL: "http://" + ln.Addr().String(), ln: ln, log: log}
+	r := &Receiver{URL: "http://" + ln.Addr().String(), log: log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/traces", r.export)
 	r.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}

@@ -69,7 +69,7 @@ func Run(ctx context.Context, dir, name string, env []string, argv ...string) er
 // Pid is the process id.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
 
-// Err is the exit error, valid after Done.
+// Err is the exit error, valid once Exited.
 func (p *Process) Err() error { return p.err }
 
 // Exited reports whether the process has ended.

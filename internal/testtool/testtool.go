@@ -4,8 +4,8 @@
 // it under CI=true, where hack/tools must have installed everything.
 //
 // It also holds what the tests and the commands (hack/up, hack/kube-e2e)
-// share: free ports, the clone's root, and (walker.go) walker built,
-// started and called as the tests do.
+// share: processes run for a test, free ports, the clone's root, and
+// (walker.go) walker built, started and called as the tests do.
 package testtool
 
 import (
@@ -22,6 +22,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/walkerhq/walker/internal/proc"
 )
 
 // CI reports whether the tests run in CI (CI=true), where nothing may skip.
@@ -88,6 +90,26 @@ func Missing(t testing.TB, why string) {
 	t.Skipf("skipping: %s", why)
 }
 
+// Start runs argv with our environment plus env, its output in
+// dir/name.log, until the test ends; a failed test shows the end of the
+// log.
+func Start(t testing.TB, dir, name string, env []string, argv ...string) *proc.Process {
+	t.Helper()
+	p, err := proc.Start(dir, name, env, argv...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.Stop(10 * time.Second)
+		if t.Failed() {
+			var log strings.Builder
+			p.Tail(&log, 8000)
+			t.Log(log.String())
+		}
+	})
+	return p
+}
+
 // Ports returns n different TCP ports on the local address host that
 // nobody listens on right now.
 func Ports(host string, n int) ([]int, error) {
@@ -148,12 +170,9 @@ func RandomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// RepoRoot is the clone's top folder, so that the commands work from
-// anywhere inside it.
+// RepoRoot is the clone's top folder (the one with go.mod), so that the
+// commands work from anywhere inside it.
 func RepoRoot() (string, error) {
-	if out, err := exec.Command("git", "rev-parse", "--show-toplevel").Output(); err == nil {
-		return strings.TrimSpace(string(out)), nil
-	}
 	wd, _ := os.Getwd()
 	for d := wd; d != "/"; d = filepath.Dir(d) {
 		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
@@ -161,4 +180,15 @@ func RepoRoot() (string, error) {
 		}
 	}
 	return "", errors.New("run me inside the walker clone")
+}
+
+// Grep is the lines of text that contain substr.
+func Grep(text, substr string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

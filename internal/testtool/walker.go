@@ -19,26 +19,6 @@ import (
 	"github.com/walkerhq/walker/internal/proc"
 )
 
-// Start runs argv with our environment plus env, its output in
-// dir/name.log, until the test ends; a failed test shows the end of the
-// log.
-func Start(t testing.TB, dir, name string, env []string, argv ...string) *proc.Process {
-	t.Helper()
-	p, err := proc.Start(dir, name, env, argv...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		p.Stop(10 * time.Second)
-		if t.Failed() {
-			var log strings.Builder
-			p.Tail(&log, 8000)
-			t.Log(log.String())
-		}
-	})
-	return p
-}
-
 var built struct {
 	sync.Once
 	dir, bin string
@@ -178,15 +158,4 @@ func LogHasTrace(log []byte, route, traceID string) bool {
 		}
 	}
 	return false
-}
-
-// Grep is the lines of text that contain substr.
-func Grep(text, substr string) string {
-	var out []string
-	for _, l := range strings.Split(text, "\n") {
-		if strings.Contains(l, substr) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
 }
