@@ -8,7 +8,6 @@ package charts_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"reflect"
 	"slices"
@@ -357,7 +356,7 @@ const runbookURL = "https://wiki.example/walker/runbook"
 // alerts.
 func checkMonitoring(t *testing.T, objs *chart.Objects) {
 	var want map[string]any
-	if err := yaml.Unmarshal(readFile(t, "../monitoring/rules/walker.rules.yaml"), &want); err != nil {
+	if err := yaml.Unmarshal(testtool.ReadFile(t, "../monitoring/rules/walker.rules.yaml"), &want); err != nil {
 		t.Fatal(err)
 	}
 	for _, g := range want["groups"].([]any) {
@@ -378,7 +377,7 @@ func checkMonitoring(t *testing.T, objs *chart.Objects) {
 	if !ok || dashboard.Labels["grafana_dashboard"] != "1" {
 		t.Fatalf("dashboard ConfigMap %+v, want one labelled grafana_dashboard=1 (Grafana's sidecar default)", dashboard)
 	}
-	if strings.TrimSpace(dashboard.Data["walker.json"]) != strings.TrimSpace(string(readFile(t, "../monitoring/dashboards/walker.json"))) {
+	if strings.TrimSpace(dashboard.Data["walker.json"]) != strings.TrimSpace(string(testtool.ReadFile(t, "../monitoring/dashboards/walker.json"))) {
 		t.Error("the dashboard ConfigMap differs from monitoring/dashboards/walker.json")
 	}
 	for _, cm := range objs.ConfigMaps {
@@ -429,15 +428,6 @@ func TestNginxValuesRollThePods(t *testing.T) {
 	if checksum(render(t), "nginx") == checksum(render(t, "--set", "nginx.clientMaxBodySize=2m"), "nginx") {
 		t.Error("changing the nginx configuration does not change checksum/nginx")
 	}
-}
-
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func TestTemplateRefusesBrokenValues(t *testing.T) {

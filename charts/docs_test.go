@@ -26,7 +26,7 @@ func TestValuesTable(t *testing.T) {
 	if err != nil || stderr.Len() > 0 {
 		t.Fatalf("helm-docs: %v\n%s", err, stderr.String())
 	}
-	if have := readFile(t, chartDir+"/README.md"); !bytes.Equal(bytes.TrimSpace(have), bytes.TrimSpace(want)) {
+	if have := testtool.ReadFile(t, chartDir+"/README.md"); !bytes.Equal(bytes.TrimSpace(have), bytes.TrimSpace(want)) {
 		t.Errorf("walker/README.md is not what helm-docs writes from values.yaml and README.md.gotmpl: edit those, then run, in the repository's root,\n"+
 			"  \"$(hack/tools --bin-dir)/helm-docs\" %s", strings.ReplaceAll(strings.Join(helmDocsArgs, " "), chartDir, "charts/"+chartDir))
 	}

@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/walkerhq/walker/internal/testtool"
 )
 
 // TestChartLockMatchesChartYAML runs `helm dependency build`, which refuses
@@ -37,7 +39,7 @@ func TestChartLockMatchesChartYAML(t *testing.T) {
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	index := readFile(t, filepath.Join(repo, "index.yaml"))
+	index := testtool.ReadFile(t, filepath.Join(repo, "index.yaml"))
 	repos := "apiVersion: \"\"\nrepositories:\n- name: prometheus-community\n  url: https://prometheus-community.github.io/helm-charts\n"
 	for path, body := range map[string][]byte{
 		filepath.Join(cache, "prometheus-community-index.yaml"): index,

@@ -35,10 +35,7 @@ import (
 // lines, with continuation lines joined.
 func dockerfile(t *testing.T) []string {
 	t.Helper()
-	b, err := os.ReadFile("../Dockerfile")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testtool.ReadFile(t, "../Dockerfile")
 	var lines []string
 	for l := range strings.Lines(string(b)) {
 		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
@@ -258,10 +255,7 @@ func TestImageTarIsTheDockerfilesImage(t *testing.T) {
 	if cf.OS != "linux" || cf.Architecture != runtime.GOARCH {
 		t.Errorf("platform %s/%s", cf.OS, cf.Architecture)
 	}
-	want, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := testtool.ReadFile(t, bin)
 	rc := mutate.Extract(img)
 	defer rc.Close()
 	tr := tar.NewReader(rc)

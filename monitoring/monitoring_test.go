@@ -67,15 +67,6 @@ type rule struct {
 	Annotations map[string]string `json:"annotations"`
 }
 
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func loadRules(t *testing.T) []rule {
 	t.Helper()
 	var f struct {
@@ -85,7 +76,7 @@ func loadRules(t *testing.T) []rule {
 			Rules    []rule `json:"rules"`
 		} `json:"groups"`
 	}
-	if err := yaml.UnmarshalStrict(readFile(t, rulesFile), &f); err != nil {
+	if err := yaml.UnmarshalStrict(testtool.ReadFile(t, rulesFile), &f); err != nil {
 		t.Fatalf("%s: %v", rulesFile, err)
 	}
 	var rules []rule
@@ -140,7 +131,7 @@ func TestEveryAlertTestedBothWays(t *testing.T) {
 	}
 	fires, quiet := map[string]bool{}, map[string]bool{}
 	for _, file := range testFiles(t) {
-		if err := yaml.Unmarshal(readFile(t, file), &testFile); err != nil {
+		if err := yaml.Unmarshal(testtool.ReadFile(t, file), &testFile); err != nil {
 			t.Fatalf("%s: %v", file, err)
 		}
 		for _, tc := range testFile.Tests {
@@ -171,7 +162,7 @@ func TestEveryAlertTestedBothWays(t *testing.T) {
 // runbook.md (the chart puts its value runbookURL before it).
 func TestAlertsDocumented(t *testing.T) {
 	anchors := map[string]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^## (.+)$`).FindAllStringSubmatch(string(readFile(t, runbookFile)), -1) {
+	for _, m := range regexp.MustCompile(`(?m)^## (.+)$`).FindAllStringSubmatch(string(testtool.ReadFile(t, runbookFile)), -1) {
 		anchors[githubAnchor(m[1])] = true
 	}
 	for _, r := range loadRules(t) {
@@ -234,7 +225,7 @@ type query struct {
 func dashboardQueries(t *testing.T) []query {
 	t.Helper()
 	var d dashboard
-	if err := json.Unmarshal(readFile(t, dashboardFile), &d); err != nil {
+	if err := json.Unmarshal(testtool.ReadFile(t, dashboardFile), &d); err != nil {
 		t.Fatalf("%s is not valid JSON: %v", dashboardFile, err)
 	}
 	var vars []string
@@ -430,14 +421,14 @@ func TestDefaultRunbookURLIsTheShippedRunbook(t *testing.T) {
 	var values struct {
 		RunbookURL string `json:"runbookURL"`
 	}
-	if err := yaml.Unmarshal(readFile(t, "../charts/walker/values.yaml"), &values); err != nil {
+	if err := yaml.Unmarshal(testtool.ReadFile(t, "../charts/walker/values.yaml"), &values); err != nil {
 		t.Fatal(err)
 	}
 	shipped, err := os.ReadFile(filepath.Join("../charts/walker", values.RunbookURL))
 	if err != nil {
 		t.Fatalf("runbookURL %q is not a file of the chart: %v", values.RunbookURL, err)
 	}
-	if !bytes.Equal(shipped, readFile(t, runbookFile)) {
+	if !bytes.Equal(shipped, testtool.ReadFile(t, runbookFile)) {
 		t.Errorf("runbookURL %q is not %s", values.RunbookURL, runbookFile)
 	}
 }

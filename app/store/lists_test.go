@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/walkerhq/walker/app/internal/metrictest"
 	"github.com/walkerhq/walker/app/internal/testdb"
 	"github.com/walkerhq/walker/app/store"
+	"github.com/walkerhq/walker/internal/testtool"
 )
 
 // names in insertion order; their list order ignores case, then uses ids.
@@ -240,10 +240,7 @@ func TestMigrationCountsWalksAlreadyInProgress(t *testing.T) {
 	testdb.OnEach(t, func(t *testing.T, cfg store.Config) {
 		s, reg := testdb.Open(t, cfg)
 		db := testdb.Raw(t, cfg)
-		init, err := os.ReadFile(migrationDir(s.Vendor()) + "/0001_init.sql")
-		if err != nil {
-			t.Fatal(err)
-		}
+		init := testtool.ReadFile(t, migrationDir(s.Vendor())+"/0001_init.sql")
 		for _, q := range []string{
 			string(init),
 			`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name varchar(255) NOT NULL, applied_at timestamp NOT NULL)`,

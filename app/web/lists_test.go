@@ -7,7 +7,6 @@ import (
 	"html"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	walker "github.com/walkerhq/walker/app"
 	"github.com/walkerhq/walker/app/internal/metrictest"
 	"github.com/walkerhq/walker/app/internal/testdb"
+	"github.com/walkerhq/walker/internal/testtool"
 )
 
 func numbered(prefix string, n int) []string {
@@ -347,10 +347,7 @@ func TestStartFormFindsAWalkerBeyondTheFirstThousand(t *testing.T) {
 // does (it has no other way to know them).
 func TestStartScriptKnowsTheSizeLabels(t *testing.T) {
 	t.Parallel()
-	js, err := os.ReadFile("static/start.js")
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := testtool.ReadFile(t, "static/start.js")
 	for _, s := range walker.Sizes {
 		if want := fmt.Sprintf("%s: '%s'", s, s.Label()); !strings.Contains(string(js), want) {
 			t.Errorf("start.js lacks %s", want)

@@ -29,6 +29,16 @@ import (
 // CI reports whether the tests run in CI (CI=true), where nothing may skip.
 func CI() bool { return os.Getenv("CI") == "true" }
 
+// ReadFile returns the file's contents, or fails the test.
+func ReadFile(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // BinDir is the folder hack/tools installs Go-built tools into.
 func BinDir() string {
 	if d := os.Getenv("WALKER_TOOLS_CACHE"); d != "" {
