@@ -43,7 +43,7 @@ func (q ListQuery) Validate() error {
 	case !validText(q.Search):
 		errs["q"] = "Enter text without control characters."
 	case utf8.RuneCountInString(q.Search) > MaxNameLength:
-		errs["q"] = "Ensure this value has at most 127 characters."
+		errs["q"] = tooLong(MaxNameLength)
 	}
 	if q.Limit < 1 || q.Limit > MaxPageSize {
 		errs["limit"] = "Enter a whole number from 1 to 500."

@@ -148,7 +148,7 @@ const (
 	MsgNullChar    = "Null characters are not allowed."
 )
 
-// checkText records the error of a required text field of at most max (127)
+// checkText records the error of a required text field of at most max
 // characters, if it has one, and reports whether it is valid.
 func checkText(errs FieldErrors, field, s string, max int) bool {
 	switch {
@@ -159,11 +159,16 @@ func checkText(errs FieldErrors, field, s string, max int) bool {
 	case s == "":
 		errs[field] = "This field is required."
 	case utf8.RuneCountInString(s) > max:
-		errs[field] = "Ensure this value has at most 127 characters."
+		errs[field] = tooLong(max)
 	default:
 		return true
 	}
 	return false
+}
+
+// tooLong is Django's message for text longer than max characters.
+func tooLong(max int) string {
+	return "Ensure this value has at most " + strconv.Itoa(max) + " characters."
 }
 
 // ParseID reads a record id as it appears in a URL or a form: a plain
