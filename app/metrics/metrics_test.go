@@ -43,7 +43,7 @@ func TestNativeHistogramsBesideClassicBuckets(t *testing.T) {
 	w.Completed(context.Background(), 420)
 
 	for _, name := range []string{"http_request_duration_seconds", "http_request_size_bytes", "http_response_size_bytes"} {
-		hist := metrictest.Series(t, reg, name, nil)[0].GetHistogram()
+		hist := metrictest.One(t, reg, name, nil).GetHistogram()
 		if hist.Schema == nil || hist.GetSchema() != 3 {
 			t.Errorf("%s: native schema %v, want 3 (bucket factor 1.1)", name, hist.Schema)
 		}
@@ -51,7 +51,7 @@ func TestNativeHistogramsBesideClassicBuckets(t *testing.T) {
 			t.Errorf("%s: %d classic buckets, want them kept", name, len(hist.GetBucket()))
 		}
 	}
-	dist := metrictest.Series(t, reg, "walk_distance", nil)[0].GetHistogram()
+	dist := metrictest.One(t, reg, "walk_distance", nil).GetHistogram()
 	if dist.Schema != nil || len(dist.GetPositiveSpan()) > 0 {
 		t.Errorf("walk_distance has native buckets (schema %v); it stays classic", dist.Schema)
 	}
@@ -92,7 +92,7 @@ func TestTraceExemplars(t *testing.T) {
 				ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil).WithContext(ctx))
 
 			for _, name := range []string{"walks_started_total", "walks_completed_total", "walk_distance", "http_request_duration_seconds"} {
-				m := metrictest.Series(t, reg, name, nil)[0]
+				m := metrictest.One(t, reg, name, nil)
 				exemplars := []*dto.Exemplar{m.GetCounter().GetExemplar()}
 				for _, b := range m.GetHistogram().GetBucket() {
 					exemplars = append(exemplars, b.GetExemplar())

@@ -232,7 +232,7 @@ func TestWalkForms(t *testing.T) {
 			t.Errorf("status after completion = %s", r.body)
 		}
 		metrictest.Expect(t, a.reg, "walks_completed_total", nil, 1)
-		dist := metrictest.Series(a.t, a.reg, "walk_distance", nil)[0].GetHistogram()
+		dist := metrictest.One(a.t, a.reg, "walk_distance", nil).GetHistogram()
 		if dist.GetSampleCount() != 1 || dist.GetSampleSum() != 420 {
 			t.Errorf("walk_distance count %d sum %g, want 1 and 420", dist.GetSampleCount(), dist.GetSampleSum())
 		}
@@ -485,10 +485,10 @@ func TestHTTPMetricsUseRouteTemplates(t *testing.T) {
 	metrictest.Expect(t, a.reg, "http_request_duration_seconds", map[string]string{"method": "GET", "route": "/walks/:id/status/"}, 2)
 	metrictest.Expect(t, a.reg, "http_template_renders_total", map[string]string{"template": "start.html"}, 1)
 	metrictest.Expect(t, a.reg, "http_requests_in_flight", nil, 0)
-	if m := metrictest.Series(a.t, a.reg, "http_request_size_bytes", map[string]string{"method": "POST", "route": "/walks/start/"})[0]; m.GetHistogram().GetSampleSum() <= 0 {
+	if m := metrictest.One(a.t, a.reg, "http_request_size_bytes", map[string]string{"method": "POST", "route": "/walks/start/"}); m.GetHistogram().GetSampleSum() <= 0 {
 		t.Errorf("request size not observed for the form post")
 	}
-	if m := metrictest.Series(a.t, a.reg, "http_response_size_bytes", map[string]string{"method": "GET", "route": "/walks/start/"})[0]; m.GetHistogram().GetSampleSum() < 500 {
+	if m := metrictest.One(a.t, a.reg, "http_response_size_bytes", map[string]string{"method": "GET", "route": "/walks/start/"}); m.GetHistogram().GetSampleSum() < 500 {
 		t.Errorf("response size not observed for the form page")
 	}
 }

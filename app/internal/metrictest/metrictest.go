@@ -1,7 +1,9 @@
 // Package metrictest reads metrics from a registry for the app's tests,
 // by one rule, the one of a PromQL sum: a name and labels select the
 // series of that family whose labels include the given ones (nil selects
-// every series); a family or series that does not exist reads as 0.
+// every series); a family or series that does not exist reads as 0. What a
+// test checks must be exported, though: Expect and One fail when nothing is
+// selected (the zero series created in advance, for rate(), are checked).
 package metrictest
 
 import (
@@ -67,12 +69,25 @@ func Value(t testing.TB, g prometheus.Gatherer, name string, labels map[string]s
 	return sum
 }
 
-// Expect fails the test, and goes on, unless the selected series sum to want.
+// Expect fails the test, and goes on, unless series are selected and sum
+// to want.
 func Expect(t testing.TB, g prometheus.Gatherer, name string, labels map[string]string, want float64) {
 	t.Helper()
-	if got := Value(t, g, name, labels); got != want {
+	if len(Series(t, g, name, labels)) == 0 {
+		t.Errorf("no series %s", selector(name, labels))
+	} else if got := Value(t, g, name, labels); got != want {
 		t.Errorf("sum(%s) = %g, want %g", selector(name, labels), got, want)
 	}
+}
+
+// One returns the one selected series, or stops the test.
+func One(t testing.TB, g prometheus.Gatherer, name string, labels map[string]string) *dto.Metric {
+	t.Helper()
+	ms := Series(t, g, name, labels)
+	if len(ms) != 1 {
+		t.Fatalf("%d series %s, want one", len(ms), selector(name, labels))
+	}
+	return ms[0]
 }
 
 // selector writes name and labels as PromQL does: name{k="v",...}.
