@@ -13,8 +13,9 @@ import (
 	walker "github.com/walkerhq/walker/app"
 	"github.com/walkerhq/walker/app/internal/metrictest"
 	"github.com/walkerhq/walker/app/internal/testdb"
-	"github.com/walkerhq/walker/app/web"
+	"github.com/walkerhq/walker/app/metrics"
 	"github.com/walkerhq/walker/internal/poll"
+	"github.com/walkerhq/walker/internal/testtool"
 )
 
 // failingStore is a walker.Store whose reads fail with err: a test double
@@ -40,9 +41,9 @@ func (f failingStore) ListWalkers(ctx context.Context, _ walker.ListQuery) (walk
 
 func (f failingStore) WalkComplete(context.Context, int64) (bool, error) { return false, f.err }
 
-// newFailingApp is newApp with st for its store.
+// newFailingApp is an app on st, with no database.
 func newFailingApp(t *testing.T, st walker.Store) *app {
-	return newApp(t, testdb.SQLite(t), func(c *web.Config) { c.Store = st })
+	return serve(t, st, metrics.NewRegistry())
 }
 
 // Each kind of error has its status, in HTML on the pages and in JSON on
@@ -80,8 +81,10 @@ func TestErrorsAnswerTheirStatus(t *testing.T) {
 					t.Errorf("GET %s: %s, want the field errors in fields", route.path, r.body)
 				}
 				id := r.header.Get("X-Request-ID")
-				logged := grepLog(a.logs.String(), id)
+				logged := testtool.Grep(a.logs.String(), `"request_id":"`+id+`"`)
 				switch {
+				case id == "":
+					t.Errorf("GET %s: no X-Request-ID to find its log lines by", route.path)
 				case tc.status == 500 && !strings.Contains(logged, `"level":"ERROR","msg":"request failed"`):
 					t.Errorf("GET %s: the bug is not logged at ERROR with request id %s:\n%s", route.path, id, logged)
 				case tc.status == 503 && !strings.Contains(logged, `"level":"WARN","msg":"database unavailable"`):
@@ -92,17 +95,6 @@ func TestErrorsAnswerTheirStatus(t *testing.T) {
 			}
 		})
 	}
-}
-
-// grepLog is the log lines of one request.
-func grepLog(logs, requestID string) string {
-	var out []string
-	for _, l := range strings.Split(logs, "\n") {
-		if strings.Contains(l, `"request_id":"`+requestID+`"`) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
 }
 
 // A client that gives up while the store works is answered 499 (counted,

@@ -43,6 +43,13 @@ type app struct {
 func newApp(t *testing.T, db store.Config, mutate ...func(*web.Config)) *app {
 	t.Helper()
 	st, reg := testdb.Migrated(t, db)
+	a := serve(t, st, reg, mutate...)
+	a.store, a.db = st, db
+	return a
+}
+
+// serve runs the app on st, its metrics on reg.
+func serve(t *testing.T, st walker.Store, reg *prometheus.Registry, mutate ...func(*web.Config)) *app {
 	logs := &syncbuf.Buffer{}
 	cfg := web.Config{
 		Logger:    slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -56,7 +63,7 @@ func newApp(t *testing.T, db store.Config, mutate ...func(*web.Config)) *app {
 	}
 	srv := httptest.NewServer(web.New(cfg))
 	t.Cleanup(srv.Close)
-	return &app{t: t, srv: srv, store: st, reg: reg, db: db, logs: logs}
+	return &app{t: t, srv: srv, reg: reg, logs: logs}
 }
 
 // forEachBackend runs test on an app of each backend.
