@@ -45,9 +45,13 @@ func Wait(ctx context.Context, what string, timeout, interval time.Duration, con
 }
 
 // HTTP waits until GET url is answered with status (0: with any status),
-// checking every 50ms.
+// checking every 50ms. The timeout bounds each request too: a server that
+// accepts and never answers does not hold the wait.
 func HTTP(ctx context.Context, url string, timeout time.Duration, status int) error {
+	deadline := time.Now().Add(timeout)
 	return Wait(ctx, "GET "+url, timeout, 50*time.Millisecond, func() (bool, error) {
+		ctx, cancel := context.WithDeadline(ctx, deadline)
+		defer cancel()
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
 			return false, err
