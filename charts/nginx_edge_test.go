@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -160,30 +159,27 @@ func TestRenderedNginxUnderSlowBodies(t *testing.T) {
 	ctx, stop := context.WithTimeout(context.Background(), 40*time.Second)
 	defer stop()
 
-	type slow struct {
-		conn net.Conn
-		done atomic.Bool // answered (and closed by us)
-	}
 	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.50")}, Timeout: 10 * time.Second}
-	var conns []*slow
+	var conns []net.Conn
+	var answered []chan struct{} // closed when the socket's answer is read
 	t.Cleanup(func() {
-		for _, s := range conns {
-			s.conn.Close()
+		for _, c := range conns {
+			c.Close()
 		}
 	})
 	var answers tally
-	for range sockets {
+	for i := range sockets {
 		c, err := dialer.DialContext(ctx, "tcp", p.addr)
 		if err != nil {
-			t.Fatalf("connection %d: %v", len(conns)+1, err)
+			t.Fatalf("connection %d: %v", i+1, err)
 		}
-		s := &slow{conn: c}
-		conns = append(conns, s)
+		done := make(chan struct{})
+		conns, answered = append(conns, c), append(answered, done)
 		fmt.Fprintf(c, "POST /api/walkers HTTP/1.1\r\nHost: walker\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
 		go func() {
 			// Bounded by ctx: the cleanup closes the socket.
 			line, err := bufio.NewReader(c).ReadString('\n')
-			s.done.Store(true)
+			close(done)
 			c.Close()
 			code := 0 // no answer
 			if f := strings.Fields(line); err == nil && len(f) > 1 {
@@ -191,25 +187,30 @@ func TestRenderedNginxUnderSlowBodies(t *testing.T) {
 			}
 			answers.add(code)
 		}()
-		// Each socket past the address's share is answered before the next
-		// is opened: a burst of them, lingering until this client reads its
-		// 429, could take the worker's 128 connections on a loaded machine.
-		if extra := len(conns) - perAddress; extra > 0 &&
-			!poll.Until(10*time.Second, func() bool { return sum(answers.get()) >= extra }) {
-			t.Fatalf("slow socket %d was not answered within 10s (answers %v)", len(conns), answers.get())
-		}
-	}
-	// One more body byte every 2s on every unanswered socket keeps it held.
-	go func() {
-		for ctx.Err() == nil {
-			time.Sleep(2 * time.Second)
-			for _, s := range conns {
-				if !s.done.Load() {
-					s.conn.Write([]byte(" ")) // fails harmlessly if just answered
+		// One more body byte every 2s keeps an unanswered socket held.
+		go func() {
+			tick := time.NewTicker(2 * time.Second)
+			defer tick.Stop()
+			for {
+				select {
+				case <-tick.C:
+					c.Write([]byte(" ")) // fails harmlessly if just answered
+				case <-done:
+					return
+				case <-ctx.Done():
+					return
 				}
 			}
+		}()
+		// Each socket past the address's share is answered before the next
+		// is opened (whichever of them nginx refuses): a burst of them,
+		// lingering until this client reads its 429, could take the
+		// worker's 128 connections on a loaded machine.
+		if extra := i + 1 - perAddress; extra > 0 &&
+			!poll.Until(10*time.Second, func() bool { return sum(answers.get()) >= extra }) {
+			t.Fatalf("slow socket %d was not answered within 10s (answers %v)", i+1, answers.get())
 		}
-	}()
+	}
 	if got := answers.get(); got[http.StatusTooManyRequests] != sockets-perAddress {
 		t.Errorf("slow sockets answered %v; want %d of them 429", got, sockets-perAddress)
 	}
@@ -220,8 +221,10 @@ func TestRenderedNginxUnderSlowBodies(t *testing.T) {
 		}
 	}
 	held := 0
-	for _, s := range conns {
-		if !s.done.Load() {
+	for _, done := range answered {
+		select {
+		case <-done:
+		default:
 			held++
 		}
 	}
