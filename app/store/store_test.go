@@ -262,7 +262,7 @@ func TestConcurrentMigrationsOnPostgreSQL(t *testing.T) {
 }
 
 func TestPostgreSQLOutage(t *testing.T) {
-	testdb.Require(t)
+	localpg.Require(t)
 	ctx := context.Background()
 	c, err := localpg.Start(ctx, "", 0) // a server of the test's own: the shared one must stay up
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/walkerhq/walker/internal/testtool"
@@ -45,6 +46,16 @@ func BinDir() string {
 		return ""
 	}
 	return filepath.Dir(slices.MaxFunc(initdbs, func(a, b string) int { return major(a) - major(b) }))
+}
+
+// Require stops a test that needs PostgreSQL when its binaries are
+// missing: Skip on a laptop, Fatal under CI=true (testtool.Missing).
+func Require(t testing.TB) {
+	t.Helper()
+	testtool.SkipShort(t, "PostgreSQL")
+	if BinDir() == "" {
+		testtool.Missing(t, "PostgreSQL server binaries not found (apt-get install postgresql-15)")
+	}
 }
 
 // major is the PostgreSQL major version in the path of its initdb.

@@ -8,14 +8,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/walkerhq/walker/internal/localpg"
-	"github.com/walkerhq/walker/internal/testtool"
 )
 
 func TestClusterServesAnApplicationRoleAndIsRemoved(t *testing.T) {
-	testtool.SkipShort(t, "PostgreSQL")
-	if localpg.BinDir() == "" {
-		testtool.Missing(t, "PostgreSQL server binaries not found (apt-get install postgresql-15)")
-	}
+	localpg.Require(t)
 	ctx := context.Background()
 	c, err := localpg.Start(ctx, "", 0)
 	if err != nil {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/walkerhq/walker/app/internal/syncbuf"
-	"github.com/walkerhq/walker/app/internal/testdb"
 	"github.com/walkerhq/walker/internal/localpg"
 	"github.com/walkerhq/walker/internal/poll"
 	"github.com/walkerhq/walker/internal/testtool"
@@ -232,7 +231,7 @@ func TestServeStartsWhileTheDatabaseIsDown(t *testing.T) {
 // the test's end stops); until then nothing listens there.
 func laterPostgres(t *testing.T) (url string, start func()) {
 	t.Helper()
-	testdb.Require(t)
+	localpg.Require(t)
 	port := testtool.FreePort(t)
 	url = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable&connect_timeout=1", port)
 	return url, func() {

@@ -21,7 +21,6 @@ import (
 	"github.com/walkerhq/walker/app/metrics"
 	"github.com/walkerhq/walker/app/store"
 	"github.com/walkerhq/walker/internal/localpg"
-	"github.com/walkerhq/walker/internal/testtool"
 )
 
 var (
@@ -43,19 +42,10 @@ func Main(m *testing.M) int {
 	return code
 }
 
-// Require skips the test without PostgreSQL (fails it under CI=true).
-func Require(t testing.TB) {
+// server returns the package's PostgreSQL server, starting it on first use.
+func server(t testing.TB) *localpg.Cluster {
 	t.Helper()
-	testtool.SkipShort(t, "PostgreSQL")
-	if localpg.BinDir() == "" {
-		testtool.Missing(t, "PostgreSQL server binaries not found (apt-get install postgresql-15)")
-	}
-}
-
-// Server returns the package's PostgreSQL server, starting it on first use.
-func Server(t testing.TB) *localpg.Cluster {
-	t.Helper()
-	Require(t)
+	localpg.Require(t)
 	once.Do(func() { cluster, startErr = localpg.Start(context.Background(), "", 0) })
 	if startErr != nil {
 		t.Fatalf("starting PostgreSQL: %v", startErr)
@@ -67,7 +57,7 @@ func Server(t testing.TB) *localpg.Cluster {
 // URL; the database is dropped when the test ends.
 func PostgresURL(t testing.TB) string {
 	t.Helper()
-	c := Server(t)
+	c := server(t)
 	name := fmt.Sprintf("walker_test_%d_%d", os.Getpid(), counter.Add(1))
 	admin := func(sql string) error {
 		ctx := context.Background()
