@@ -126,15 +126,21 @@ var tokenField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 // submit GETs the form page for its CSRF token, then POSTs the fields.
 func (b *browser) submit(formPath, action string, fields url.Values) response {
 	b.t.Helper()
-	page := b.get(formPath)
-	m := tokenField.FindStringSubmatch(page.body)
-	if m == nil {
-		b.t.Fatalf("no csrf_token in %s (%d):\n%.500s", formPath, page.status, page.body)
-	}
 	form := url.Values{}
 	maps.Copy(form, fields)
-	form.Set("csrf_token", m[1])
+	form.Set("csrf_token", b.token(formPath))
 	return b.post(action, form)
+}
+
+// token is the CSRF token of the form at path.
+func (b *browser) token(path string) string {
+	b.t.Helper()
+	page := b.get(path)
+	m := tokenField.FindStringSubmatch(page.body)
+	if m == nil {
+		b.t.Fatalf("no csrf_token in %s (%d):\n%.500s", path, page.status, page.body)
+	}
+	return m[1]
 }
 
 func (b *browser) post(path string, fields url.Values) response {
@@ -255,9 +261,7 @@ func TestWalkForms(t *testing.T) {
 		}
 		for _, tt := range tests {
 			// A token from any page works: the cookie is per browser.
-			page := b.get("/walks/start/")
-			token := tokenField.FindStringSubmatch(page.body)[1]
-			b.post(tt.path, url.Values{"distance": {"10"}, "csrf_token": {token}}).want(t, tt.status, tt.text)
+			b.post(tt.path, url.Values{"distance": {"10"}, "csrf_token": {b.token("/walks/start/")}}).want(t, tt.status, tt.text)
 		}
 		metrictest.Expect(t, a.reg, "walks_completed_total", nil, 1)
 		b.get("/walks/9999/status/").want(t, 404, "no walk with ID 9999 found") // malformed ids: TestIDsArePlainNumbers
@@ -271,7 +275,7 @@ func TestCSRFIsRequired(t *testing.T) {
 	b := a.browser()
 	b.get("/walks/start/") // has a cookie now
 	other := a.browser()
-	otherToken := tokenField.FindStringSubmatch(other.get("/walks/start/").body)[1]
+	otherToken := other.token("/walks/start/")
 	for name, token := range map[string]string{"no token": "", "forged token": "abc.def", "another browser's token": otherToken} {
 		fields := url.Values{"dog": {fmt.Sprint(dog)}, "walker": {fmt.Sprint(w)}}
 		if token != "" {
@@ -296,7 +300,7 @@ func TestConcurrentCompletionsCountOnce(t *testing.T) {
 		b := a.browser()
 		id := a.startWalk(b, dog, w)
 		path := fmt.Sprintf("/walks/%d/complete/", id)
-		token := tokenField.FindStringSubmatch(b.get(path).body)[1]
+		token := b.token(path)
 		const n = 2
 		statuses := make(chan int, n)
 		var wg sync.WaitGroup
