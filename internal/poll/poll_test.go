@@ -27,7 +27,9 @@ func TestHTTPGivesUpOnASilentServer(t *testing.T) {
 		}
 	}()
 	done := make(chan error, 1)
-	go func() { done <- poll.HTTP(context.Background(), "http://"+ln.Addr().String()+"/", 200*time.Millisecond, 0) }()
+	go func() {
+		done <- poll.HTTP(context.Background(), "http://"+ln.Addr().String()+"/", 200*time.Millisecond, 0)
+	}()
 	select {
 	case err := <-done:
 		if err == nil {
