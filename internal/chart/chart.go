@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -47,7 +48,17 @@ type Objects struct {
 // Render runs `helm template` and decodes the output. args are extra helm
 // arguments (--set, -f, --namespace ...).
 func Render(ctx context.Context, helm, chartDir, release string, args ...string) (*Objects, string, error) {
+	return RenderEnv(ctx, nil, helm, chartDir, release, args...)
+}
+
+// RenderEnv is Render with env (KEY=value entries) added to helm's
+// environment, over this process's own (an entry replaces a variable of
+// the same name), which is left as it is.
+func RenderEnv(ctx context.Context, env []string, helm, chartDir, release string, args ...string) (*Objects, string, error) {
 	cmd := exec.CommandContext(ctx, helm, append([]string{"template", release, chartDir}, args...)...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {
