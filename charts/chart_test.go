@@ -424,7 +424,7 @@ func checksum(objs *chart.Objects, name string) string {
 	return objs.Deployments[release].Spec.Template.Annotations["checksum/"+name]
 }
 
-func TestNginxValuesRollThePods(t *testing.T) {
+func TestTemplateRollsPodsOnNginxChange(t *testing.T) {
 	if checksum(render(t), "nginx") == checksum(render(t, "--set", "nginx.clientMaxBodySize=2m"), "nginx") {
 		t.Error("changing the nginx configuration does not change checksum/nginx")
 	}
