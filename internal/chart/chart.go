@@ -64,7 +64,7 @@ func RenderEnv(ctx context.Context, env []string, helm, chartDir, release string
 	if err := cmd.Run(); err != nil {
 		return nil, "", fmt.Errorf("helm template: %v\n%s", err, FilterHelmNoise(stderr.String()))
 	}
-	objs, err := Decode(out.Bytes())
+	objs, err := decodeManifest(out.Bytes())
 	return objs, out.String(), err
 }
 
@@ -74,8 +74,8 @@ func FilterHelmNoise(s string) string {
 	return strings.Join(slices.DeleteFunc(strings.Split(s, "\n"), noise), "\n")
 }
 
-// Decode splits a multi-document manifest and decodes each object strictly.
-func Decode(manifest []byte) (*Objects, error) {
+// decodeManifest splits a multi-document manifest and decodes each object strictly.
+func decodeManifest(manifest []byte) (*Objects, error) {
 	o := &Objects{Custom: map[string]map[string]any{}}
 	decoders := map[string]func(doc []byte, name string) error{
 		"Deployment":              decodeInto(&o.Deployments),
