@@ -68,7 +68,9 @@ func RenderEnv(ctx context.Context, env []string, helm, chartDir, release string
 	return objs, out.String(), err
 }
 
-// FilterHelmNoise drops helm's note about the symlinked nginx configuration.
+// FilterHelmNoise drops every "found symbolic link in path" line: helm
+// notes each symlinked file of the chart (the nginx configuration and the
+// monitoring files), not only one.
 func FilterHelmNoise(s string) string {
 	noise := func(line string) bool { return strings.Contains(line, "found symbolic link in path") }
 	return strings.Join(slices.DeleteFunc(strings.Split(s, "\n"), noise), "\n")
