@@ -101,7 +101,7 @@ var matrix = []struct {
 			}
 		}
 	}},
-	{"external database from an existing secret", []string{"--set", "postgresql.enabled=false,externalDatabase.host=db,externalDatabase.existingSecret=ext-db,externalDatabase.existingSecretUsernameKey=user,externalDatabase.existingSecretPasswordKey=pass"}, nil},
+	{"external database from an existing secret", []string{"--set", "postgresql.enabled=false,externalDatabase.host=db,externalDatabase.existingSecret=ext-db,externalDatabase.existingSecretUsernameKey=user,externalDatabase.existingSecretPasswordKey=pass"}, checkExternalDatabaseSecret},
 	{"ingress on", []string{"--set", "ingress.enabled=true,ingress.className=nginx,ingress.tls[0].hosts[0]=walker.local,ingress.tls[0].secretName=walker-tls"}, func(t *testing.T, objs *chart.Objects) {
 		ing, ok := objs.Ingresses[release]
 		if !ok || ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName != "nginx" {
@@ -348,6 +348,39 @@ func envOf(c *corev1.Container) map[string]string {
 	return env
 }
 
+// checkExternalDatabaseSecret: with externalDatabase.existingSecret=ext-db
+// (keys user and pass), the migrate and serve containers read the
+// credentials from that Secret, and the chart renders no database Secret.
+func checkExternalDatabaseSecret(t *testing.T, objs *chart.Objects) {
+	if _, ok := objs.Secrets[release+"-database"]; ok {
+		t.Errorf("Secret %s rendered although externalDatabase.existingSecret is given", release+"-database")
+	}
+	want := map[string]corev1.SecretKeySelector{
+		"DB_USER":     {LocalObjectReference: corev1.LocalObjectReference{Name: "ext-db"}, Key: "user"},
+		"DB_PASSWORD": {LocalObjectReference: corev1.LocalObjectReference{Name: "ext-db"}, Key: "pass"},
+	}
+	spec := deployment(t, objs)
+	for _, name := range []string{"migrate", "walker"} {
+		c := chart.Container(spec, name)
+		if c == nil {
+			t.Fatalf("no %s container", name)
+		}
+		if env := envOf(c); env["DB_HOST"] != "db" {
+			t.Errorf("%s: DB_HOST = %q, want db", name, env["DB_HOST"])
+		}
+		for variable, ref := range want {
+			i := slices.IndexFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == variable })
+			if i < 0 {
+				t.Errorf("%s: no %s", name, variable)
+				continue
+			}
+			if from := c.Env[i].ValueFrom; c.Env[i].Value != "" || from == nil || from.SecretKeyRef == nil || *from.SecretKeyRef != ref {
+				t.Errorf("%s: %s = %+v, want from Secret %s key %s", name, variable, c.Env[i], ref.Name, ref.Key)
+			}
+		}
+	}
+}
+
 const runbookURL = "https://wiki.example/walker/runbook"
 
 // checkMonitoring: the PrometheusRule carries exactly the rules of
@@ -380,10 +413,17 @@ func checkMonitoring(t *testing.T, objs *chart.Objects) {
 	if strings.TrimSpace(dashboard.Data["walker.json"]) != strings.TrimSpace(string(testtool.ReadFile(t, "../monitoring/dashboards/walker.json"))) {
 		t.Error("the dashboard ConfigMap differs from monitoring/dashboards/walker.json")
 	}
+	found := false
 	for _, cm := range objs.ConfigMaps {
-		if rules, ok := cm.Data["alerting_rules.yml"]; ok && !strings.Contains(rules, "WalkerTargetDown") {
-			t.Errorf("the bundled Prometheus has no walker alerts in alerting_rules.yml")
+		if rules, ok := cm.Data["alerting_rules.yml"]; ok {
+			found = true
+			if !strings.Contains(rules, "WalkerTargetDown") {
+				t.Errorf("the bundled Prometheus has no walker alerts in alerting_rules.yml (ConfigMap %s)", cm.Name)
+			}
 		}
+	}
+	if !found {
+		t.Errorf("no ConfigMap has alerting_rules.yml, the bundled Prometheus's rules: %v", chart.Names(objs.ConfigMaps))
 	}
 }
 
@@ -424,7 +464,7 @@ func checksum(objs *chart.Objects, name string) string {
 	return objs.Deployments[release].Spec.Template.Annotations["checksum/"+name]
 }
 
-func TestNginxValuesRollThePods(t *testing.T) {
+func TestTemplateRollsPodsOnNginxChange(t *testing.T) {
 	if checksum(render(t), "nginx") == checksum(render(t, "--set", "nginx.clientMaxBodySize=2m"), "nginx") {
 		t.Error("changing the nginx configuration does not change checksum/nginx")
 	}

@@ -100,8 +100,7 @@ func fakeAPIServer(t *testing.T, secrets map[string]map[string][]byte) string {
 func renderUpgrade(t *testing.T, helm string, data map[string][]byte, args ...string) *chart.Objects {
 	t.Helper()
 	// Its own HOME: helm and the Kubernetes client cache nothing in ours.
-	t.Setenv("HOME", t.TempDir())
-	objs, _, err := chart.Render(context.Background(), helm, chartDir, release, append([]string{"--namespace", namespace,
+	objs, _, err := chart.RenderEnv(context.Background(), []string{"HOME=" + t.TempDir()}, helm, chartDir, release, append([]string{"--namespace", namespace,
 		"--dry-run=server", "--kubeconfig", fakeAPIServer(t, map[string]map[string][]byte{release + "-metrics": data})}, args...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +113,7 @@ func renderUpgrade(t *testing.T, helm string, data map[string][]byte, args ...st
 // credentials is kept byte for byte (the pods do not roll), and one that
 // does not match them is replaced.
 func TestMetricsSecretAcrossUpgrades(t *testing.T) {
-	metrics, bin := release+"-metrics", helm(t) // before renderUpgrade changes HOME
+	metrics, bin := release+"-metrics", helm(t)
 	old := map[string][]byte{
 		"username": []byte("prometheus"), "password": []byte("kept-password"),
 		"htpasswd": []byte("prometheus:$2a$10$K4T4j2s3M8b0rWzRr0M2Ze2zV4uYb2r0xkQpC7W3d5sN1yq9o0v1e"),

@@ -215,7 +215,7 @@ type panel struct {
 // query is the PromQL expression of a rule or of a dashboard panel.
 type query struct {
 	name     string // "rule <name>" or "panel <title>#<letter>"
-	panel    string // the panel's title; "" for a rule
+	rule     bool   // a recording or alerting rule, not a panel
 	expr     string
 	exemplar bool // the panel shows exemplars
 }
@@ -247,7 +247,7 @@ func dashboardQueries(t *testing.T) []query {
 			}
 			for i, tg := range p.Targets {
 				name := "panel " + p.Title + "#" + string(rune('A'+i))
-				queries = append(queries, query{name: name, panel: p.Title, expr: tg.Expr, exemplar: tg.Exemplar})
+				queries = append(queries, query{name: name, expr: tg.Expr, exemplar: tg.Exemplar})
 			}
 		}
 	}
@@ -263,7 +263,7 @@ func rulesAndPanels(t *testing.T) []query {
 	t.Helper()
 	var queries []query
 	for _, r := range loadRules(t) {
-		queries = append(queries, query{name: "rule " + r.Record + r.Alert, expr: r.Expr})
+		queries = append(queries, query{name: "rule " + r.Record + r.Alert, rule: true, expr: r.Expr})
 	}
 	return append(queries, dashboardQueries(t)...)
 }
@@ -311,7 +311,7 @@ func TestNativeLatencyPanels(t *testing.T) {
 	classic, native := map[string]bool{}, map[string]bool{}
 	for _, q := range rulesAndPanels(t) {
 		q.selectors(t, func(vs *parser.VectorSelector, _ []parser.Node) {
-			if q.panel == "" {
+			if q.rule {
 				if slices.Contains(nativeHistograms, vs.Name) {
 					t.Errorf("%s reads the native %s: the rules stay on the classic series", q.name, vs.Name)
 				}
@@ -321,14 +321,14 @@ func TestNativeLatencyPanels(t *testing.T) {
 				return
 			}
 			if !q.exemplar {
-				t.Errorf("panel %q: latency query without exemplars (the way from a slow request to its trace)", q.panel)
+				t.Errorf("%s: latency query without exemplars (the way from a slow request to its trace)", q.name)
 			}
 			if base, ok := strings.CutSuffix(vs.Name, "_bucket"); ok {
 				classic[base] = true
 			} else if slices.Contains(nativeHistograms, vs.Name) {
 				native[vs.Name] = true
 				if strings.Contains(q.expr, "le)") || strings.Contains(q.expr, "le,") {
-					t.Errorf("panel %q reads a native histogram by le: %s", q.panel, q.expr)
+					t.Errorf("%s reads a native histogram by le: %s", q.name, q.expr)
 				}
 			}
 		})

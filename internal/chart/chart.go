@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -47,24 +48,36 @@ type Objects struct {
 // Render runs `helm template` and decodes the output. args are extra helm
 // arguments (--set, -f, --namespace ...).
 func Render(ctx context.Context, helm, chartDir, release string, args ...string) (*Objects, string, error) {
+	return RenderEnv(ctx, nil, helm, chartDir, release, args...)
+}
+
+// RenderEnv is Render with env (KEY=value entries) added to helm's
+// environment, over this process's own (an entry replaces a variable of
+// the same name), which is left as it is.
+func RenderEnv(ctx context.Context, env []string, helm, chartDir, release string, args ...string) (*Objects, string, error) {
 	cmd := exec.CommandContext(ctx, helm, append([]string{"template", release, chartDir}, args...)...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {
 		return nil, "", fmt.Errorf("helm template: %v\n%s", err, FilterHelmNoise(stderr.String()))
 	}
-	objs, err := Decode(out.Bytes())
+	objs, err := decodeManifest(out.Bytes())
 	return objs, out.String(), err
 }
 
-// FilterHelmNoise drops helm's note about the symlinked nginx configuration.
+// FilterHelmNoise drops every "found symbolic link in path" line: helm
+// notes each symlinked file of the chart (the nginx configuration and the
+// monitoring files), not only one.
 func FilterHelmNoise(s string) string {
 	noise := func(line string) bool { return strings.Contains(line, "found symbolic link in path") }
 	return strings.Join(slices.DeleteFunc(strings.Split(s, "\n"), noise), "\n")
 }
 
-// Decode splits a multi-document manifest and decodes each object strictly.
-func Decode(manifest []byte) (*Objects, error) {
+// decodeManifest splits a multi-document manifest and decodes each object strictly.
+func decodeManifest(manifest []byte) (*Objects, error) {
 	o := &Objects{Custom: map[string]map[string]any{}}
 	decoders := map[string]func(doc []byte, name string) error{
 		"Deployment":              decodeInto(&o.Deployments),

@@ -18,10 +18,10 @@ type Sources struct {
 	Secrets    map[string]*corev1.Secret
 }
 
-// Materialise creates, under root, the volumes a container mounts, as the
+// materialise creates, under root, the volumes a container mounts, as the
 // kubelet would: ConfigMap and Secret keys (or the listed items) as files,
 // emptyDirs as folders. It returns each mount path's local folder.
-func Materialise(spec *corev1.PodSpec, container string, src Sources, root string) (map[string]string, error) {
+func materialise(spec *corev1.PodSpec, container string, src Sources, root string) (map[string]string, error) {
 	c := Container(spec, container)
 	if c == nil {
 		return nil, fmt.Errorf("no container %q", container)
@@ -111,7 +111,7 @@ var listenDirective = regexp.MustCompile(`(?m)^(\s*listen\s+)[^;]+;`)
 // rewritten to those folders, and its listen address set to listen. It
 // returns nginx's arguments (the container's command without "nginx").
 func LocalNginx(spec *corev1.PodSpec, src Sources, root, listen string) ([]string, error) {
-	mounts, err := Materialise(spec, "nginx", src, root)
+	mounts, err := materialise(spec, "nginx", src, root)
 	if err != nil {
 		return nil, err
 	}
