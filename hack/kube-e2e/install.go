@@ -136,6 +136,9 @@ func (e *env) expectPodsReady(ctx context.Context) error {
 		if p.Status.Phase != corev1.ClaimBound {
 			return fmt.Errorf("PVC %s is %s", p.Name, p.Status.Phase)
 		}
+		if p.Spec.StorageClassName == nil {
+			return fmt.Errorf("PVC %s has no storage class", p.Name)
+		}
 		bound[p.Name] = true
 		fmt.Printf("PVC %s bound to %s (%s)\n", p.Name, p.Spec.VolumeName, *p.Spec.StorageClassName)
 	}
