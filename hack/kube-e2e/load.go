@@ -44,6 +44,9 @@ func (l *load) request(ctx context.Context, client *http.Client, url string) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	resp, err := client.Do(req)
 	if ctx.Err() != nil {
+		if err == nil {
+			resp.Body.Close()
+		}
 		return // stopped mid-request: not the server's failure
 	}
 	why := ""
