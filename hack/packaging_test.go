@@ -127,7 +127,9 @@ func TestDockerfileBuildGivesStaticBinaryThatServes(t *testing.T) {
 	})
 
 	t.Run("serves", func(t *testing.T) {
-		w := testtool.StartWalker(t, bin, t.TempDir())
+		// The image's default environment has no secret key: the binary
+		// must serve without one (StartWalker sets one; env overrides it).
+		w := testtool.StartWalker(t, bin, t.TempDir(), "WALKER_SECRET_KEY=")
 		for _, c := range []struct {
 			url  string
 			want int
@@ -144,6 +146,9 @@ func TestDockerfileBuildGivesStaticBinaryThatServes(t *testing.T) {
 		}
 		if w.Stop(30 * time.Second); w.Err() != nil {
 			t.Errorf("walker serve exited with %v after SIGTERM", w.Err())
+		}
+		if log, _ := os.ReadFile(w.Log); !bytes.Contains(log, []byte("WALKER_SECRET_KEY is not set")) {
+			t.Errorf("walker serve ran with a secret key, want none; log:\n%s", log)
 		}
 	})
 }

@@ -78,12 +78,14 @@ func (e *env) replaceWalkerPod(ctx context.Context) error {
 	if err := e.node.client.CoreV1().Pods(namespace).Delete(ctx, pods[0], metav1.DeleteOptions{}); err != nil {
 		return err
 	}
-	err = poll(ctx, "walker pod "+pods[0]+" replaced", 3*time.Minute, func() (bool, error) {
-		now, err := e.walkerPods(ctx, 2)
-		return err == nil && !slices.Contains(now, pods[0]), err
-	})
+	// walkerPods waits itself until two pods are ready and none is
+	// terminating, which the deleted one is from the Delete on.
+	now, err := e.walkerPods(ctx, 2)
 	if err != nil {
 		return err
+	}
+	if slices.Contains(now, pods[0]) {
+		return fmt.Errorf("walker pod %s was not replaced: %v", pods[0], now)
 	}
 	return e.expectTargets(ctx)
 }

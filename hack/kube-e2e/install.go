@@ -2,14 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
@@ -86,8 +89,37 @@ func (e *env) createNamespace(ctx context.Context) error {
 		"pod-security.kubernetes.io/enforce": "restricted",
 		"pod-security.kubernetes.io/warn":    "restricted",
 	}}}
-	_, err := e.node.client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
-	return err
+	if _, err := e.node.client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	return e.expectPrivilegedRefused(ctx)
+}
+
+// expectPrivilegedRefused checks that the API server refuses a privileged
+// pod in the namespace (a server-side dry run: nothing is created). It
+// waits for the refusal to be Pod Security's: until the namespace's
+// default ServiceAccount exists, that admission plugin refuses the pod
+// first, with a Forbidden of its own.
+func (e *env) expectPrivilegedRefused(ctx context.Context) error {
+	privileged := true
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "e2e-privileged"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name: "c", Image: "registry.invalid/pause",
+			SecurityContext: &corev1.SecurityContext{Privileged: &privileged},
+		}}},
+	}
+	return poll(ctx, "a privileged pod refused by Pod Security", time.Minute, func() (bool, error) {
+		_, err := e.node.client.CoreV1().Pods(namespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		switch {
+		case err == nil:
+			return false, errors.New("a privileged pod was admitted")
+		case !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "violates PodSecurity"):
+			return false, err
+		}
+		fmt.Printf("a privileged pod is refused: %v\n", err)
+		return true, nil
+	})
 }
 
 func (e *env) install(ctx context.Context) error {
@@ -135,6 +167,9 @@ func (e *env) expectPodsReady(ctx context.Context) error {
 	for _, p := range pvcs.Items {
 		if p.Status.Phase != corev1.ClaimBound {
 			return fmt.Errorf("PVC %s is %s", p.Name, p.Status.Phase)
+		}
+		if p.Spec.StorageClassName == nil {
+			return fmt.Errorf("PVC %s has no storage class", p.Name)
 		}
 		bound[p.Name] = true
 		fmt.Printf("PVC %s bound to %s (%s)\n", p.Name, p.Spec.VolumeName, *p.Spec.StorageClassName)

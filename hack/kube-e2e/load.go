@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +18,7 @@ type load struct {
 	ok, failed atomic.Int64
 	mu         sync.Mutex
 	failures   map[string]int
+	ctx        context.Context // ends at the limit, or when stopped
 	stop       context.CancelFunc
 	done       sync.WaitGroup
 }
@@ -24,10 +26,10 @@ type load struct {
 const loadWorkers = 4
 
 // startLoad sends GET url from a few workers until stopped, or for at most
-// limit.
+// limit (finish tells whether the limit ended it).
 func startLoad(ctx context.Context, url string, limit time.Duration) *load {
 	ctx, cancel := context.WithTimeout(ctx, limit)
-	l := &load{stop: cancel, failures: map[string]int{}}
+	l := &load{ctx: ctx, stop: cancel, failures: map[string]int{}}
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: loadWorkers}}
 	for range loadWorkers {
 		l.done.Go(func() {
@@ -44,6 +46,9 @@ func (l *load) request(ctx context.Context, client *http.Client, url string) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	resp, err := client.Do(req)
 	if ctx.Err() != nil {
+		if err == nil {
+			resp.Body.Close()
+		}
 		return // stopped mid-request: not the server's failure
 	}
 	why := ""
@@ -66,11 +71,13 @@ func (l *load) request(ctx context.Context, client *http.Client, url string) {
 	l.mu.Unlock()
 }
 
-// finish stops the load and reports its counts.
-func (l *load) finish() (ok, failed int64, summary string) {
+// finish stops the load and reports its counts, and whether it had
+// already stopped at its limit (then it did not cover all it was meant to).
+func (l *load) finish() (ok, failed int64, summary string, timedOut bool) {
+	timedOut = errors.Is(context.Cause(l.ctx), context.DeadlineExceeded)
 	l.stop()
 	l.done.Wait()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.ok.Load(), l.failed.Load(), fmt.Sprint(l.failures)
+	return l.ok.Load(), l.failed.Load(), fmt.Sprint(l.failures), timedOut
 }

@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -118,16 +119,28 @@ func (e *env) setup() error {
 	return nil
 }
 
-// step runs one named step and records its time.
+// step runs one named step and records its time. A panic in the step is
+// its error (with the stack), so that the run still reaches the cleanup
+// and the node does not stay up on the host.
 func (e *env) step(ctx context.Context, name string, fn func(context.Context) error) error {
 	fmt.Printf("--- %s\n", name)
 	t := time.Now()
-	err := fn(ctx)
+	err := runRecovered(ctx, fn)
 	e.steps = append(e.steps, stepTiming{name: name, took: time.Since(t), err: err})
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
+}
+
+// runRecovered is fn(ctx), with a panic turned into an error.
+func runRecovered(ctx context.Context, fn func(context.Context) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return fn(ctx)
 }
 
 // defer_ registers a cleanup; they run in reverse order, also on failure.

@@ -146,13 +146,14 @@ func (e *env) rulesHealthy(ctx context.Context) error {
 // walkSeries are the walk counters the browser step moves.
 var walkSeries = [...]string{"walks_started_total", "walks_completed_total", "walk_distance_count", "walk_distance_sum"}
 
-// walkCounts are the walkSeries' sums over the walker job, in that order.
+// walkCounts are the walkSeries' sums over the walker job, in that order;
+// 0 for a series not exported yet.
 type walkCounts [len(walkSeries)]float64
 
 func (p *prometheus) walkCounts(ctx context.Context) (walkCounts, error) {
 	var c walkCounts
 	for i, series := range walkSeries {
-		v, err := promapi.Value(ctx, p.api, fmt.Sprintf(`sum(%s{job="walker"})`, series))
+		v, err := promapi.Value(ctx, p.api, fmt.Sprintf(`sum(%s{job="walker"}) or vector(0)`, series))
 		if err != nil {
 			return c, err
 		}

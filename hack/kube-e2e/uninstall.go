@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
@@ -35,11 +36,17 @@ func (e *env) uninstall(ctx context.Context) error {
 	}
 	return poll(ctx, "namespace and volumes gone", 3*time.Minute, func() (bool, error) {
 		_, err := e.node.client.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
-		pvs, lerr := e.node.client.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{})
-		if lerr != nil {
-			return false, lerr
+		switch {
+		case err == nil:
+			return false, fmt.Errorf("namespace %s still there", namespace)
+		case !apierrors.IsNotFound(err):
+			return false, err
 		}
-		return err != nil && len(pvs.Items) == 0, fmt.Errorf("%d PersistentVolumes left", len(pvs.Items))
+		pvs, err := e.node.client.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		return len(pvs.Items) == 0, fmt.Errorf("%d PersistentVolumes left", len(pvs.Items))
 	})
 }
 
@@ -70,7 +77,10 @@ func (e *env) expectNothingLeft(ctx context.Context) error {
 	return poll(ctx, "nothing of the release left", 90*time.Second, func() (bool, error) {
 		var left []string
 		for _, k := range anyLabelKinds {
-			names, _ := listObjects(ctx, dyn, k.gvr, k.kind, "")
+			names, err := listObjects(ctx, dyn, k.gvr, k.kind, "")
+			if err != nil {
+				return false, err // not "none left": poll tries again
+			}
 			left = append(left, names...)
 		}
 		if len(left) > 0 {
@@ -90,7 +100,7 @@ func (e *env) expectNothingLeft(ctx context.Context) error {
 		if left = slices.DeleteFunc(others, func(o string) bool { return o == dataClaim }); len(left) > 0 {
 			return false, fmt.Errorf("left after helm uninstall: %v", left)
 		}
-		fmt.Printf("no Deployment, ReplicaSet, Pod, Service, Secret, ConfigMap, ServiceAccount, PDB or EndpointSlice left, nor any object of any kind labelled with the release but %s (the data, kept by design)\n", dataClaim)
+		fmt.Printf("no Pod, Service, Secret or EndpointSlice left in the namespace (whatever its labels), nor any object of any listable namespaced kind labelled %s but %s (the data, kept by design)\n", sel, dataClaim)
 		return true, nil
 	})
 }

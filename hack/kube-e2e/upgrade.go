@@ -39,15 +39,20 @@ func (e *env) rollUnderLoad(ctx context.Context, what string, nginxRefuses bool,
 		return err
 	}
 	url := fmt.Sprintf("http://%s:%d/walks/start/", svc.Spec.ClusterIP, svc.Spec.Ports[0].Port)
-	l := startLoad(ctx, url, 5*time.Minute)
+	// Bounded, but above what change may take: helm's 5m timeout, then
+	// walkerPods' own wait (3 min).
+	l := startLoad(ctx, url, 10*time.Minute)
 	changeErr := change()
 	if changeErr == nil {
 		_, changeErr = e.walkerPods(ctx, 0)
 	}
-	ok, failed, why := l.finish()
+	ok, failed, why, timedOut := l.finish()
 	fmt.Printf("load during %s: %d requests, %d failed %s\n", what, ok+failed, failed, why)
 	if changeErr != nil {
 		return changeErr
+	}
+	if timedOut {
+		return fmt.Errorf("the load stopped before the roll ended (%s)", what)
 	}
 	if ok == 0 || failed > 0 {
 		return fmt.Errorf("%d of %d requests failed during %s: %s", failed, ok+failed, what, why)

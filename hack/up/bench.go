@@ -51,7 +51,7 @@ func (s *stack) bench(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := s.printPages(); err != nil {
+		if err := s.printPages(ctx); err != nil {
 			return err
 		}
 		scale, err := s.measure(ctx, "at scale", target{s.appURL(), sizes.lastDog, sizes.lastWalker}, "")
@@ -60,7 +60,7 @@ func (s *stack) bench(ctx context.Context) error {
 		}
 		phases = append(phases, scale)
 	} else {
-		render, err := timeGet(s.metricsURL(), 200)
+		render, err := timeGet(ctx, s.metricsURL(), 200)
 		if err != nil {
 			return err
 		}
@@ -108,7 +108,9 @@ func createParents(base, name string, age int, size string) (target, error) {
 // it.
 func (s *stack) lifecycles(ctx context.Context, t target, d time.Duration) loadResult {
 	return s.withCPU(func() loadResult {
-		return t.run(ctx, benchClients, d, (*lifecycleClient).lifecycle)
+		return t.run(ctx, benchClients, d, func(ctx context.Context, c *lifecycleClient) error {
+			return c.lifecycle(ctx)
+		})
 	})
 }
 
@@ -133,7 +135,7 @@ func (s *stack) measure(ctx context.Context, name string, t target, profile stri
 
 	// A completed walk to read.
 	c := t.client()
-	if err := c.lifecycle(); err != nil {
+	if err := c.lifecycle(ctx); err != nil {
 		return nil, err
 	}
 	path := "/walks/" + strconv.FormatInt(c.lastWalk, 10) + "/status/"

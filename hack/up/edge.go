@@ -107,16 +107,31 @@ func (s *stack) benchEdge(ctx context.Context, t target) (errs int, err error) {
 	return quiet.Errors + flooded.Errors, nil
 }
 
-// nginxIdle waits (up to 60s) until nginx spends under 1% of a CPU.
+// nginxIdle waits (up to 60s) until nginx spends under 1% of a CPU. It
+// fails at once if nginx exited or its CPU time cannot be read: waiting
+// would not change either.
 func (s *stack) nginxIdle(ctx context.Context) error {
 	const every = 500 * time.Millisecond
 	last := time.Duration(-1)
-	return poll.Wait(ctx, "nginx idle after the guess flood", 60*time.Second, every, func() (bool, error) {
+	var fatal error
+	err := poll.Wait(ctx, "nginx idle after the guess flood", 60*time.Second, every, func() (bool, error) {
+		if s.nginx.Exited() {
+			fatal = fmt.Errorf("nginx exited: %v", s.nginx.Err())
+			return true, nil
+		}
 		now, err := processTreeCPU(s.nginx.Pid())
-		idle := err == nil && last >= 0 && now-last < every/100
+		if err != nil {
+			fatal = fmt.Errorf("nginx's CPU time: %w", err)
+			return true, nil
+		}
+		idle := last >= 0 && now-last < every/100
 		last = now
-		return idle, err
+		return idle, nil
 	})
+	if fatal != nil {
+		return fatal
+	}
+	return err
 }
 
 func ratio(a, b time.Duration) float64 {

@@ -87,12 +87,12 @@ func (t target) client() *lifecycleClient {
 }
 
 // do sends one request, times it as steps[step], and checks the status.
-func (c *lifecycleClient) do(step int, method, path string, form url.Values, want int) (*http.Response, []byte, error) {
+func (c *lifecycleClient) do(ctx context.Context, step int, method, path string, form url.Values, want int) (*http.Response, []byte, error) {
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, err := http.NewRequest(method, c.base+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -117,16 +117,16 @@ func (c *lifecycleClient) do(step int, method, path string, form url.Values, wan
 }
 
 // get is the work of one GET of path, timed as steps[step].
-func get(step int, path string) func(*lifecycleClient) error {
-	return func(c *lifecycleClient) error {
-		_, _, err := c.do(step, http.MethodGet, path, nil, http.StatusOK)
+func get(step int, path string) func(context.Context, *lifecycleClient) error {
+	return func(ctx context.Context, c *lifecycleClient) error {
+		_, _, err := c.do(ctx, step, http.MethodGet, path, nil, http.StatusOK)
 		return err
 	}
 }
 
 // lifecycle runs the five requests, each timed as its step.
-func (c *lifecycleClient) lifecycle() error {
-	_, body, err := c.do(0, http.MethodGet, "/walks/start/", nil, http.StatusOK)
+func (c *lifecycleClient) lifecycle(ctx context.Context) error {
+	_, body, err := c.do(ctx, 0, http.MethodGet, "/walks/start/", nil, http.StatusOK)
 	if err != nil {
 		return err
 	}
@@ -135,7 +135,7 @@ func (c *lifecycleClient) lifecycle() error {
 		return err
 	}
 	form := url.Values{"dog": {fmt.Sprint(c.dog)}, "walker": {fmt.Sprint(c.walker)}, "csrf_token": {token}}
-	resp, _, err := c.do(1, http.MethodPost, "/walks/start/", form, http.StatusFound)
+	resp, _, err := c.do(ctx, 1, http.MethodPost, "/walks/start/", form, http.StatusFound)
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func (c *lifecycleClient) lifecycle() error {
 	if c.lastWalk, err = strconv.ParseInt(id, 10, 64); err != nil {
 		return fmt.Errorf("start redirected to walk %q", id)
 	}
-	if _, body, err = c.do(2, http.MethodGet, "/walks/"+id+"/complete/", nil, http.StatusOK); err != nil {
+	if _, body, err = c.do(ctx, 2, http.MethodGet, "/walks/"+id+"/complete/", nil, http.StatusOK); err != nil {
 		return err
 	}
 	if token, err = csrfToken(body); err != nil {
@@ -155,10 +155,10 @@ func (c *lifecycleClient) lifecycle() error {
 	}
 	c.distance = (c.distance + 137) % 4000
 	form = url.Values{"distance": {fmt.Sprint(c.distance)}, "csrf_token": {token}}
-	if _, _, err = c.do(3, http.MethodPost, "/walks/"+id+"/complete/", form, http.StatusFound); err != nil {
+	if _, _, err = c.do(ctx, 3, http.MethodPost, "/walks/"+id+"/complete/", form, http.StatusFound); err != nil {
 		return err
 	}
-	if _, body, err = c.do(4, http.MethodGet, "/walks/"+id+"/status/", nil, http.StatusOK); err != nil {
+	if _, body, err = c.do(ctx, 4, http.MethodGet, "/walks/"+id+"/status/", nil, http.StatusOK); err != nil {
 		return err
 	}
 	if !bytes.Contains(body, []byte(`"complete":true`)) {
@@ -177,7 +177,10 @@ func csrfToken(page []byte) (string, error) {
 
 // run runs clients concurrent loops of work, each with a client of its
 // own, for d and merges what they measured.
-func (t target) run(ctx context.Context, clients int, d time.Duration, work func(*lifecycleClient) error) loadResult {
+func (t target) run(ctx context.Context, clients int, d time.Duration, work func(context.Context, *lifecycleClient) error) loadResult {
+	// The requests get ctx, not the loops' deadline: one in flight when
+	// d is up finishes, rather than counting as an error.
+	reqCtx := ctx
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	res := loadResult{Latencies: make([][]time.Duration, len(steps))}
@@ -190,7 +193,7 @@ func (t target) run(ctx context.Context, clients int, d time.Duration, work func
 			n, errs := 0, 0
 			var first error
 			for ctx.Err() == nil {
-				if err := work(c); err != nil {
+				if err := work(reqCtx, c); err != nil {
 					errs++
 					first = cmp.Or(first, err)
 					continue
@@ -250,12 +253,12 @@ type timing struct {
 
 // timeGet GETs url n times and returns the median and slowest time and the
 // body size of the last answer, which must be a 200.
-func timeGet(url string, n int) (timing, error) {
+func timeGet(ctx context.Context, url string, n int) (timing, error) {
 	c := target{}.client()
 	var body []byte
 	for range n {
 		var err error
-		if _, body, err = c.do(0, http.MethodGet, url, nil, http.StatusOK); err != nil {
+		if _, body, err = c.do(ctx, 0, http.MethodGet, url, nil, http.StatusOK); err != nil {
 			return timing{}, err
 		}
 	}

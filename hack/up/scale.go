@@ -85,7 +85,7 @@ func (s *stack) seedScale(ctx context.Context) (scaleSizes, error) {
 
 // printPages times the pages whose size used to grow with the tables, and
 // /metrics on the metrics listener.
-func (s *stack) printPages() error {
+func (s *stack) printPages(ctx context.Context) error {
 	w := s.opts.out
 	fmt.Fprintf(w, "\npages at scale (through nginx except /metrics; median and slowest of 20):\n")
 	for _, p := range []struct{ name, url string }{
@@ -95,7 +95,7 @@ func (s *stack) printPages() error {
 		{"/walks/", s.appURL() + "/walks/"},
 		{"/metrics (direct)", s.metricsURL()},
 	} {
-		t, err := timeGet(p.url, 20)
+		t, err := timeGet(ctx, p.url, 20)
 		if err != nil {
 			return err
 		}

@@ -59,7 +59,7 @@ func (s *stack) verify(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := t.client().lifecycle(); err != nil {
+	if err := t.client().lifecycle(ctx); err != nil {
 		return fmt.Errorf("walk lifecycle through nginx: %w", err)
 	}
 	var after float64

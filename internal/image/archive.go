@@ -65,6 +65,7 @@ func WriteArchive(path string, ref name.Tag, img v1.Image) error {
 		return err
 	}
 	defer os.Remove(tmp)
+	defer f.Close() // on the early returns; before the Remove (the checked Close is below)
 	tw := tar.NewWriter(f)
 	// put writes one file into the archive; after a failure it does
 	// nothing, and werr holds the failure.

@@ -1,5 +1,5 @@
 // Package promapi reads a Prometheus server the way the harness checks it:
-// client_golang's HTTP API client, and the one number of an instant query.
+// client_golang's HTTP API client, and the one sample of an instant query.
 package promapi
 
 import (
@@ -21,8 +21,9 @@ func New(url string) (promv1.API, error) {
 	return promv1.NewAPI(c), nil
 }
 
-// Value is the value of an instant query's first series, 0 when it has
-// none (nothing counted yet).
+// Value is the value of an instant query that gives exactly one sample.
+// An empty result is an error, not 0: where nothing counted yet means 0,
+// the query says so (`sum(...) or vector(0)`).
 func Value(ctx context.Context, p promv1.API, expr string) (float64, error) {
 	v, _, _, err := p.Query(ctx, expr, time.Now())
 	if err != nil {
@@ -32,8 +33,8 @@ func Value(ctx context.Context, p promv1.API, expr string) (float64, error) {
 	if !ok {
 		return 0, fmt.Errorf("%s: a %s, not a vector", expr, v.Type())
 	}
-	if len(vec) == 0 {
-		return 0, nil
+	if len(vec) != 1 {
+		return 0, fmt.Errorf("%s: %d series, want 1", expr, len(vec))
 	}
 	return float64(vec[0].Value), nil
 }
